@@ -1,0 +1,57 @@
+"""The ``distillwatch`` command line."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from distillwatch import __version__
+
+app = typer.Typer(
+    name="distillwatch",
+    help="Detect, stop, attribute and share adversarial distillation of model APIs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+#: command name -> module in ``distillwatch.commands`` that defines ``command``.
+_COMMANDS = {
+    "simulate": "simulate",
+    "ingest": "ingest",
+    "scan": "scan",
+    "evaluate": "evaluate",
+}
+
+
+def _register() -> None:
+    for name, module in _COMMANDS.items():
+        try:
+            mod = importlib.import_module(f"distillwatch.commands.{module}")
+        except ModuleNotFoundError as exc:  # a stage not built yet
+            if exc.name != f"distillwatch.commands.{module}":
+                raise
+            continue
+        app.command(name=name)(mod.command)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Detect, stop, attribute and share adversarial distillation of model APIs."""
+
+
+_register()
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,44 @@
+"""Chain-of-thought harvesting: most prompts ask the model to spell out its reasoning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from distillwatch.detect.checks.base import Account, AccountCheck, num
+from distillwatch.detect.evidence import Finding, Severity
+
+
+@dataclass(frozen=True)
+class CotElicitation(Finding):
+    description: ClassVar[str] = "Most prompts elicit step-by-step reasoning"
+    severity: ClassVar[Severity] = Severity.MEDIUM
+    tactic: ClassVar[str | None] = "cot_harvesting"
+    share: float
+    capabilities: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.share:.0%} of prompts elicit step-by-step reasoning "
+            f"across {self.capabilities} capability areas"
+        )
+
+
+@dataclass(frozen=True)
+class BroadCotElicitation(CotElicitation):
+    """Reasoning asked for across many unrelated areas is a sweep, not an evaluation."""
+
+    severity: ClassVar[Severity] = Severity.HIGH
+
+
+class CotHarvestCheck(AccountCheck):
+    share = 0.4
+    broad_capabilities = 4
+
+    def score_one(self, account: Account) -> list[Finding]:
+        share = num(account, "cot_share")
+        if share < self.share:
+            return []
+        caps = int(num(account, "capabilities"))
+        kind = BroadCotElicitation if caps >= self.broad_capabilities else CotElicitation
+        return [kind(share=share, capabilities=caps)]

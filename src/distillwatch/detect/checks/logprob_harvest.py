@@ -1,0 +1,47 @@
+"""Logprob harvesting: token distributions wanted, not answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from distillwatch.detect.checks.base import Account, AccountCheck, num
+from distillwatch.detect.evidence import Finding, Severity
+
+
+@dataclass(frozen=True)
+class LogprobHarvesting(Finding):
+    description: ClassVar[str] = (
+        "Requests token log-probabilities with tiny answers or many samples"
+    )
+    severity: ClassVar[Severity] = Severity.MEDIUM
+    tactic: ClassVar[str | None] = "logprob_harvesting"
+    share: float
+    top_logprobs: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.share:.0%} of requests ask for log-probabilities "
+            f"(top_logprobs up to {self.top_logprobs}) with 1-token answers or n > 1"
+        )
+
+
+@dataclass(frozen=True)
+class BroadLogprobHarvesting(LogprobHarvesting):
+    """Distributions collected over many capability areas, not over one benchmark."""
+
+    severity: ClassVar[Severity] = Severity.HIGH
+
+
+class LogprobHarvestCheck(AccountCheck):
+    share = 0.5
+    broad_capabilities = 4
+
+    def score_one(self, account: Account) -> list[Finding]:
+        share = num(account, "logprob_share")
+        shaped = max(num(account, "tiny_max_tokens_share"), num(account, "multi_n_share"))
+        if share < self.share or shaped < self.share:
+            return []
+        broad = num(account, "capabilities") >= self.broad_capabilities
+        kind = BroadLogprobHarvesting if broad else LogprobHarvesting
+        return [kind(share=share, top_logprobs=int(num(account, "top_logprobs_max")))]

@@ -1,0 +1,120 @@
+"""A learned account scorer beside the rules, with its own reasons.
+
+The rules say *why*; the model catches combinations of weak evidence no rule spells out. It is
+a small LightGBM model trained by ``scripts/train_scorer.py`` on simulator output (seeds that
+evaluation never uses) and shipped as text in ``distillwatch/data/scorer.txt``. Only features
+that describe behaviour -- shares, entropies, diversity, timing -- are used, not raw sizes
+that depend on one simulator's token counts, so that it transfers to other traffic.
+
+Its output enters the score as one more finding, :class:`LearnedResemblance`, whose weight
+grows with the model's probability and whose text names the features that pushed it up
+(LightGBM's per-feature contributions), so an analyst can check it like any other reason.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+
+from distillwatch.detect.evidence import Finding, Severity
+
+#: The behavioural features the model reads (all present in ``group_features`` output).
+MODEL_FEATURES: tuple[str, ...] = (
+    "active_hours_of_day",
+    "gap_cv",
+    "fast_gap_share",
+    "capabilities",
+    "capability_entropy",
+    "capability_top_share",
+    "languages",
+    "language_entropy",
+    "cot_share",
+    "grading_share",
+    "sensitive_share",
+    "logprob_share",
+    "tiny_max_tokens_share",
+    "multi_n_share",
+    "temp0_share",
+    "multi_turn_share",
+    "tools_share",
+    "tool_results_mean",
+    "new_model_share",
+    "hour_of_day_entropy",
+    "log_requests",
+    "log_account_age_days",
+    "template_ratio",
+    "sketch_ratio",
+    "asns",
+    "ip24s",
+    "component_accounts",
+)
+
+MODEL_FILE = "scorer.txt"
+
+
+def model_matrix(features: pl.DataFrame) -> np.ndarray:
+    """The model's input matrix from account features (plus ``component_accounts``)."""
+    derived = features.with_columns(
+        pl.col("requests").cast(pl.Float64).log1p().alias("log_requests"),
+        pl.col("account_age_days").clip(lower_bound=0).log1p().alias("log_account_age_days"),
+        (pl.col("templates") / pl.col("requests")).alias("template_ratio"),
+        (pl.col("sketches") / pl.col("requests")).alias("sketch_ratio"),
+    )
+    if "component_accounts" not in derived.columns:
+        derived = derived.with_columns(pl.lit(1).alias("component_accounts"))
+    return derived.select(MODEL_FEATURES).cast(pl.Float64).to_numpy()
+
+
+@dataclass(frozen=True)
+class LearnedResemblance(Finding):
+    description: ClassVar[str] = "Behaviour resembles known distillation accounts"
+    severity: ClassVar[Severity] = Severity.MEDIUM
+    probability: float
+    drivers: tuple[str, ...]
+
+    @property
+    def weight(self) -> float:
+        # alone it flags only when the model is very sure (p >= ~0.85 at threshold 0.5)
+        return 0.6 * self.probability
+
+    def __str__(self) -> str:
+        return (
+            f"behaviour resembles distillation accounts (model probability "
+            f"{self.probability:.2f}; driven by {', '.join(self.drivers)})"
+        )
+
+
+@lru_cache(maxsize=1)
+def load_model() -> Any:
+    """The packaged model, or ``None`` when none is shipped (rules only)."""
+    import lightgbm as lgb
+
+    path = resources.files("distillwatch").joinpath(f"data/{MODEL_FILE}")
+    if not path.is_file():
+        return None
+    return lgb.Booster(model_str=path.read_text(encoding="utf-8"))
+
+
+def learned_findings(features: pl.DataFrame, min_probability: float = 0.5) -> list[list[Finding]]:
+    """One list per account row: a :class:`LearnedResemblance` when the model says so."""
+    model = load_model()
+    if model is None or features.height == 0:
+        return [[] for _ in range(features.height)]
+    x = model_matrix(features)
+    prob = model.predict(x)
+    contrib = model.predict(x, pred_contrib=True)[:, : len(MODEL_FEATURES)]
+    out: list[list[Finding]] = []
+    for p, c in zip(prob, contrib, strict=True):
+        if p < min_probability or math.isnan(p):
+            out.append([])
+            continue
+        top = np.argsort(-c)[:3]
+        drivers = tuple(MODEL_FEATURES[i].replace("_", " ") for i in top if c[i] > 0)
+        out.append([LearnedResemblance(probability=round(float(p), 3), drivers=drivers)])
+    return out

@@ -1,0 +1,84 @@
+"""Per-account (and per-campaign) behaviour over time, computed by a SQL engine.
+
+:func:`prepare_events` builds the ``events`` work table from a table or view named
+``enriched`` (requests v1 plus the signal columns); :func:`group_features` then returns one
+row per account -- or per campaign, over a view that carries ``campaign_id`` -- with every
+aggregate of :mod:`distillwatch.features.aggregates`, the peak hourly rate and the
+entropy/top share of the capability, language and hour-of-day profiles.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from distillwatch.features.aggregates import AGGREGATES, PROFILES, Aggregate
+from distillwatch.features.keys import keys_query
+from distillwatch.features.sql import accounts_query, events_query, peak_rate_query, profile_query
+
+__all__ = [
+    "AGGREGATES",
+    "Aggregate",
+    "capability_shares",
+    "group_features",
+    "link_keys",
+    "prepare_events",
+]
+
+#: Columns of ``enriched`` that the aggregates need; prompt text stays out of the work table.
+_EVENT_INPUTS = (
+    "ts, account_id, request_id, ip, user_agent, country, asn, account_created, "
+    "payment_fingerprint, email_domain, org_id, model, hash(system_prompt) AS system_prompt, "
+    "n_messages, n_user_turns, n_tool_results, n_tools, temperature, max_tokens, n, logprobs, "
+    "top_logprobs, input_tokens, output_tokens, reasoning_tokens, status, capability, "
+    "cot_elicit, grading_request, sensitive_rewrite, language, template_id, lsh_0, prompt_chars"
+)
+
+
+def prepare_events(con: duckdb.DuckDBPyConnection, source: str = "enriched") -> None:
+    """Materialise the ``events`` table (one row per request, derived columns added)."""
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW events_in AS SELECT {_EVENT_INPUTS} FROM {source}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE events AS {events_query('events_in')}")
+
+
+def _profile(
+    con: duckdb.DuckDBPyConnection, dimension: str, group: str, source: str
+) -> pl.DataFrame:
+    rows = con.sql(profile_query(dimension, group, source)).pl()
+    share = pl.col("n") / pl.col("n").sum()
+    return rows.group_by(group).agg(
+        (-(share * share.log(2)).sum()).alias(f"{dimension}_entropy"),
+        share.max().alias(f"{dimension}_top_share"),
+    )
+
+
+def group_features(
+    con: duckdb.DuckDBPyConnection, group: str = "account_id", source: str = "events"
+) -> pl.DataFrame:
+    """Every feature, one row per ``group`` value, sorted by it."""
+    frame = con.sql(accounts_query(group, source)).pl()
+    frame = frame.join(con.sql(peak_rate_query(group, source)).pl(), on=group, how="left")
+    for dimension in PROFILES:
+        frame = frame.join(_profile(con, dimension, group, source), on=group, how="left")
+    return frame.sort(group)
+
+
+def capability_shares(
+    con: duckdb.DuckDBPyConnection, group: str = "campaign_id", source: str = "events"
+) -> dict[str, dict[str, float]]:
+    """Share of requests per capability area, per group: a campaign's coverage profile."""
+    rows = con.sql(profile_query("capability", group, source)).pl()
+    out: dict[str, dict[str, float]] = {}
+    for key, value, n in rows.iter_rows():
+        out.setdefault(str(key), {})[str(value)] = float(n)
+    for shares in out.values():
+        total = sum(shares.values())
+        for area in shares:
+            shares[area] = round(shares[area] / total, 4)
+    return out
+
+
+def link_keys(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """``(account_id, kind, value)`` for every value shared by two accounts or more."""
+    return con.sql(keys_query()).pl()

@@ -1,0 +1,129 @@
+"""Per-account aggregates, declared once as portable SQL expressions.
+
+Each aggregate is data: a name, one SQL expression over the ``events`` view (requests v1 plus
+the signal columns plus a few derived columns, see :data:`EVENT_COLUMNS`), and a sentence
+saying why it separates distillation from honest use. :mod:`distillwatch.features.sql` puts
+them into one ``GROUP BY account_id`` query and can hand it to another engine through SQLGlot,
+so a Spark or warehouse back end is an adapter, not a rewrite.
+
+Only functions that SQLGlot translates between DuckDB and Spark are used here (``count``,
+``sum``, ``avg``, ``stddev_samp``, ``min``, ``max``, ``count(DISTINCT ...)``, ``CASE``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One per-account aggregate: ``sql`` is evaluated per ``account_id`` group."""
+
+    name: str
+    sql: str
+    why: str
+
+
+def _share(condition: str) -> str:
+    return f"avg(CASE WHEN {condition} THEN 1.0 ELSE 0.0 END)"
+
+
+#: Derived per-event columns, computed before grouping (see ``sql.events_query``).
+EVENT_COLUMNS: dict[str, str] = {
+    "epoch_s": "epoch(ts)",
+    "hour_bucket": "date_trunc('hour', ts)",
+    "hour_of_day": "hour(ts)",
+    "ip24": (
+        "CASE WHEN ip LIKE '%.%' THEN regexp_extract(ip, '^(\\d+\\.\\d+\\.\\d+)\\.', 1) "
+        "WHEN ip LIKE '%:%' "
+        "THEN regexp_extract(ip, '^([0-9a-fA-F]*:[0-9a-fA-F]*:[0-9a-fA-F]*)', 1) "
+        "ELSE NULL END"
+    ),
+    "gap_s": ("epoch(ts) - lag(epoch(ts)) OVER (PARTITION BY account_id ORDER BY ts, request_id)"),
+    "model_first_seen": "min(ts) OVER (PARTITION BY model)",
+}
+
+AGGREGATES: tuple[Aggregate, ...] = (
+    Aggregate("requests", "count(*)", "volume: bulk harvesters are heavy"),
+    Aggregate("first_ts", "min(ts)", "when the account started"),
+    Aggregate("last_ts", "max(ts)", "when the account stopped"),
+    Aggregate(
+        "span_hours",
+        "(max(epoch_s) - min(epoch_s)) / 3600.0",
+        "a hydra account lives briefly; a customer stays",
+    ),
+    Aggregate("active_hours", "count(DISTINCT hour_bucket)", "hours with any traffic"),
+    Aggregate("active_hours_of_day", "count(DISTINCT hour_of_day)", "people sleep; scripts do not"),
+    Aggregate("gap_median_s", "median(gap_s)", "typical pause between requests"),
+    Aggregate("gap_mean_s", "avg(gap_s)", "mean pause between requests"),
+    Aggregate(
+        "gap_cv",
+        "stddev_samp(gap_s) / nullif(avg(gap_s), 0)",
+        "scripts fire at regular intervals; people are irregular",
+    ),
+    Aggregate("fast_gap_share", _share("gap_s < 2.0"), "requests under two seconds apart"),
+    Aggregate("capabilities", "count(DISTINCT capability)", "how many capability areas"),
+    Aggregate("languages", "count(DISTINCT language)", "multilingual sweeps ask many languages"),
+    Aggregate("templates", "count(DISTINCT template_id)", "distinct prompt skeletons"),
+    Aggregate("sketches", "count(DISTINCT lsh_0)", "distinct near-duplicate groups"),
+    Aggregate("cot_share", _share("cot_elicit"), "chain-of-thought elicitation"),
+    Aggregate("grading_share", _share("grading_request"), "reward-signal harvesting"),
+    Aggregate("sensitive_share", _share("sensitive_rewrite"), "censorship-rewrite harvesting"),
+    Aggregate(
+        "logprob_share",
+        _share("coalesce(logprobs, false) OR coalesce(top_logprobs, 0) > 0"),
+        "asks for token probabilities",
+    ),
+    Aggregate("top_logprobs_max", "max(coalesce(top_logprobs, 0))", "how many alternatives"),
+    Aggregate(
+        "tiny_max_tokens_share",
+        _share("max_tokens IS NOT NULL AND max_tokens <= 2"),
+        "one-token answers: only the distribution is wanted",
+    ),
+    Aggregate("multi_n_share", _share("coalesce(n, 1) > 1"), "several samples per prompt"),
+    Aggregate("temp0_share", _share("temperature = 0"), "deterministic decoding"),
+    Aggregate(
+        "output_input_ratio",
+        "sum(coalesce(output_tokens, 0) + coalesce(reasoning_tokens, 0)) "
+        "/ nullif(sum(coalesce(input_tokens, 0)), 0)",
+        "harvesters want long answers to short prompts",
+    ),
+    Aggregate("output_tokens_mean", "avg(output_tokens)", "answer length"),
+    Aggregate("prompt_chars_mean", "avg(prompt_chars)", "prompt length"),
+    Aggregate("messages_mean", "avg(n_messages)", "conversation depth"),
+    Aggregate("multi_turn_share", _share("n_user_turns > 1"), "people hold conversations"),
+    Aggregate("tools_share", _share("n_tools > 0"), "tool definitions present"),
+    Aggregate("tool_results_mean", "avg(n_tool_results)", "agent loops carry tool results"),
+    Aggregate("system_prompts", "count(DISTINCT system_prompt)", "distinct system prompts"),
+    Aggregate("models", "count(DISTINCT model)", "models used"),
+    Aggregate(
+        "account_age_days",
+        "(min(epoch_s) - epoch(min(account_created))) / 86400.0",
+        "fresh accounts at the first request",
+    ),
+    Aggregate(
+        "new_model_share",
+        _share(
+            "epoch_s - epoch(model_first_seen) < 172800 "
+            "AND model_first_seen > (SELECT min(ts) FROM events) + INTERVAL 1 DAY"
+        ),
+        "traffic on a model in its first two days after release",
+    ),
+    Aggregate("ips", "count(DISTINCT ip)", "addresses used"),
+    Aggregate("ip24s", "count(DISTINCT ip24)", "network prefixes used"),
+    Aggregate("asns", "count(DISTINCT asn)", "networks used"),
+    Aggregate("user_agents", "count(DISTINCT user_agent)", "clients used"),
+    Aggregate("countries", "count(DISTINCT country)", "countries used"),
+    Aggregate("error_share", _share("status >= 400"), "refused or failed requests"),
+    Aggregate("payment_fingerprint", "min(payment_fingerprint)", "for linking"),
+    Aggregate("email_domain", "min(email_domain)", "for linking"),
+    Aggregate("org_id", "min(org_id)", "for linking"),
+)
+
+#: Dimensions whose per-account distributions we need (coverage and entropy); each becomes
+#: one small ``GROUP BY account_id, <dimension>`` query.
+PROFILES: dict[str, str] = {
+    "capability": "capability",
+    "language": "language",
+    "hour_of_day": "hour_of_day",
+}

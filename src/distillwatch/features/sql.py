@@ -1,0 +1,53 @@
+"""Turn the aggregate declarations into queries, for DuckDB now and other engines later.
+
+The queries read a table or view called ``enriched`` (requests v1 + signal columns). They are
+written in DuckDB's dialect and :func:`transpile` hands them to any engine SQLGlot knows
+("spark", "bigquery", "snowflake", ...), so the definitions stay in one place.
+"""
+
+from __future__ import annotations
+
+import sqlglot
+
+from distillwatch.features.aggregates import AGGREGATES, EVENT_COLUMNS, PROFILES
+
+SOURCE = "enriched"
+
+
+def events_query(source: str = SOURCE) -> str:
+    """One row per request with the derived columns the aggregates use."""
+    derived = ",\n  ".join(f"{expr} AS {name}" for name, expr in EVENT_COLUMNS.items())
+    return f"SELECT *,\n  {derived}\nFROM {source}"
+
+
+def accounts_query(group: str = "account_id", source: str = "events") -> str:
+    """One ``GROUP BY`` over the events: every aggregate in one pass.
+
+    ``group`` is ``account_id`` for accounts; a campaign is judged by the same aggregates
+    grouped by ``campaign_id`` over a view that carries it.
+    """
+    cols = ",\n  ".join(f"{a.sql} AS {a.name}" for a in AGGREGATES)
+    return f"SELECT {group},\n  {cols}\nFROM {source}\nGROUP BY {group}"
+
+
+def profile_query(dimension: str, group: str = "account_id", source: str = "events") -> str:
+    """Counts of one dimension per group (capability, language, hour of day, ...)."""
+    expr = PROFILES[dimension]
+    return (
+        f"SELECT {group}, {expr} AS value, count(*) AS n FROM {source} "
+        f"WHERE {expr} IS NOT NULL GROUP BY {group}, {expr}"
+    )
+
+
+def peak_rate_query(group: str = "account_id", source: str = "events") -> str:
+    """The busiest clock hour of each group: rate limits are per hour, so is this."""
+    return (
+        f"SELECT {group}, max(n) AS peak_hour_requests FROM "
+        f"(SELECT {group}, hour_bucket, count(*) AS n FROM {source} "
+        f"GROUP BY {group}, hour_bucket) GROUP BY {group}"
+    )
+
+
+def transpile(sql: str, dialect: str) -> str:
+    """The same query in another engine's dialect (e.g. ``"spark"``)."""
+    return sqlglot.transpile(sql, read="duckdb", write=dialect)[0]

@@ -1,0 +1,110 @@
+"""``scan``: a batch of logs in, accounts, campaigns and a report out.
+
+The flow is the one of ``DESIGN.md``, left to right: :mod:`.enrich` reads the logs once
+(ingest + signals), :mod:`distillwatch.features` aggregates per account with SQL,
+:mod:`distillwatch.detect` links and scores, and :mod:`.outputs` writes the contract files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from distillwatch.detect.link import link_accounts
+from distillwatch.detect.score import (
+    DEFAULT_THRESHOLD,
+    Campaign,
+    Verdict,
+    score,
+    with_component_size,
+)
+from distillwatch.features import group_features, link_keys, prepare_events
+from distillwatch.ingest import IngestSummary
+from distillwatch.ingest.stream import ProgressCallback
+from distillwatch.scan.enrich import enrich
+from distillwatch.scan.outputs import write_outputs
+
+__all__ = ["ScanResult", "run_scan"]
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    out_dir: Path
+    ingest: IngestSummary
+    verdicts: list[Verdict]
+    campaigns: list[Campaign]
+    seconds: float
+
+    @property
+    def flagged(self) -> int:
+        return sum(v.flagged for v in self.verdicts)
+
+
+def connect(memory_limit: str = "2GB", spill_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection bounded in memory, spilling to ``spill_dir`` when it must."""
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET preserve_insertion_order = false")
+    if spill_dir is not None:
+        con.execute(f"SET temp_directory = '{spill_dir}'")
+    return con
+
+
+def run_scan(
+    paths: Iterable[str | os.PathLike[str]],
+    out_dir: Path,
+    *,
+    strict: bool = False,
+    threshold: float = DEFAULT_THRESHOLD,
+    on_progress: ProgressCallback | None = None,
+    keep_work: bool = False,
+) -> ScanResult:
+    """Scan ``paths``; write the scan output v1 files (``docs/scan-output.md``) to ``out_dir``."""
+    started = time.perf_counter()
+    paths = list(paths)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = out_dir / "_work"
+    enriched = work / "enriched.parquet"
+    summary = enrich(
+        paths,
+        enriched,
+        out_dir / "quarantine.jsonl",
+        strict=strict,
+        on_progress=on_progress,
+        exclude=out_dir,
+    )
+    con = connect(spill_dir=work / "spill")
+    try:
+        con.execute(f"CREATE VIEW enriched AS SELECT * FROM read_parquet('{enriched}')")
+        prepare_events(con)
+        accounts = group_features(con)
+        links = link_accounts(accounts["account_id"].to_list(), link_keys(con))
+        accounts = with_component_size(accounts, links)
+        membership = pl.DataFrame(
+            {"account_id": links.accounts, "component": links.component.astype("int64")},
+            schema={"account_id": pl.String, "component": pl.Int64},
+        )
+        con.register("membership", membership.to_arrow())
+        con.execute(
+            "CREATE TEMP VIEW events_c AS SELECT e.*, m.component FROM events e "
+            "JOIN membership m USING (account_id) WHERE m.component IN "
+            "(SELECT component FROM membership GROUP BY component HAVING count(*) >= 2)"
+        )
+        pooled = group_features(con, group="component", source="events_c")
+        verdicts, campaigns = score(accounts, links, pooled, threshold)
+        seconds = time.perf_counter() - started
+        write_outputs(
+            con, out_dir, paths, summary, accounts, verdicts, campaigns, threshold, seconds
+        )
+    finally:
+        con.close()
+        if not keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+    return ScanResult(out_dir, summary, verdicts, campaigns, time.perf_counter() - started)

@@ -1,0 +1,94 @@
+"""Per-request signals: facts about each request that account and campaign scoring build on.
+
+``compute(batch)`` runs every registered signal over one Arrow batch of ``REQUESTS_SCHEMA``
+rows and returns one row-aligned batch with the columns of :data:`OUTPUT_SCHEMA`:
+
+=====================  =========  ==========================================================
+column                 type       meaning
+=====================  =========  ==========================================================
+capability             string     one of :data:`CAPABILITIES`
+capability_conf        float32    model probability of ``capability``
+cot_elicit             bool       asks for chain-of-thought / articulated reasoning
+grading_request        bool       asks to grade, score, compare or rank answers
+sensitive_rewrite      bool       asks for "safe" rewrites of politically sensitive questions
+language               string     ISO 639-1 code or ``und``
+template_id            uint64     hash of the prompt's instruction skeleton
+lsh_0 … lsh_3          uint64     MinHash LSH bands (0 = empty prompt)
+prompt_chars           int32      characters in the last user turn
+=====================  =========  ==========================================================
+
+Detection code may rely on these names and types; changing them is a contract change.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pyarrow as pa
+
+from distillwatch.signals.base import RequestSignal
+from distillwatch.signals.capability import CAPABILITIES, CapabilitySignal
+from distillwatch.signals.cot import CotSignal
+from distillwatch.signals.grading import GradingSignal
+from distillwatch.signals.language import LanguageSignal
+from distillwatch.signals.sensitive import SensitiveRewriteSignal
+from distillwatch.signals.sketch import SketchSignal
+from distillwatch.signals.template import TemplateSignal
+from distillwatch.signals.text import PromptView
+
+
+class PromptCharsSignal(RequestSignal):
+    """``prompt_chars``: length of the last user turn (0 for a missing one)."""
+
+    name: ClassVar[str] = "prompt_chars"
+    inputs: ClassVar[tuple[str, ...]] = ("last_user",)
+    outputs: ClassVar[dict[str, pa.DataType]] = {"prompt_chars": pa.int32()}
+
+    def compute(self, batch: pa.RecordBatch, view: PromptView) -> dict[str, pa.Array]:
+        return {"prompt_chars": pa.array(view.chars, pa.int32())}
+
+
+#: Every signal, in output-column order.
+SIGNALS: tuple[RequestSignal, ...] = (
+    CapabilitySignal(),
+    CotSignal(),
+    GradingSignal(),
+    SensitiveRewriteSignal(),
+    LanguageSignal(),
+    TemplateSignal(),
+    SketchSignal(),
+    PromptCharsSignal(),
+)
+
+#: The schema of :func:`compute`'s result.
+OUTPUT_SCHEMA = pa.schema(
+    [pa.field(col, typ) for sig in SIGNALS for col, typ in sig.outputs.items()],
+    metadata={"distillwatch.signals_version": "1"},
+)
+
+#: Largest number of rows processed at once (bounds temporary memory of the hashing).
+CHUNK_ROWS = 32_768
+
+
+def compute(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """All signal columns for ``batch`` (row-aligned; schema :data:`OUTPUT_SCHEMA`)."""
+    if batch.num_rows > CHUNK_ROWS:
+        parts = [compute(batch.slice(i, CHUNK_ROWS)) for i in range(0, batch.num_rows, CHUNK_ROWS)]
+        return pa.Table.from_batches(parts, OUTPUT_SCHEMA).combine_chunks().to_batches()[0]
+    view = PromptView.of(batch)
+    columns: dict[str, pa.Array] = {}
+    for sig in SIGNALS:
+        columns.update(sig.compute(batch, view))
+    return pa.RecordBatch.from_arrays(
+        [columns[f.name].cast(f.type) for f in OUTPUT_SCHEMA], schema=OUTPUT_SCHEMA
+    )
+
+
+__all__ = [
+    "CAPABILITIES",
+    "OUTPUT_SCHEMA",
+    "SIGNALS",
+    "PromptView",
+    "RequestSignal",
+    "compute",
+]

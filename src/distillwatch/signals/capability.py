@@ -1,0 +1,160 @@
+"""Capability area of the prompt (reasoning, coding, translation, tool use, safety, ...).
+
+Distillation campaigns sweep capabilities systematically; honest traffic is lopsided (a
+coding agent codes, a translation app translates). The per-request label feeds coverage and
+entropy features per account and per cluster.
+
+The classifier is a linear model over hashed features computed without Python loops: word
+unigrams and bigrams of the shared tokens (CJK characters are tokens), plus one feature per
+matching cue list (``patterns/capability.py``). Weights are trained by
+``scripts/train_signals.py`` and shipped as ``distillwatch/data/capability_model.npz``
+(float16, loaded once via ``importlib.resources``). Requests that carry tool definitions or
+tool results are labelled ``tool_use`` whatever the text says.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import ClassVar
+
+import numpy as np
+import pyarrow as pa
+
+from distillwatch.signals.base import RequestSignal, get_column
+from distillwatch.signals.patterns import alternation
+from distillwatch.signals.patterns.capability import CUES
+from distillwatch.signals.sketch import shingles
+from distillwatch.signals.text import PromptView, mix64, text_hash
+
+CAPABILITIES: tuple[str, ...] = (
+    "reasoning",
+    "coding",
+    "translation",
+    "tool_use",
+    "safety",
+    "creative",
+    "knowledge",
+    "summarization",
+    "grading",
+    "chat",
+)
+N_BUCKETS = 1 << 17
+MODEL_FILE = "capability_model.npz"
+_CUE_PATTERNS = {name: alternation(cues) for name, cues in CUES.items()}
+_CUE_HASH = {name: text_hash(f"\x00cue:{name}") for name in CUES}
+_BIGRAM_SALT = np.uint64(0x5851F42D4C957F2D)
+
+
+@dataclass(frozen=True)
+class Features:
+    """Sparse hashed features: bucket ids and the row (unique prompt) each belongs to."""
+
+    buckets: np.ndarray  # int64
+    rows: np.ndarray  # int64, sorted
+    n_rows: int
+
+    @property
+    def scale(self) -> np.ndarray:
+        """Per-row 1/sqrt(n features): long prompts do not get larger logits."""
+        n = np.bincount(self.rows, minlength=self.n_rows)
+        return 1.0 / np.sqrt(np.maximum(n, 1))
+
+
+def features(view: PromptView, grading: np.ndarray | None = None) -> Features:
+    """Hashed unigram + bigram + cue features of every unique prompt in ``view``."""
+    tok = view.tokens
+    bigrams, offsets = shingles(tok)
+    bigram_rows = np.repeat(np.arange(view.n_unique), np.diff(offsets))
+    cue_h, cue_r = [], []
+    for name, pattern in _CUE_PATTERNS.items():
+        hit = np.flatnonzero(view.matches(pattern))
+        cue_h.append(np.full(len(hit), _CUE_HASH[name], dtype=np.uint64))
+        cue_r.append(hit)
+    hashes = np.concatenate([tok.hashes, bigrams ^ _BIGRAM_SALT, *cue_h])
+    rows = np.concatenate([tok.row, bigram_rows, *cue_r])
+    order = np.argsort(rows, kind="stable")
+    buckets = (mix64(hashes) % np.uint64(N_BUCKETS)).astype(np.int64)
+    return Features(buckets[order], rows[order], view.n_unique)
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """Multinomial linear model over hashed buckets (immutable once loaded)."""
+
+    weights: np.ndarray  # (N_BUCKETS, n_classes) float32
+    bias: np.ndarray  # (n_classes,) float32
+
+    def logits(self, feats: Features) -> np.ndarray:
+        out = np.tile(self.bias, (feats.n_rows, 1)).astype(np.float32)
+        if len(feats.buckets):
+            contrib = self.weights[feats.buckets]
+            sums = np.zeros_like(out)
+            present = np.bincount(feats.rows, minlength=feats.n_rows) > 0
+            starts = np.searchsorted(feats.rows, np.flatnonzero(present))
+            sums[present] = np.add.reduceat(contrib, starts, axis=0)
+            out += sums * feats.scale[:, None].astype(np.float32)
+        return out
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        np.savez_compressed(buf, weights=self.weights.astype(np.float16), bias=self.bias)
+        return buf.getvalue()
+
+
+@cache
+def load_model() -> LinearModel | None:
+    """The packaged model, or None if it has not been trained yet (cue rules are used)."""
+    res = resources.files("distillwatch").joinpath("data", MODEL_FILE)
+    if not res.is_file():
+        return None
+    with res.open("rb") as fh, np.load(fh) as z:
+        return LinearModel(z["weights"].astype(np.float32), z["bias"].astype(np.float32))
+
+
+def _cue_logits(view: PromptView) -> np.ndarray:
+    """Fallback without a model: one vote per matching cue list, chat by default."""
+    out = np.zeros((view.n_unique, len(CAPABILITIES)), dtype=np.float32)
+    out[:, CAPABILITIES.index("chat")] = 0.5
+    for name, pattern in _CUE_PATTERNS.items():
+        out[:, CAPABILITIES.index(name)] += view.matches(pattern)
+    return out * 3.0
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class CapabilitySignal(RequestSignal):
+    """``capability`` (one of :data:`CAPABILITIES`) and ``capability_conf`` (its probability)."""
+
+    name: ClassVar[str] = "capability"
+    inputs: ClassVar[tuple[str, ...]] = ("last_user", "n_tools", "n_tool_results")
+    outputs: ClassVar[dict[str, pa.DataType]] = {
+        "capability": pa.string(),
+        "capability_conf": pa.float32(),
+    }
+
+    def predict(self, view: PromptView) -> tuple[np.ndarray, np.ndarray]:
+        """(class index, probability) per unique prompt, from the text alone."""
+        model = load_model()
+        logits = model.logits(features(view)) if model is not None else _cue_logits(view)
+        prob = softmax(logits)
+        best = prob.argmax(axis=1)
+        return best, prob[np.arange(len(best)), best].astype(np.float32)
+
+    def compute(self, batch: pa.RecordBatch, view: PromptView) -> dict[str, pa.Array]:
+        best_u, conf_u = self.predict(view)
+        index = view.index.to_numpy(zero_copy_only=False)
+        best, conf = best_u[index], conf_u[index]
+        tools = (get_column(batch, "n_tools", 0, pa.int32()) > 0) | (
+            get_column(batch, "n_tool_results", 0, pa.int32()) > 0
+        )
+        best = np.where(tools, CAPABILITIES.index("tool_use"), best)
+        conf = np.where(tools, np.maximum(conf, np.float32(0.9)), conf).astype(np.float32)
+        labels = pa.array(np.array(CAPABILITIES, dtype=object)[best], pa.string())
+        return {"capability": labels, "capability_conf": pa.array(conf, pa.float32())}

@@ -1,0 +1,76 @@
+"""Per-account aggregates: the values on a hand-built log, and portability of the SQL."""
+
+import pytest
+import sqlglot
+
+from builders import casual_user, cot_harvester, hydra, record, write_log
+from distillwatch.features import group_features, prepare_events
+from distillwatch.features.keys import keys_query
+from distillwatch.features.sql import accounts_query, events_query, peak_rate_query, transpile
+from distillwatch.scan import connect
+from distillwatch.scan.enrich import enrich
+
+
+@pytest.fixture(scope="module")
+def features(tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("features")
+    records = casual_user("casual", 20) + cot_harvester("cot", 100) + hydra("hy", 4, 5)
+    records += [
+        record(
+            "lp",
+            i,
+            "Is the sky blue?",
+            i * 5.0,
+            params={"logprobs": True, "top_logprobs": 20, "max_tokens": 1, "n": 4},
+        )
+        for i in range(50)
+    ]
+    log = write_log(tmp / "log.jsonl", records)
+    enrich([log], tmp / "e.parquet", tmp / "q.jsonl", exclude=tmp / "none")
+    con = connect()
+    con.execute(f"CREATE VIEW enriched AS SELECT * FROM read_parquet('{tmp / 'e.parquet'}')")
+    prepare_events(con)
+    frame = group_features(con)
+    return {row["account_id"]: row for row in frame.iter_rows(named=True)}
+
+
+def test_volume_and_timing(features) -> None:
+    assert features["casual"]["requests"] == 20
+    assert features["casual"]["gap_median_s"] == pytest.approx(900.0)
+    assert features["cot"]["fast_gap_share"] == pytest.approx(0.0)
+    assert features["lp"]["peak_hour_requests"] == 50
+
+
+def test_content_shares(features) -> None:
+    assert features["cot"]["cot_share"] == pytest.approx(1.0)
+    assert features["casual"]["cot_share"] == pytest.approx(0.0)
+    assert features["cot"]["capabilities"] >= 5
+    assert features["cot"]["capability_entropy"] > features["casual"]["capability_entropy"]
+
+
+def test_logprob_shape(features) -> None:
+    lp = features["lp"]
+    assert lp["logprob_share"] == 1.0
+    assert lp["tiny_max_tokens_share"] == 1.0
+    assert lp["multi_n_share"] == 1.0
+    assert lp["top_logprobs_max"] == 20
+
+
+def test_infrastructure(features) -> None:
+    assert features["hy0"]["asns"] == 1
+    assert features["hy0"]["ip24s"] == 1
+    assert features["hy0"]["account_age_days"] == pytest.approx(1.0, abs=0.01)
+    assert features["hy0"]["payment_fingerprint"] == "pf-shared-0"
+
+
+@pytest.mark.parametrize("dialect", ["spark", "bigquery", "snowflake"])
+def test_queries_transpile(dialect: str) -> None:
+    for query in (events_query("enriched"), accounts_query(), peak_rate_query(), keys_query()):
+        sql = transpile(query, dialect)
+        assert sqlglot.parse_one(sql, read=dialect) is not None
+
+
+def test_features_are_one_pass_over_events() -> None:
+    parsed = sqlglot.parse_one(accounts_query(), read="duckdb")
+    tables = {t.name for t in parsed.find_all(sqlglot.exp.Table)}
+    assert tables == {"events"}
