@@ -55,5 +55,5 @@ def fail(message: str, code: int = 2) -> None:
     """Print a clear error and leave with a non-zero exit code."""
     import typer
 
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
