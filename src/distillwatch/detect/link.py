@@ -41,10 +41,19 @@ class LinkConfig:
     #: Pairs whose combined confidence reaches this are joined.
     threshold: float = 0.6
     #: A weak value shared by more accounts than this is too common to say anything
-    #: (a popular SDK's user agent, a public benchmark prompt, a big ISP's prefix).
+    #: (a popular SDK's user agent, a public benchmark prompt, a big ISP's prefix, a
+    #: follow-up like "Why is that?"): the cap is ``max_share`` of all accounts, but never
+    #: below ``min_group`` nor above ``max_group``.
     max_group: int = 1500
+    min_group: int = 50
+    max_share: float = 0.01
     #: Kinds strong enough to join every account that shares a value, however many.
     strong: frozenset[str] = frozenset({"payment_fingerprint", "organisation"})
+    #: Kinds that are two views of one fact count once (the stronger): a shared template id
+    #: and a shared near-duplicate sketch both say "they sent the same prompt". Shared
+    #: content alone never links -- every harvester draws from the same public datasets --
+    #: it has to meet shared infrastructure.
+    families: dict[str, str] = field(default_factory=lambda: {"sketch": "template"})
 
 
 @dataclass(frozen=True)
@@ -106,31 +115,52 @@ def link_accounts(
     keys = keys.join(index, on="account_id", how="inner").unique(["idx", "kind", "value"])
 
     kind_names = sorted(config.confidence)
+    cap = int(min(config.max_group, max(config.min_group, config.max_share * n)))
     strong: list[np.ndarray] = []  # edges that join on their own
     edges: list[np.ndarray] = []  # every edge, for the evidence counts
     edge_kinds: list[str] = []
-    weak_codes: list[np.ndarray] = []
-    weak_miss: list[np.ndarray] = []
+    weak: list[pl.DataFrame] = []
     for kind in kind_names:
         if kind in config.strong:
             pairs = _star(_groups(keys, kind, 2, n))
             strong.append(pairs)
         else:
-            pairs = _pairs(_groups(keys, kind, 2, config.max_group))
-            weak_codes.append(pairs[:, 0] * n + pairs[:, 1])
-            weak_miss.append(np.full(len(pairs), np.log1p(-config.confidence[kind])))
+            pairs = _pairs(_groups(keys, kind, 2, cap))
+            # one vote per kind and pair: sharing ten common templates is still one kind of
+            # evidence, and must be confirmed by another kind
+            codes = np.unique(pairs[:, 0] * n + pairs[:, 1])
+            weak.append(
+                pl.DataFrame(
+                    {
+                        "code": codes,
+                        "family": config.families.get(kind, kind),
+                        "miss": np.log1p(-config.confidence[kind]),
+                    },
+                    schema={"code": pl.Int64, "family": pl.String, "miss": pl.Float64},
+                )
+            )
         edges.append(pairs)
         edge_kinds.append(kind)
 
-    if weak_codes:
-        unique, inverse = np.unique(np.concatenate(weak_codes), return_inverse=True)
-        combined = 1.0 - np.exp(np.bincount(inverse, weights=np.concatenate(weak_miss)))
-        joined = unique[combined >= config.threshold]
+    if weak:
+        joined = _weak_joins(pl.concat(weak), config.threshold)
         strong.append(np.stack([joined // n, joined % n], axis=1))
     graph = np.concatenate(strong) if strong else np.empty((0, 2), dtype=np.int64)
     matrix = coo_matrix((np.ones(len(graph)), (graph[:, 0], graph[:, 1])), shape=(n, n))
     _, labels = connected_components(matrix, directed=False)
     return Links(accounts, labels, _kind_counts(edges, edge_kinds, labels))
+
+
+def _weak_joins(weak: pl.DataFrame, threshold: float) -> np.ndarray:
+    """Pair codes whose noisy-OR over families (max within a family) reaches ``threshold``."""
+    combined = (
+        weak.group_by("code", "family")
+        .agg(pl.col("miss").min())
+        .group_by("code")
+        .agg(pl.col("miss").sum())
+        .filter((1.0 - pl.col("miss").exp()) >= threshold)
+    )
+    return combined["code"].to_numpy().astype(np.int64)
 
 
 def _kind_counts(

@@ -80,7 +80,32 @@ def run_scan(
         on_progress=on_progress,
         exclude=out_dir,
     )
-    con = connect(spill_dir=work / "spill")
+    try:
+        verdicts, campaigns = detect_enriched(
+            enriched, out_dir, paths, summary, threshold=threshold, started=started
+        )
+    finally:
+        if not keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+    return ScanResult(out_dir, summary, verdicts, campaigns, time.perf_counter() - started)
+
+
+def detect_enriched(
+    enriched: Path,
+    out_dir: Path,
+    paths: list[str | os.PathLike[str]],
+    summary: IngestSummary,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    started: float | None = None,
+) -> tuple[list[Verdict], list[Campaign]]:
+    """Aggregate, link, score and write outputs from an enriched file.
+
+    Split from :func:`run_scan` so the detection stages can be re-run on the same enriched
+    requests (tuning thresholds, trying a new check) without reading the logs again.
+    """
+    started = time.perf_counter() if started is None else started
+    con = connect(spill_dir=enriched.parent / "spill")
     try:
         con.execute(f"CREATE VIEW enriched AS SELECT * FROM read_parquet('{enriched}')")
         prepare_events(con)
@@ -105,6 +130,4 @@ def run_scan(
         )
     finally:
         con.close()
-        if not keep_work:
-            shutil.rmtree(work, ignore_errors=True)
-    return ScanResult(out_dir, summary, verdicts, campaigns, time.perf_counter() - started)
+    return verdicts, campaigns
