@@ -16,12 +16,13 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-#: command name -> module in ``distillwatch.commands`` that defines ``command``.
+#: command name -> module in ``distillwatch.commands`` that defines ``command`` (or ``app``).
 _COMMANDS = {
     "simulate": "simulate",
     "ingest": "ingest",
     "scan": "scan",
     "evaluate": "evaluate",
+    "share": "share",
 }
 
 
@@ -33,7 +34,10 @@ def _register() -> None:
             if exc.name != f"distillwatch.commands.{module}":
                 raise
             continue
-        app.command(name=name)(mod.command)
+        if hasattr(mod, "command"):
+            app.command(name=name)(mod.command)
+        else:  # a group of sub-commands: the module exposes a Typer ``app``
+            app.add_typer(mod.app, name=name)
 
 
 def _print_version(value: bool) -> None:
