@@ -1,0 +1,154 @@
+"""Assemble a gateway from its configuration: the one place that wires the parts together.
+
+``build_gateway(GatewayConfig(upstream=...))`` gives an ASGI app (middleware around the
+forwarder) ready for uvicorn; the CLI, tests and benchmarks all build gateways this way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from distillwatch.enforce.assessment import Assessor
+from distillwatch.enforce.enforcer import Enforcer, FailMode
+from distillwatch.enforce.policy import load_policy
+from distillwatch.enforce.rate_assessor import RateAssessor, load_scan
+from distillwatch.enforce.store import EnforcementStore, MemoryStore
+from distillwatch.gateway.keys import KeyRing, load_keys
+from distillwatch.gateway.metrics import GatewayMetrics
+from distillwatch.gateway.middleware import DistillwatchMiddleware, Sink
+from distillwatch.gateway.proxy import Forwarder
+from distillwatch.gateway.sinks import NatsSink, RotatingJsonl
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    upstream: str
+    policy: Path | None = None
+    keys: Path | None = None
+    redis: str | None = None
+    redis_prefix: str = "distillwatch:"
+    log_dir: Path | None = None
+    nats: str | None = None
+    nats_subject: str = "distillwatch.traffic"
+    fail_mode: FailMode = "open"
+    #: A ``distillwatch scan`` output directory whose verdicts seed the default assessor.
+    scan: Path | None = None
+    #: ``module:callable`` returning an :class:`Assessor` (called with the key ring).
+    assessor: str | None = None
+    #: Manual overrides file for the in-memory store (``policy override --state``).
+    overrides: Path | None = None
+    #: Name of an environment variable holding the key sent upstream instead of the client's.
+    upstream_key_env: str | None = None
+    trust_forwarded: bool = False
+    max_file_bytes: int = 256 * 1024 * 1024
+
+
+class Gateway:
+    """A built gateway: ``app`` for the ASGI server, its parts for tests and metrics."""
+
+    def __init__(self, config: GatewayConfig, assessor: Assessor | None = None) -> None:
+        self.config = config
+        self.policy = load_policy(config.policy)
+        self.keys: KeyRing = load_keys(config.keys)
+        self.store = make_store(config)
+        self.assessor = assessor or make_assessor(config, self.keys)
+        self.metrics = GatewayMetrics()
+        self.traffic: RotatingJsonl | None = None
+        self.decisions: RotatingJsonl | None = None
+        sinks: list[Sink] = []
+        if config.log_dir is not None:
+            self.traffic = RotatingJsonl(
+                config.log_dir / "traffic", "traffic", max_bytes=config.max_file_bytes
+            )
+            self.decisions = RotatingJsonl(config.log_dir / "decisions", "decisions")
+            sinks.append(self.traffic)
+        self.nats = NatsSink(config.nats, config.nats_subject) if config.nats else None
+        if self.nats is not None:
+            sinks.append(self.nats)
+        self.enforcer = Enforcer(
+            self.policy,
+            self.assessor,
+            self.store,
+            fail_mode=config.fail_mode,
+            on_change=self._record_change,
+        )
+        upstream_key = os.environ.get(config.upstream_key_env) if config.upstream_key_env else None
+        if config.upstream_key_env and not upstream_key:
+            raise ValueError(f"environment variable {config.upstream_key_env} is not set")
+        self.forwarder = Forwarder(config.upstream, upstream_key=upstream_key)
+        self.forwarder.on_startup.append(self.startup)
+        self.forwarder.on_shutdown.append(self.shutdown)
+        self.app = DistillwatchMiddleware(
+            self.forwarder,
+            self.enforcer,
+            keys=self.keys,
+            sinks=sinks,
+            metrics=self.metrics,
+            trust_forwarded=config.trust_forwarded,
+        )
+        self._export_counters()
+
+    async def startup(self) -> None:
+        if self.nats is not None:
+            await self.nats.start()
+
+    async def shutdown(self) -> None:
+        if self.nats is not None:
+            await self.nats.close()
+        await self.store.close()
+        for log in (self.traffic, self.decisions):
+            if log is not None:
+                log.close()
+
+    def _record_change(self, decision: Any, record: Any) -> None:
+        if self.decisions is not None:
+            self.decisions.write(decision.to_record(record["ts"], record["request_id"]))
+
+    def _export_counters(self) -> None:
+        if self.traffic is not None:
+            traffic = self.traffic
+            self.metrics.counter(
+                "distillwatch_log_records",
+                "Traffic records written to the log files.",
+                lambda: float(traffic.records),
+            )
+        if self.nats is not None:
+            nats = self.nats
+            self.metrics.counter(
+                "distillwatch_nats_published", "Records published to NATS.", lambda: nats.published
+            )
+            self.metrics.counter(
+                "distillwatch_nats_dropped",
+                "Records not published to NATS (queue full or NATS failing).",
+                lambda: nats.dropped,
+            )
+
+
+def make_store(config: GatewayConfig) -> EnforcementStore:
+    if config.redis:
+        from distillwatch.enforce.redis_store import RedisStore
+
+        return RedisStore(config.redis, prefix=config.redis_prefix)
+    return MemoryStore(config.overrides)
+
+
+def make_assessor(config: GatewayConfig, keys: KeyRing) -> Assessor:
+    if config.assessor:
+        module, _, name = config.assessor.partition(":")
+        if not name:
+            raise ValueError(f"--assessor must be 'module:callable', got {config.assessor!r}")
+        factory = getattr(importlib.import_module(module), name)
+        assessor = factory(keys)
+        if not isinstance(assessor, Assessor):
+            raise ValueError(f"{config.assessor} did not return an object with assess(record)")
+        return assessor
+    verdicts, campaigns = load_scan(config.scan) if config.scan else ({}, {})
+    return RateAssessor(verdicts=verdicts, campaigns=campaigns, clusters=keys.clusters())
+
+
+def build_gateway(config: GatewayConfig, assessor: Assessor | None = None) -> Gateway:
+    return Gateway(config, assessor)
