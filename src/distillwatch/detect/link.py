@@ -4,7 +4,10 @@ Two accounts are linked when the evidence that one actor runs both is strong eno
 payment fingerprint alone is enough; weaker keys (a /24 prefix, an uncommon user agent, an
 email domain, a prompt template, a near-duplicate prompt sketch) must add up. Each kind of key
 has a confidence; the confidence of a pair is the noisy-OR of the kinds it shares, and pairs at
-or above ``LinkConfig.threshold`` are joined. Campaigns are the connected components.
+or above ``LinkConfig.threshold`` are joined. The joined pairs form a weighted graph (strong
+links weigh 1, weak ones their confidence), and campaigns are its Leiden communities: one
+chance edge between two clusters (a proxy /24 both happened to use, a disposable mail
+domain both like) does not merge them, where connected components would.
 
 Accounts in the same declared organisation (``org_id``) are one customer, not a campaign, and
 are always joined (their link kind is ``organisation``), so that an enterprise's many keys are
@@ -16,18 +19,18 @@ engine; this module is pure NumPy/Polars.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
+import igraph as ig
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 #: Confidence that two accounts sharing one value of this kind are run by the same actor.
 DEFAULT_CONFIDENCE: dict[str, float] = {
     "payment_fingerprint": 0.9,
     "organisation": 1.0,
-    "ip_prefix": 0.35,
+    "ip_prefix": 0.3,
     "user_agent": 0.2,
     "email_domain": 0.25,
     "template": 0.4,
@@ -54,6 +57,11 @@ class LinkConfig:
     #: content alone never links -- every harvester draws from the same public datasets --
     #: it has to meet shared infrastructure.
     families: dict[str, str] = field(default_factory=lambda: {"sketch": "template"})
+    #: Leiden modularity resolution: higher splits campaigns finer.
+    resolution: float = 0.3
+    #: An account stays in its community only with this much link weight into it (a strong
+    #: link weighs 1, a weak pair its confidence): one chance pair is not membership.
+    min_attachment: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -81,10 +89,24 @@ def _pairs(groups: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(out)
 
 
-def _star(groups: list[np.ndarray]) -> np.ndarray:
-    """Join every member of each group to its first member: enough for connectivity."""
+def _mesh(groups: list[np.ndarray], degree: int = 8) -> np.ndarray:
+    """Join each member of a group to ``degree`` others at random (seeded): a sparse expander.
+
+    Dense enough that community detection sees the group as one -- a random graph has no
+    parts to split, where a ring or a star would -- and linear in its size (a payment
+    fingerprint shared by 20,000 accounts gives 80,000 edges, not 200 million).
+    """
+    rng = np.random.default_rng(0)
     out = [np.empty((0, 2), dtype=np.int64)]
-    out += [np.stack([np.full(len(g) - 1, g[0]), g[1:]], axis=1) for g in groups]
+    for g in groups:
+        if len(g) <= degree + 1:
+            i, j = np.triu_indices(len(g), k=1)
+            out.append(np.stack([g[i], g[j]], axis=1))
+            continue
+        for _ in range(degree // 2):
+            other = rng.permutation(g)
+            keep = other != g
+            out.append(np.stack([g[keep], other[keep]], axis=1))
     return np.concatenate(out)
 
 
@@ -122,7 +144,7 @@ def link_accounts(
     weak: list[pl.DataFrame] = []
     for kind in kind_names:
         if kind in config.strong:
-            pairs = _star(_groups(keys, kind, 2, n))
+            pairs = _mesh(_groups(keys, kind, 2, n))
             strong.append(pairs)
         else:
             pairs = _pairs(_groups(keys, kind, 2, cap))
@@ -142,25 +164,71 @@ def link_accounts(
         edges.append(pairs)
         edge_kinds.append(kind)
 
+    weights = [np.ones(sum(len(e) for e in strong))]
     if weak:
-        joined = _weak_joins(pl.concat(weak), config.threshold)
+        joined, confidence = _weak_joins(pl.concat(weak), config.threshold)
         strong.append(np.stack([joined // n, joined % n], axis=1))
+        weights.append(confidence)
     graph = np.concatenate(strong) if strong else np.empty((0, 2), dtype=np.int64)
-    matrix = coo_matrix((np.ones(len(graph)), (graph[:, 0], graph[:, 1])), shape=(n, n))
-    _, labels = connected_components(matrix, directed=False)
+    weight = np.concatenate(weights)
+    labels = communities(n, graph, weight, config.resolution)
+    labels = _detach_loose(labels, graph, weight, config.min_attachment)
     return Links(accounts, labels, _kind_counts(edges, edge_kinds, labels))
 
 
-def _weak_joins(weak: pl.DataFrame, threshold: float) -> np.ndarray:
-    """Pair codes whose noisy-OR over families (max within a family) reaches ``threshold``."""
+def communities(n: int, edges: np.ndarray, weights: np.ndarray, resolution: float) -> np.ndarray:
+    """Leiden communities (modularity) of the weighted account graph; a label per account.
+
+    Deterministic: the search is seeded, so the same logs give the same campaigns.
+    """
+    graph = ig.Graph(n=n, edges=edges.tolist())
+    graph.es["weight"] = weights.tolist()
+    graph.simplify(combine_edges="max")
+    previous = random.getstate()
+    random.seed(0)  # igraph draws from Python's ``random``
+    try:
+        parts = graph.community_leiden(
+            objective_function="modularity",
+            weights="weight",
+            resolution=resolution,
+            n_iterations=-1,
+        )
+    finally:
+        random.setstate(previous)
+    return np.asarray(parts.membership, dtype=np.int64)
+
+
+def _detach_loose(
+    labels: np.ndarray, edges: np.ndarray, weights: np.ndarray, min_attachment: float
+) -> np.ndarray:
+    """Give accounts held to their community by too little evidence a community of their own.
+
+    Modularity places every account somewhere; a busy user who shares one proxy /24 and a
+    common prompt with one member of a cluster is not part of it.
+    """
+    if not len(edges):
+        return labels
+    inside = labels[edges[:, 0]] == labels[edges[:, 1]]
+    held = np.bincount(edges[inside, 0], weights[inside], minlength=len(labels))
+    held += np.bincount(edges[inside, 1], weights[inside], minlength=len(labels))
+    loose = np.flatnonzero(held < min_attachment)
+    out = labels.copy()
+    out[loose] = labels.max() + 1 + np.arange(len(loose))
+    return out
+
+
+def _weak_joins(weak: pl.DataFrame, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pair codes whose noisy-OR over families (max within a family) reaches ``threshold``,
+    with that confidence."""
     combined = (
         weak.group_by("code", "family")
         .agg(pl.col("miss").min())
         .group_by("code")
-        .agg(pl.col("miss").sum())
-        .filter((1.0 - pl.col("miss").exp()) >= threshold)
+        .agg((1.0 - pl.col("miss").sum().exp()).alias("confidence"))
+        .filter(pl.col("confidence") >= threshold)
+        .sort("code")
     )
-    return combined["code"].to_numpy().astype(np.int64)
+    return combined["code"].to_numpy().astype(np.int64), combined["confidence"].to_numpy()
 
 
 def _kind_counts(
