@@ -23,6 +23,8 @@ _COMMANDS = {
     "scan": "scan",
     "evaluate": "evaluate",
     "share": "share",
+    "gateway": "gateway",
+    "policy": "policy",
 }
 
 

@@ -1,0 +1,88 @@
+"""``distillwatch gateway --upstream URL``: the enforcing reverse proxy."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from distillwatch.console import console, fail
+
+
+def command(
+    upstream: str = typer.Option(
+        ..., "--upstream", "-u", help="Base URL of the OpenAI-compatible server to protect."
+    ),
+    policy: Path | None = typer.Option(
+        None, "--policy", "-p", help="Policy file (TOML); default: the built-in policy."
+    ),
+    keys: Path | None = typer.Option(
+        None, "--keys", "-k", help="Keys file mapping API keys to accounts (TOML)."
+    ),
+    redis: str | None = typer.Option(
+        None, "--redis", help="Share enforcement state between replicas (redis://host:port/0)."
+    ),
+    log_dir: Path | None = typer.Option(
+        None, "--log-dir", help="Write traffic log v1 (DIR/traffic) and decisions (DIR/decisions)."
+    ),
+    nats: str | None = typer.Option(
+        None, "--nats", help="Also publish every record to NATS JetStream (nats://host:4222)."
+    ),
+    fail_mode: str = typer.Option(
+        "open", "--fail-mode", help="When the state store is unreachable: open or closed."
+    ),
+    scan: Path | None = typer.Option(
+        None, "--scan", help="Seed the assessor with a 'distillwatch scan' output directory."
+    ),
+    assessor: str | None = typer.Option(
+        None, "--assessor", help="module:callable returning the assessor to use."
+    ),
+    overrides: Path | None = typer.Option(
+        None, "--state", help="Overrides file of the in-memory state ('policy override --state')."
+    ),
+    upstream_key_env: str | None = typer.Option(
+        None, "--upstream-key-env", help="Env var holding the API key to send upstream."
+    ),
+    trust_forwarded: bool = typer.Option(
+        False, "--trust-forwarded", help="Take the client IP from X-Forwarded-For."
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8080, "--port", help="Port to listen on."),
+) -> None:
+    """Put enforcement in front of an OpenAI-compatible server: identify, decide, forward, log."""
+    try:
+        import uvicorn
+
+        from distillwatch.gateway import GatewayConfig, build_gateway
+    except ImportError as exc:
+        fail(f"the gateway needs its extra: pip install 'distillwatch[gateway]' ({exc.name})")
+        return
+    if fail_mode not in ("open", "closed"):
+        fail(f"--fail-mode must be 'open' or 'closed', got {fail_mode!r}")
+    config = GatewayConfig(
+        upstream=upstream,
+        policy=policy,
+        keys=keys,
+        redis=redis,
+        log_dir=log_dir,
+        nats=nats,
+        fail_mode="open" if fail_mode == "open" else "closed",
+        scan=scan,
+        assessor=assessor,
+        overrides=overrides,
+        upstream_key_env=upstream_key_env,
+        trust_forwarded=trust_forwarded,
+    )
+    try:
+        gateway = build_gateway(config)
+    except (ValueError, OSError) as exc:  # PolicyError and KeysFileError are ValueErrors
+        fail(str(exc))
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    state = f"Redis {redis}" if redis else "in-memory state"
+    console.print(
+        f"gateway on http://{host}:{port} -> {upstream} "
+        f"(policy {gateway.policy.source}, {state}, fail-{fail_mode}); metrics at /metrics"
+    )
+    uvicorn.run(gateway.app, host=host, port=port, log_level="warning", access_log=False)
