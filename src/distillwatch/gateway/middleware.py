@@ -20,7 +20,7 @@ from distillwatch.enforce.decision import Decision
 from distillwatch.enforce.enforcer import Enforcer
 from distillwatch.gateway.keys import KeyRing, api_key
 from distillwatch.gateway.metrics import GatewayMetrics
-from distillwatch.gateway.record import ResponseCapture, endpoint_of, request_record
+from distillwatch.gateway.record import ResponseCapture, endpoint_of, parse_body, request_record
 from distillwatch.gateway.responses import Refusal, refusal_for, unauthorized
 
 Scope = MutableMapping[str, Any]
@@ -90,7 +90,7 @@ class DistillwatchMiddleware:
             return
         body = await read_body(receive)
         record = request_record(
-            body,
+            parse_body(body),
             endpoint,
             identity,
             time.time(),

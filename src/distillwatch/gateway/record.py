@@ -44,8 +44,17 @@ def now_rfc3339(epoch: float) -> str:
     )
 
 
+def parse_body(body: bytes) -> dict[str, Any]:
+    """The JSON object of a request body; anything else (still logged) reads as empty."""
+    try:
+        payload = orjson.loads(body) if body else {}
+    except orjson.JSONDecodeError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
 def request_record(
-    body: bytes,
+    payload: dict[str, Any],
     endpoint: str,
     identity: Identity,
     epoch: float,
@@ -53,13 +62,7 @@ def request_record(
     user_agent: str | None = None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    """The request half of a record; a body that is not a JSON object still gets a record."""
-    try:
-        payload = orjson.loads(body) if body else {}
-    except orjson.JSONDecodeError:
-        payload = {}
-    if not isinstance(payload, dict):
-        payload = {}
+    """The request half of a record, from the request's JSON object."""
     record: dict[str, Any] = {
         "ts": now_rfc3339(epoch),
         "account_id": identity.account_id,
@@ -178,6 +181,10 @@ class ResponseCapture:
         if self.usage:
             out["usage"] = self.usage
         return out
+
+    def whole(self, payload: dict[str, Any]) -> None:
+        """Take a complete response object at once (when it comes parsed, as in LiteLLM)."""
+        self._json(payload)
 
     def _add_text(self, text: object) -> None:
         if isinstance(text, str) and text and self._chars < MAX_TEXT:

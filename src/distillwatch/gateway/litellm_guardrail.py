@@ -1,0 +1,155 @@
+"""distillwatch as a LiteLLM guardrail and callback.
+
+For providers who already run LiteLLM (its proxy or its SDK) in front of their models: the
+same enforcer as the gateway decides on each call, and each successful call is written as a
+traffic log v1 record. Two entry points, one decision per call:
+
+* LiteLLM proxy — ``async_pre_call_hook`` runs before routing (register the class as a custom
+  guardrail with ``mode: pre_call``); a refusal is raised as ``fastapi.HTTPException`` with the
+  gateway's status, body and headers, which the proxy returns as is. Deciding before routing
+  matters: a refusal raised later, per deployment, would look like a failing deployment to
+  the router and trigger retries and cool-downs for everyone.
+* LiteLLM SDK — ``async_pre_call_deployment_hook`` runs inside ``litellm.acompletion`` when the
+  instance is in ``litellm.callbacks``; a refusal raises :class:`RequestRefused`.
+
+Accounts: on the proxy, the key's ``user_id`` (else ``team_id``, else the key's hash); with
+the SDK, ``metadata["user_api_key_user_id"]`` or the OpenAI ``user`` field.
+Needs the ``litellm`` extra.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from litellm.integrations.custom_guardrail import CustomGuardrail
+
+from distillwatch.enforce.decision import Decision
+from distillwatch.enforce.enforcer import Enforcer
+from distillwatch.gateway.keys import Identity
+from distillwatch.gateway.middleware import Sink
+from distillwatch.gateway.record import ResponseCapture, request_record
+from distillwatch.gateway.responses import Refusal, refusal_for
+
+#: LiteLLM call types → traffic log ``endpoint``.
+_ENDPOINTS = {
+    "completion": "chat",
+    "acompletion": "chat",
+    "text_completion": "completion",
+    "atext_completion": "completion",
+    "responses": "responses",
+    "aresponses": "responses",
+    "embedding": "embedding",
+    "aembedding": "embedding",
+}
+_MARK = "distillwatch_decided"
+
+
+class RequestRefused(Exception):
+    """The SDK-side refusal: carries the gateway's HTTP answer and the decision."""
+
+    def __init__(self, refusal: Refusal, decision: Decision) -> None:
+        super().__init__(refusal.body.decode())
+        self.status_code = refusal.status
+        self.refusal = refusal
+        self.decision = decision
+
+
+class DistillwatchGuardrail(CustomGuardrail):
+    def __init__(
+        self,
+        enforcer: Enforcer,
+        sinks: Iterable[Sink] = (),
+        guardrail_name: str = "distillwatch",
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("event_hook", "pre_call")
+        kwargs.setdefault("default_on", True)
+        super().__init__(guardrail_name=guardrail_name, **kwargs)
+        self.enforcer = enforcer
+        self.sinks = list(sinks)
+
+    async def async_pre_call_hook(
+        self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
+    ) -> dict[str, Any]:
+        """LiteLLM proxy: decide before routing; refuse with the gateway's HTTP answer."""
+        account = (
+            getattr(user_api_key_dict, "user_id", None)
+            or getattr(user_api_key_dict, "team_id", None)
+            or f"key-{(getattr(user_api_key_dict, 'token', None) or 'anonymous')[:16]}"
+        )
+        key_id = (getattr(user_api_key_dict, "token", None) or "")[:12] or account
+        identity = Identity(account, key_id, org_id=getattr(user_api_key_dict, "org_id", None))
+        _, refusal = await self._decide(data, identity, call_type)
+        if refusal is not None:
+            from fastapi import HTTPException
+
+            raise HTTPException(
+                status_code=refusal.status,
+                detail=orjson.loads(refusal.body)["error"],
+                headers=dict(refusal.headers),
+            )
+        return data
+
+    async def async_pre_call_deployment_hook(
+        self, kwargs: dict[str, Any], call_type: Any
+    ) -> dict[str, Any] | None:
+        """LiteLLM SDK: decide unless the proxy hook already did for this call."""
+        metadata = kwargs.get("metadata") or kwargs.get("litellm_metadata") or {}
+        if metadata.get(_MARK):
+            return None
+        account = metadata.get("user_api_key_user_id") or kwargs.get("user") or "anonymous"
+        identity = Identity(str(account), str(metadata.get("user_api_key_hash") or account)[:12])
+        decision, refusal = await self._decide(kwargs, identity, call_type)
+        if refusal is not None:
+            raise RequestRefused(refusal, decision)
+        return None
+
+    async def async_log_success_event(
+        self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any
+    ) -> None:
+        """Write the call, with its response, as a traffic log v1 record."""
+        record = (kwargs.get("metadata") or {}).get("distillwatch_record") or (
+            kwargs.get("litellm_params", {}).get("metadata") or {}
+        ).get("distillwatch_record")
+        if record is None or not self.sinks:
+            return
+        capture = ResponseCapture(record.get("endpoint", "chat"))
+        capture.start(200, "application/json")
+        if hasattr(response_obj, "model_dump"):
+            capture.whole(response_obj.model_dump())
+        latency = (end_time - start_time).total_seconds() * 1000 if start_time else 0.0
+        record = {**record, **capture.fields(latency)}
+        for sink in self.sinks:
+            sink.write(record)
+
+    async def _decide(
+        self, data: dict[str, Any], identity: Identity, call_type: Any
+    ) -> tuple[Decision, Refusal | None]:
+        endpoint = _ENDPOINTS.get(str(getattr(call_type, "value", call_type)), "chat")
+        payload = {k: v for k, v in data.items() if k in _REQUEST_FIELDS}
+        record = request_record(payload, endpoint, identity, time.time())
+        decision = await self.enforcer.check(record)
+        record["enforcement"] = {"action": decision.action.value, "source": decision.source}
+        metadata = data.setdefault("metadata", {})
+        if isinstance(metadata, dict):
+            metadata[_MARK] = True
+            metadata["distillwatch_record"] = record
+        if decision.allowed:
+            return decision, None
+        refusal = refusal_for(decision, self.enforcer.policy.challenge_url)
+        for sink in self.sinks:
+            sink.write({**record, "status": refusal.status})
+        return decision, refusal
+
+
+#: Request fields worth logging (LiteLLM's kwargs also carry credentials and internals).
+_REQUEST_FIELDS = frozenset(
+    {
+        "model", "messages", "prompt", "input", "instructions", "tools", "temperature",
+        "top_p", "max_tokens", "max_completion_tokens", "max_output_tokens", "n", "logprobs",
+        "top_logprobs", "stream", "reasoning_effort", "reasoning",
+    }
+)  # fmt: skip
