@@ -32,7 +32,10 @@ class BroadCotElicitation(CotElicitation):
 
 
 class CotHarvestCheck(AccountCheck):
-    share = 0.4
+    """Evaluation harnesses add "think step by step" to some prompts (half of a run, at
+    most two thirds here); a harvester adds it to nearly all, across every area."""
+
+    share = 0.7
     broad_capabilities = 4
 
     def score_one(self, account: Account) -> list[Finding]:

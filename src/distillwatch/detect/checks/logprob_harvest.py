@@ -34,6 +34,10 @@ class BroadLogprobHarvesting(LogprobHarvesting):
 
 
 class LogprobHarvestCheck(AccountCheck):
+    """Researchers score a benchmark with 1-token logprob requests too -- tens to a few
+    hundred of them; distributions worth distilling from take thousands."""
+
+    min_requests = 300
     share = 0.5
     broad_capabilities = 4
 

@@ -24,6 +24,14 @@ class ToolTraceHarvesting(Finding):
         )
 
 
+@dataclass(frozen=True)
+class VariedToolTraceHarvesting(ToolTraceHarvesting):
+    """Single-shot tool calls over ever-changing prompts: collecting traces, not running an
+    app (a function-calling app renders one template)."""
+
+    severity: ClassVar[Severity] = Severity.HIGH
+
+
 class ToolTraceCheck(AccountCheck):
     """An agent runs loops (call, result, call); a harvester only wants the first call."""
 
@@ -31,6 +39,9 @@ class ToolTraceCheck(AccountCheck):
     tools_share = 0.5
     tool_results_mean = 0.2
     multi_turn_share = 0.1
+    #: distinct prompt templates per request above which the prompts are a sweep
+    varied_templates = 0.5
+    varied_min_requests = 200
 
     def score_one(self, account: Account) -> list[Finding]:
         share = num(account, "tools_share")
@@ -40,4 +51,10 @@ class ToolTraceCheck(AccountCheck):
             or num(account, "multi_turn_share") >= self.multi_turn_share
         ):
             return []
-        return [ToolTraceHarvesting(share, int(num(account, "system_prompts")))]
+        requests = num(account, "requests")
+        varied = (
+            requests >= self.varied_min_requests
+            and num(account, "templates") / requests >= self.varied_templates
+        )
+        kind = VariedToolTraceHarvesting if varied else ToolTraceHarvesting
+        return [kind(share, int(num(account, "system_prompts")))]
