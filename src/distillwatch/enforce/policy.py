@@ -134,7 +134,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     limit = _table(data, "cluster_limit", source)
     return Policy(
         rules=rules,
-        default_action=Action.parse(str(data.get("default_action", "allow")), source),
+        default_action=_action(data.get("default_action", "allow"), source),
         allow_accounts=frozenset(_strings(allow, "accounts", f"{source}: [allowlist]")),
         allow_clusters=frozenset(_strings(allow, "clusters", f"{source}: [allowlist]")),
         cluster_limit=_cluster_limit(limit, f"{source}: [cluster_limit]") if limit else None,
@@ -157,7 +157,7 @@ def _rule(raw: dict[str, Any], where: str) -> Rule:
         raise PolicyError(f"{where}: scope must be 'account' or 'cluster', got {scope!r}")
     return Rule(
         name=name,
-        action=Action.parse(str(raw["action"]), f"{where}: action"),
+        action=_action(raw["action"], f"{where}: action"),
         min_score=_fraction(raw, "min_score", where),
         min_cluster_score=_fraction(raw, "min_cluster_score", where),
         tactics=frozenset(_strings(raw, "tactics", where)),
@@ -181,7 +181,7 @@ def _cluster_limit(raw: dict[str, Any], where: str) -> ClusterLimit:
     for key in ("rate", "burst"):
         if not isinstance(raw.get(key), int | float) or raw[key] <= 0:
             raise PolicyError(f"{where}: '{key}' must be a positive number, got {raw.get(key)!r}")
-    action = Action.parse(str(raw.get("action", "throttle")), f"{where}: action")
+    action = _action(raw.get("action", "throttle"), f"{where}: action")
     if action is Action.ALLOW:
         raise PolicyError(f"{where}: the action of an exhausted budget cannot be 'allow'")
     return ClusterLimit(
@@ -191,6 +191,13 @@ def _cluster_limit(raw: dict[str, Any], where: str) -> ClusterLimit:
         action=action,
         idle_ttl=parse_duration(raw.get("idle_ttl", 3600), f"{where}: idle_ttl"),
     )
+
+
+def _action(value: object, where: str) -> Action:
+    try:
+        return Action.parse(str(value), where)
+    except ValueError as exc:
+        raise PolicyError(str(exc)) from None
 
 
 def _check_keys(data: dict[str, Any], allowed: set[str], where: str) -> None:

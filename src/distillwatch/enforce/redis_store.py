@@ -78,19 +78,25 @@ class RedisStore:
         self,
         url: str,
         prefix: str = "distillwatch:",
-        timeout: float = 0.25,
+        timeout: float = 0.5,
         retry_interval: float = 1.0,
+        max_connections: int = 32,
     ) -> None:
         self.url = url
         self.prefix = prefix
         self.retry_interval = retry_interval
-        self.client: aioredis.Redis = aioredis.Redis.from_url(
+        # A bounded pool: a burst of requests waits for a connection instead of opening
+        # hundreds at once (which would time out on a busy host and look like an outage).
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=timeout * 4,
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
             health_check_interval=0,
         )
+        self.client: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._script = self.client.register_script(_LOAD)
         self._down_until = 0.0
         #: False while Redis is unreachable; read by the gateway's metrics.
