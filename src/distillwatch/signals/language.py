@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from distillwatch.signals.base import RequestSignal
 from distillwatch.signals.patterns.stopwords import STOPWORDS
-from distillwatch.signals.text import PromptView, hash_strings, string_offsets
+from distillwatch.signals.text import HashIndex, PromptView, hash_strings, string_offsets
 
 SCRIPT_CHARS = 400
 # script classes; index 0 is "other / not a letter"
@@ -86,25 +86,22 @@ _PERSIAN = (b"\xd9\xbe", b"\xda\x86", b"\xda\xaf", b"\xdb\x8c")  # پ چ گ ی
 
 
 @cache
-def _stopword_table() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Sorted word hashes and a (word x language) weight matrix (shared words split)."""
+def _stopword_table() -> tuple[HashIndex, np.ndarray, tuple[str, ...]]:
+    """Word-hash index and a (word x language) weight matrix (shared words split)."""
     langs = tuple(STOPWORDS)
     words = sorted({w for ws in STOPWORDS.values() for w in ws})
-    hashes = hash_strings(pa.array(words))
-    order = np.argsort(hashes)
+    position = {w: i for i, w in enumerate(words)}
     weights = np.zeros((len(words), len(langs)), dtype=np.float64)
     for j, lang in enumerate(langs):
         for w in STOPWORDS[lang]:
-            weights[words.index(w), j] = 1.0
+            weights[position[w], j] = 1.0
     weights /= weights.sum(axis=1, keepdims=True)
-    return hashes[order], weights[order], langs
+    return HashIndex.of(hash_strings(pa.array(words))), weights, langs
 
 
 def is_stopword(token_hashes: np.ndarray) -> np.ndarray:
     """Boolean per token hash: is it a function word of any Latin-script language?"""
-    table = _stopword_table()[0]
-    idx = np.searchsorted(table, token_hashes).clip(0, len(table) - 1)
-    return np.asarray(table[idx] == token_hashes)
+    return np.asarray(_stopword_table()[0].find(token_hashes) >= 0)
 
 
 def script_counts(texts: pa.Array) -> np.ndarray:
@@ -156,10 +153,12 @@ def _latin(view: PromptView, rows: np.ndarray) -> np.ndarray:
     """Stopword vote for the Latin-script prompts selected by the boolean mask ``rows``."""
     table, weights, langs = _stopword_table()
     tok = view.tokens
-    idx = np.searchsorted(table, tok.hashes).clip(0, len(table) - 1)
-    hit = (table[idx] == tok.hashes) & rows[tok.row]
+    word = table.find(tok.hashes)
+    hit = (word >= 0) & rows[tok.row]
+    hit_rows, hit_words = tok.row[hit], word[hit]
     scores = np.zeros((view.n_unique, len(langs)))
-    np.add.at(scores, tok.row[hit], weights[idx[hit]])
+    for j in np.flatnonzero(weights.any(axis=0)):
+        scores[:, j] = np.bincount(hit_rows, weights[hit_words, j], minlength=view.n_unique)
     best = scores.argmax(axis=1)
     result = np.array(langs, dtype=object)[best]
     # No function word at all: plain ASCII is almost always English (code, keywords).

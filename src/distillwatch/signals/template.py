@@ -14,6 +14,7 @@ part of those.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -21,51 +22,86 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillwatch.signals.base import RequestSignal
-from distillwatch.signals.text import PromptView, Tokens, mix64, tokenize
+from distillwatch.signals.text import PromptView, mix64, tokenize
 
 K = 8
 _U64 = np.uint64
 
-#: (RE2 pattern, replacement) applied in order to the lower-cased prompt.
-MASKS: tuple[tuple[str, str], ...] = (
-    (r"(?s)```.*?(?:```|$)", " _c_ "),
-    (r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", " _u_ "),
-    (
+
+@dataclass(frozen=True)
+class Mask:
+    """One masking pass: an RE2 ``pattern`` and its ``replacement``.
+
+    ``trigger`` is a cheap pattern that every text the mask can change contains (a literal or
+    a character class, matched at memchr/DFA speed), and ``min_bytes`` a length below which it
+    cannot match; the costly pattern then runs only on the texts that pass both, which leaves
+    the result unchanged and skips most of the work (most prompts have no quotes, brackets
+    or URLs).
+    """
+
+    pattern: str
+    replacement: str
+    trigger: str
+    min_bytes: int = 0
+
+
+#: Masks applied in order to the lower-cased prompt.
+MASKS: tuple[Mask, ...] = (
+    Mask(r"(?s)```.*?(?:```|$)", " _c_ ", "```"),
+    Mask(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", " _u_ ", r"://|www\.|@"),
+    Mask(
         r"\"[^\"\n]{1,300}\"|“[^”\n]{1,300}”|«[^»\n]{1,300}»|「[^」\n]{1,300}」|『[^』\n]{1,300}』",
         " _q_ ",
+        '["“«「『]',
     ),
-    (r"(^|[^\p{L}\p{N}])'[^'\n]{1,120}'", r"\1 _q_ "),
-    (r"\([^()\n]{0,120}\)|\[[^\[\]\n]{0,120}\]|\{[^{}\n]{0,120}\}", " _b_ "),
-    (r"(?m)^([^\n:：]{1,30})[:：][ \t]*\S[^\n]*", r"\1: _v_"),
-    (r"(?m)^[^\n]{200,}$", " _p_ "),
-    (r"\d+(?:[.,:/-]\d+)*", " _n_ "),
-    (r"(?:\b(_[a-z]_)\b[\s\p{P}]*){2,}", r"\1 "),
+    Mask(r"(^|[^\p{L}\p{N}])'[^'\n]{1,120}'", r"\1 _q_ ", "'"),
+    Mask(r"\([^()\n]{0,120}\)|\[[^\[\]\n]{0,120}\]|\{[^{}\n]{0,120}\}", " _b_ ", r"[(\[{]"),
+    Mask(r"(?m)^([^\n:：]{1,30})[:：][ \t]*\S[^\n]*", r"\1: _v_", "[:：]"),
+    Mask(r"(?m)^[^\n]{200,}$", " _p_ ", "", min_bytes=200),
+    Mask(r"\d+(?:[.,:/-]\d+)*", " _n_ ", "[0-9]"),
+    Mask(r"(?:\b(_[a-z]_)\b[\s\p{P}]*){2,}", r"\1 ", "_"),
 )
 
 
 _LONG_LINE = 6  # index of the long-line mask in MASKS
 
 
+def apply_mask(texts: pa.Array, mask: Mask) -> pa.Array:
+    """``texts`` with ``mask`` applied, running the costly pattern only where it can match."""
+    maybe = pc.match_substring_regex(texts, mask.trigger) if mask.trigger else None
+    if mask.min_bytes:
+        long = pc.greater_equal(pc.binary_length(texts), mask.min_bytes)
+        maybe = long if maybe is None else pc.and_(maybe, long)
+    hits = len(texts) if maybe is None else pc.sum(maybe).as_py() or 0
+    if hits == 0:
+        return texts
+    if hits == len(texts):
+        return pc.replace_substring_regex(texts, mask.pattern, mask.replacement)
+    changed = pc.replace_substring_regex(texts.filter(maybe), mask.pattern, mask.replacement)
+    return pc.replace_with_mask(texts, maybe, changed)
+
+
 def skeleton(lowered: pa.Array, mask_long_lines: bool = True) -> pa.Array:
     """The masked instruction frame of every (lower-cased) prompt."""
     out = lowered
-    for i, (pattern, repl) in enumerate(MASKS):
+    for i, mask in enumerate(MASKS):
         if mask_long_lines or i != _LONG_LINE:
-            out = pc.replace_substring_regex(out, pattern, repl)
+            out = apply_mask(out, mask)
     return out
 
 
-def skeleton_tokens(lowered: pa.Array) -> Tokens:
-    """Skeleton tokens; a prompt that would be *all* masks keeps its long lines instead.
+def skeleton_tokens(lowered: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Skeleton token hashes and per-prompt offsets; a prompt that would be *all* masks keeps
+    its long lines instead.
 
     Without the fallback every single-paragraph question (a word problem, a long chat
     message) would collapse into the same "<payload>" skeleton and look like one template.
     """
     tokens = tokenize(skeleton(lowered))
-    real = ~pc.match_substring_regex(tokens.strings, "^_[a-z]_$").to_numpy(zero_copy_only=False)
+    real = ~tokens.is_mask()
     frameless = np.bincount(tokens.row[real], minlength=len(tokens.counts)) == 0
     if not frameless.any():
-        return tokens
+        return tokens.hashes, tokens.offsets
     redo = tokenize(skeleton(lowered.filter(pa.array(frameless)), mask_long_lines=False))
     counts = tokens.counts.copy()
     counts[frameless] = redo.counts
@@ -73,22 +109,22 @@ def skeleton_tokens(lowered: pa.Array) -> Tokens:
     rows = np.concatenate((tokens.row[keep_old], np.flatnonzero(frameless)[redo.row]))
     order = np.argsort(rows, kind="stable")
     hashes = np.concatenate((tokens.hashes[keep_old], redo.hashes))[order]
-    strings = pa.concat_arrays([tokens.strings.filter(pa.array(keep_old)), redo.strings])
-    return Tokens(hashes, np.concatenate(([0], np.cumsum(counts))), strings.take(pa.array(order)))
+    return hashes, np.concatenate(([0], np.cumsum(counts)))
 
 
 def frame_hash(lowered: pa.Array) -> np.ndarray:
     """uint64 id of each prompt's first and last ``K`` skeleton tokens (order-sensitive)."""
-    tokens = skeleton_tokens(lowered)
-    counts = tokens.counts
+    token_hashes, offsets = skeleton_tokens(lowered)
+    counts = np.diff(offsets)
     n = len(counts)
-    pos = np.arange(len(tokens.hashes)) - tokens.offsets[:-1][tokens.row]
-    from_end = counts[tokens.row] - 1 - pos
+    row = np.repeat(np.arange(n), counts)
+    pos = np.arange(len(token_hashes)) - offsets[:-1][row]
+    from_end = counts[row] - 1 - pos
     keep = (pos < K) | (from_end < K)
     code = np.where(pos < K, pos, 64 + from_end)[keep].astype(_U64)
     with np.errstate(over="ignore"):
-        contrib = mix64(tokens.hashes[keep] ^ mix64(code))
-        kept_per_row = np.bincount(tokens.row[keep], minlength=n)
+        contrib = mix64(token_hashes[keep] ^ mix64(code))
+        kept_per_row = np.bincount(row[keep], minlength=n)
         acc = np.zeros(n, dtype=_U64)
         nonempty = kept_per_row > 0
         starts = np.concatenate(([0], np.cumsum(kept_per_row)[:-1]))[nonempty]

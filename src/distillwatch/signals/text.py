@@ -19,7 +19,7 @@ and LSH bands can be shared between providers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -29,9 +29,6 @@ HEAD_CHARS = 1200
 TAIL_CHARS = 300
 _MAX_TOKEN_BYTES = 64
 
-#: Characters of scripts written without spaces; each becomes its own token.
-_CJK = r"([\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}])"
-_SPLIT = r"[^\p{L}\p{N}_]+"
 
 _U64 = np.uint64
 _P = _U64(0x100000001B3)  # FNV prime, odd: a fine multiplier for a polynomial hash
@@ -84,9 +81,29 @@ def _raw_hashes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
     buf = data[lo:hi].astype(_U64)
     with np.errstate(over="ignore"):
         prefix = np.zeros(hi - lo + 1, dtype=_U64)
-        np.cumsum(buf * _POW[: hi - lo], out=prefix[1:])
+        np.multiply(buf, _POW[: hi - lo], out=buf)
+        np.cumsum(buf, out=prefix[1:])
         s, e = starts - lo, ends - lo
         return (prefix[e] - prefix[s]) * _POW_INV[s]
+
+
+def hash_spans(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The :func:`hash_strings` value of the byte spans ``data[start:end]`` (starts ascending).
+
+    Spans are hashed in groups of consecutive spans covering at most ``_GROUP_BYTES`` bytes,
+    which bounds the temporary prefix-sum arrays whatever the size of ``data``.
+    """
+    lengths = ends - starts
+    out = np.zeros(len(lengths), dtype=_U64)
+    i, n = 0, len(lengths)
+    longest = int(lengths.max()) if n else 0
+    while i < n:
+        limit = starts[i] + max(_GROUP_BYTES - longest, 1)
+        j = max(int(np.searchsorted(starts, limit, side="right")), i + 1)
+        out[i:j] = _raw_hashes(data, starts[i:j], ends[i:j])
+        i = j
+    with np.errstate(over="ignore"):
+        return mix64(out ^ (lengths.astype(_U64) * _U64(0x2545F4914F6CDD1D)))
 
 
 def hash_strings(arr: pa.Array, max_bytes: int = 4096) -> np.ndarray:
@@ -99,19 +116,8 @@ def hash_strings(arr: pa.Array, max_bytes: int = 4096) -> np.ndarray:
     if arr.null_count:
         arr = pc.fill_null(arr, "")
     offsets, data = string_offsets(arr)
-    lengths = np.minimum(np.diff(offsets), max_bytes)
     starts = offsets[:-1]
-    ends = starts + lengths
-    out = np.zeros(len(lengths), dtype=_U64)
-    # group consecutive strings so that each group spans at most _GROUP_BYTES bytes
-    i, n = 0, len(lengths)
-    while i < n:
-        limit = starts[i] + _GROUP_BYTES - max_bytes
-        j = max(int(np.searchsorted(starts, limit, side="right")), i + 1)
-        out[i:j] = _raw_hashes(data, starts[i:j], ends[i:j])
-        i = j
-    with np.errstate(over="ignore"):
-        return mix64(out ^ (lengths.astype(_U64) * _U64(0x2545F4914F6CDD1D)))
+    return hash_spans(data, starts, starts + np.minimum(np.diff(offsets), max_bytes))
 
 
 def text_hash(s: str) -> int:
@@ -134,12 +140,54 @@ def head_tail(texts: pa.Array, head: int = HEAD_CHARS, tail: int = TAIL_CHARS) -
 
 
 @dataclass(frozen=True)
+class HashIndex:
+    """Position of 64-bit hashes in a small fixed key set, looked up for millions at once.
+
+    A direct-mapped table: each key sits alone in the slot named by some bits of its hash
+    (the bit window is chosen so that no two keys share a slot), so a lookup is two gathers
+    and a compare instead of a binary search per token.
+    """
+
+    keys: np.ndarray  # uint64 per slot
+    index: np.ndarray  # int32 per slot: position of the key, -1 if the slot is empty
+    shift: int
+    mask: int
+
+    @classmethod
+    def of(cls, hashes: np.ndarray) -> HashIndex:
+        """The index of ``hashes`` (distinct); lookups return positions into it."""
+        bits = max(len(hashes).bit_length() + 8, 10)
+        for shift in range(0, 64 - bits + 1):
+            slots = (hashes >> _U64(shift)) & _U64((1 << bits) - 1)
+            if len(np.unique(slots)) == len(hashes):
+                break
+        else:  # pragma: no cover - needs 2**bits colliding windows, never seen
+            raise ValueError("no collision-free bit window for the key set")
+        keys = np.zeros(1 << bits, dtype=_U64)
+        index = np.full(1 << bits, -1, dtype=np.int32)
+        keys[slots] = hashes
+        index[slots] = np.arange(len(hashes), dtype=np.int32)
+        return cls(keys, index, shift, (1 << bits) - 1)
+
+    def find(self, hashes: np.ndarray) -> np.ndarray:
+        """Position of every hash among the keys, or -1 (int32, one per hash)."""
+        slots = (hashes >> _U64(self.shift)) & _U64(self.mask)
+        return np.where(self.keys[slots] == hashes, self.index[slots], -1)
+
+
+@dataclass(frozen=True)
 class Tokens:
-    """Tokens of every unique prompt: a flat hash array plus per-prompt offsets."""
+    """Tokens of every unique prompt: hashes, byte spans and per-prompt offsets.
+
+    Token ``k`` is the bytes ``data[starts[k]:ends[k]]``; the tokens of prompt ``i`` are
+    ``offsets[i]:offsets[i + 1]``.
+    """
 
     hashes: np.ndarray  # uint64, one per token
     offsets: np.ndarray  # int64, len = n_unique + 1
-    strings: pa.Array  # the token strings themselves (flattened)
+    data: np.ndarray  # uint8, the UTF-8 bytes the spans point into
+    starts: np.ndarray  # int64, one per token
+    ends: np.ndarray  # int64, one per token
 
     @property
     def counts(self) -> np.ndarray:
@@ -150,26 +198,132 @@ class Tokens:
         """Index of the prompt each token belongs to."""
         return np.repeat(np.arange(len(self.offsets) - 1), self.counts)
 
+    def is_mask(self) -> np.ndarray:
+        """Boolean per token: is it a mask placeholder such as ``_q_`` (``^_[a-z]_$``)?"""
+        data, starts = self.data, self.starts
+        three = (self.ends - starts) == 3
+        cand = starts[three]
+        middle = data[cand + 1]
+        out = np.zeros(len(starts), dtype=bool)
+        out[three] = (
+            (data[cand] == ord("_")) & (data[cand + 2] == ord("_"))
+            & (middle >= ord("a")) & (middle <= ord("z"))
+        )  # fmt: skip
+        return out
+
+
+_WORD, _SINGLE = 1, 2  # character classes: part of a word / a one-character word (CJK, Thai)
+
+
+@cache
+def char_classes() -> np.ndarray:
+    """Class of every code point: 0 separator, 1 word character, 2 one-character word.
+
+    Word characters are letters, numbers and ``_``; one-character words are the word
+    characters of the Han, Hiragana, Katakana and Thai scripts (written without spaces). The
+    table is read from RE2 itself (the engine of every other pattern here, and of the regex
+    tokenizer this replaced), once per process, so the classes are exactly RE2's.
+    """
+    points = np.arange(0x110000, dtype=np.uint32)
+    points = points[(points < 0xD800) | (points > 0xDFFF)]
+    every = pa.array([points.tobytes().decode("utf-32-le")])
+
+    def members(pattern: str) -> np.ndarray:
+        kept = pc.replace_substring_regex(every, pattern, "")[0].as_py()
+        return np.frombuffer(kept.encode("utf-32-le"), dtype=np.uint32)
+
+    table = np.zeros(0x110000, dtype=np.uint8)
+    table[members(_NOT_WORD)] = _WORD
+    single = members(_NOT_CJK)
+    table[single[table[single] == _WORD]] = _SINGLE
+    return table
+
+
+_NOT_WORD = r"[^\p{L}\p{N}_]"
+_NOT_CJK = r"[^\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]"
+#: Class of a byte when it is ASCII (continuation and lead bytes are filled in separately).
+_ASCII_CLASS = np.zeros(256, dtype=np.uint8)
+for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
+    _ASCII_CLASS[_c] = _WORD
+
+
+def _byte_classes(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per byte: the class of the character it belongs to, and which bytes continue one.
+
+    ASCII bytes come from a 256-entry table; only multi-byte characters are decoded to code
+    points (most prompt text is ASCII, so that is a small subset). The second array is None
+    when the text is pure ASCII.
+    """
+    cls = _ASCII_CLASS[buf]
+    lead = np.flatnonzero(buf >= 0xC0)
+    if not len(lead):
+        return cls, None
+    padded = np.concatenate((buf, np.zeros(3, dtype=np.uint8)))
+    b0 = buf[lead].astype(np.uint32)
+    b1 = padded[lead + 1].astype(np.uint32) & 0x3F
+    b2 = padded[lead + 2].astype(np.uint32) & 0x3F
+    b3 = padded[lead + 3].astype(np.uint32) & 0x3F
+    two, three = b0 < 0xE0, b0 < 0xF0
+    point = np.where(
+        two,
+        ((b0 & 0x1F) << 6) | b1,
+        np.where(
+            three,
+            ((b0 & 0x0F) << 12) | (b1 << 6) | b2,
+            ((b0 & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3,
+        ),
+    )
+    char = char_classes()[point]
+    cls[lead] = char
+    cls[lead + 1] = char
+    longer = ~two
+    cls[lead[longer] + 2] = char[longer]
+    four = ~three
+    cls[lead[four] + 3] = char[four]
+    return cls, (buf & 0xC0) == 0x80
+
 
 def tokenize(lowered: pa.Array) -> Tokens:
-    """Split lower-cased texts into word tokens; CJK/Thai characters become single tokens."""
-    spaced = pc.replace_substring_regex(lowered, _CJK, r" \1 ")
-    parts = pc.split_pattern_regex(spaced, _SPLIT)
-    if isinstance(parts, pa.ChunkedArray):
-        parts = parts.combine_chunks()
-    values = parts.values
-    offsets = np.frombuffer(parts.buffers()[1], dtype=np.int32)[
-        parts.offset : parts.offset + len(parts) + 1
-    ].astype(np.int64)
-    # Drop empty strings produced by leading/trailing separators.
-    keep = pc.greater(pc.binary_length(values), 0).to_numpy(zero_copy_only=False)
-    base = offsets[0]
-    values = values.slice(base, offsets[-1] - base)
-    keep = keep[base : offsets[-1]]
-    cum = np.concatenate(([0], np.cumsum(keep)))
-    new_offsets = cum[offsets - base]
-    kept = values.filter(pa.array(keep))
-    return Tokens(hash_strings(kept, _MAX_TOKEN_BYTES), new_offsets.astype(np.int64), kept)
+    """Split texts into word tokens; CJK/Thai characters are single tokens.
+
+    Tokens are runs of word characters (see :func:`char_classes`), as byte spans of the
+    texts, hashed over their first 64 bytes.
+
+    Works on the UTF-8 bytes with a handful of NumPy passes (no regex, no token strings):
+    a token starts at a word character that begins a text, follows a separator, or is or
+    follows a one-character word; it ends before the next separator, start or text end.
+    """
+    if isinstance(lowered, pa.ChunkedArray):
+        lowered = lowered.combine_chunks()
+    lowered = pc.fill_null(lowered, "") if lowered.null_count else lowered
+    offsets, data = string_offsets(lowered)
+    base, top = int(offsets[0]), int(offsets[-1])
+    buf = data[base:top]
+    n = top - base
+    cls, cont = _byte_classes(buf)
+    word = cls != 0
+    single = cls == _SINGLE
+    edge = np.zeros(n + 1, dtype=bool)  # a text begins (or the data ends) at this byte
+    edge[offsets - base] = True
+    prev_cls = np.empty(n, dtype=np.uint8)
+    prev_cls[:1] = 0
+    prev_cls[1:] = cls[:-1]
+    start = word & (edge[:-1] | (prev_cls == 0) | single | (prev_cls == _SINGLE))
+    if cont is not None:
+        start &= ~cont
+    after = np.ones(n + 1, dtype=bool)  # no token continues into the byte after this one
+    after[:n] = ~word | start
+    if cont is not None:
+        after[:n] &= ~cont
+    stop = word & (after[1:] | edge[1:])
+    starts = np.flatnonzero(start)
+    ends = np.flatnonzero(stop) + 1
+    counts = np.diff(np.searchsorted(starts, offsets - base))
+    token_offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    starts += base
+    ends += base
+    hashes = hash_spans(data, starts, np.minimum(ends, starts + _MAX_TOKEN_BYTES))
+    return Tokens(hashes, token_offsets, data, starts, ends)
 
 
 @dataclass(frozen=True)
