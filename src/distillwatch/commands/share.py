@@ -114,3 +114,206 @@ def init_policy(
         fail(f"{path} exists; not overwriting it")
     path.write_text(DEFAULT_POLICY, encoding="utf-8")
     console.print(f"wrote {path}")
+
+
+_PASSWORD_ENV = "DISTILLWATCH_SHARE_PASSWORD"
+_USER = typer.Option(..., "--user", help="Your member name on the TAXII server.")
+_PASSWORD_FILE = typer.Option(
+    None, "--password-file", help=f"File holding your password (else ${_PASSWORD_ENV})."
+)
+
+
+def _password(path: Path | None) -> str:
+    import os
+
+    if path is not None:
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            fail(f"cannot read the password file {path}: {exc.strerror}")
+    value = os.environ.get(_PASSWORD_ENV)
+    if not value:
+        fail(f"no password: give --password-file or set {_PASSWORD_ENV}")
+        raise AssertionError  # unreachable
+    return value
+
+
+@app.command()
+def publish(
+    bundle: Path = typer.Argument(..., help="A bundle written by 'share export'."),
+    collection: str = typer.Option(..., "--collection", help="The TAXII collection URL."),
+    user: str = _USER,
+    password_file: Path | None = _PASSWORD_FILE,
+    audit_log: Path = typer.Option(Path("share-audit.jsonl"), "--audit-log"),
+) -> None:
+    """Add a bundle's objects to a TAXII 2.1 collection (logged in the audit log)."""
+    import hashlib
+
+    from distillwatch.share import audit
+    from distillwatch.share.client import ShareClientError, Source
+    from distillwatch.share.client import publish as send
+
+    try:
+        data = bundle.read_bytes()
+        doc = orjson.loads(data)
+    except (OSError, orjson.JSONDecodeError) as exc:
+        fail(f"cannot read the bundle {bundle}: {exc}")
+        return
+    if not isinstance(doc, dict) or not isinstance(doc.get("objects"), list):
+        fail(f"{bundle} is not a STIX bundle (no 'objects' list)")
+    try:
+        status = send(Source(collection, user, _password(password_file)), doc)
+    except ShareClientError as exc:
+        fail(str(exc))
+        return
+    audit.append(
+        audit_log,
+        {
+            "action": "publish",
+            "bundle_id": doc.get("id"),
+            "bundle_sha256": hashlib.sha256(data).hexdigest(),
+            "collection": collection,
+            "user": user,
+            "status": {k: status[k] for k in ("id", "status", "success_count", "failure_count")},
+        },
+    )
+    console.print(
+        f"published {status['success_count']}/{status['total_count']} objects to {collection} "
+        f"(status {status['id']}, {status['failure_count']} failed)",
+        soft_wrap=True,
+    )
+    for failure in status["failures"] or []:
+        console.print(f"[red]refused[/] {failure}", soft_wrap=True)
+    if status["failure_count"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    config: Path = typer.Option(..., "--config", help="Server configuration TOML."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8765, "--port"),
+    database: str | None = typer.Option(None, "--database", help="Override the config's URL."),
+) -> None:
+    """Run the TAXII 2.1 server (discovery, collections, objects, manifests, versions)."""
+    import dataclasses
+
+    import uvicorn
+
+    from distillwatch.share.server import ConfigError, create_app, load_config
+    from distillwatch.share.validate import oasis_problems
+
+    try:
+        cfg = load_config(config)
+    except ConfigError as exc:
+        fail(str(exc))
+        return
+    if database:
+        cfg = dataclasses.replace(cfg, database=database)
+    oasis_problems(
+        [{"type": "identity", "id": "identity--" + "0" * 8 + "-0000-4000-8000-" + "0" * 12}]
+    )
+    console.print(f"TAXII 2.1 server on http://{host}:{port}/taxii2/ (api root /{cfg.api_root}/)")
+    uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def pull(
+    collection: list[str] = typer.Option(..., "--collection", help="Collection URL (repeatable)."),
+    user: str = _USER,
+    password_file: Path | None = _PASSWORD_FILE,
+    store_url: str = typer.Option(
+        "sqlite:///share-imports.sqlite", "--store", help="SQLAlchemy URL of the import store."
+    ),
+    blocklist: Path = typer.Option(
+        Path("share-blocklist.json"), "--blocklist", help="Block list for the online engine."
+    ),
+    key_file: Path | None = _KEY,
+    follow_: bool = typer.Option(False, "--follow", help="Keep polling (a daemon)."),
+    interval: float = typer.Option(2.0, "--interval", min=0.1, help="Seconds between polls."),
+) -> None:
+    """Fetch new objects from peers, keep their provenance, refresh the block list."""
+    from distillwatch.share.client import Source
+    from distillwatch.share.keyed import GroupKeyError, load_key
+    from distillwatch.share.server.store import Store
+    from distillwatch.share.sync import Cycle, follow, sync_once
+
+    try:
+        key = load_key(key_file)
+    except GroupKeyError as exc:
+        fail(str(exc))
+        return
+    secret = _password(password_file)
+    sources = [Source(url, user, secret) for url in collection]
+    store = Store(store_url)
+
+    def report(cycle: Cycle) -> None:
+        for url, r in cycle.results.items():
+            if r.fetched or not follow_:
+                console.print(
+                    f"{url}: {r.fetched} fetched, {r.new} new, {len(r.rejected)} rejected "
+                    f"in {r.seconds:.2f} s",
+                    soft_wrap=True,
+                )
+            for ident, why in r.rejected[:5]:
+                console.print(f"[yellow]rejected[/] {ident}: {why}", soft_wrap=True)
+        for url, err in cycle.errors.items():
+            console.print(f"[red]error[/] {url}: {err}", soft_wrap=True)
+        if cycle.entries is not None:
+            console.print(f"block list: {cycle.entries} entries -> {blocklist}", soft_wrap=True)
+
+    if follow_:
+        follow(sources, store, blocklist, key, interval=interval, on_cycle=report)
+        return
+    cycle = sync_once(sources, store, blocklist, key)
+    report(cycle)
+    if cycle.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def hunt(
+    logs: list[Path] = typer.Argument(None, help="Traffic logs or an ingested dataset."),
+    scan: Path | None = typer.Option(None, "--scan", help="A scan dir (its enriched data)."),
+    blocklist: Path = typer.Option(Path("share-blocklist.json"), "--blocklist"),
+    key_file: Path | None = _KEY,
+    update: bool = typer.Option(
+        False, "--update", help="Raise the scores in the scan's accounts.jsonl."
+    ),
+    out_file: Path | None = typer.Option(None, "--out", help="retrohunt.jsonl path."),
+    threshold: float = typer.Option(0.5, "--threshold", help="Score at which to flag."),
+) -> None:
+    """Retro-hunt: find your accounts that share infrastructure, cards or templates with
+    campaigns other members reported."""
+    from distillwatch.share.blocklist import BlocklistError
+    from distillwatch.share.hunt import distinct_requests, raise_scores, write_hits
+    from distillwatch.share.hunt import hunt as run_hunt
+    from distillwatch.share.keyed import GroupKeyError, load_key
+    from distillwatch.share.match import Matcher
+
+    if not logs and scan is None:
+        fail("give traffic logs or --scan DIR")
+    try:
+        key = load_key(key_file)
+        matcher = Matcher.from_file(blocklist, key)
+    except (GroupKeyError, BlocklistError) as exc:
+        fail(str(exc))
+        return
+    source: Path | list[Path] = scan if scan is not None and not logs else list(logs)
+    hits = run_hunt(distinct_requests(source), matcher)
+    target = out_file or ((scan or Path(".")) / "retrohunt.jsonl")
+    write_hits(target, hits)
+    blocked = sum(h.block for h in hits)
+    console.print(f"{len(hits)} account(s) match shared campaigns ({blocked} to block) -> {target}")
+    if update and scan is not None:
+        newly = raise_scores(scan, hits, threshold)
+        console.print(f"raised scores in {scan / 'accounts.jsonl'}: {newly} newly flagged")
+
+
+@app.command()
+def passwd() -> None:
+    """Print the scrypt hash of a password (read from the prompt) for a server config."""
+    from distillwatch.share.server.config import hash_password
+
+    secret = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    out.print(hash_password(secret))

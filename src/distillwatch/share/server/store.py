@@ -1,0 +1,357 @@
+"""Object storage for the TAXII server, through SQLAlchemy Core (SQLite or PostgreSQL).
+
+One row per object *version*: ``(collection, object id, version)`` is unique, so adding the
+same version twice stores it once. ``added_us`` is the server's date_added in microseconds,
+strictly increasing within a server process, which makes ``added_after`` and pagination
+exact. ``latest`` marks the newest version of each object so the default
+``match[version]=last`` is an index lookup, not a window over the collection. ``tlp_rank``
+is computed once on the way in so visibility is a comparison in SQL. ``body`` is the
+object's JSON text, returned verbatim: responses are built by joining strings, never by
+re-parsing and re-encoding objects.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from distillwatch.share import tlp
+
+metadata = sa.MetaData()
+
+
+def _tables(md: sa.MetaData) -> tuple[sa.Table, sa.Table, sa.Table]:
+    objects = sa.Table(
+        "taxii_objects",
+        md,
+        sa.Column(
+            "seq",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        sa.Column("collection_id", sa.String(64), nullable=False),
+        sa.Column("object_id", sa.String(300), nullable=False),
+        sa.Column("type", sa.String(250), nullable=False),
+        sa.Column("version", sa.String(40), nullable=False),
+        sa.Column("spec_version", sa.String(8), nullable=False),
+        sa.Column("added_us", sa.BigInteger, nullable=False),
+        sa.Column("latest", sa.Boolean, nullable=False),
+        sa.Column("tlp_rank", sa.SmallInteger, nullable=False),
+        sa.Column("added_by", sa.String(200), nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.UniqueConstraint(
+            "collection_id", "object_id", "version", name="uq_taxii_object_version"
+        ),
+        sa.Index("ix_taxii_added", "collection_id", "added_us"),
+        sa.Index("ix_taxii_object", "collection_id", "object_id"),
+    )
+    status = sa.Table(
+        "taxii_status",
+        md,
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("collection_id", sa.String(64), nullable=False),
+        sa.Column("added_by", sa.String(200), nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+    )
+    state = sa.Table(
+        "taxii_state",
+        md,
+        sa.Column("key", sa.String(400), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+    return objects, status, state
+
+
+@dataclass(frozen=True)
+class Row:
+    object_id: str
+    version: str
+    added_us: int
+    type: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Row]
+    more: bool
+    next: str | None
+
+
+def iso_us(us: int) -> str:
+    """Microsecond RFC 3339 timestamp (TAXII date_added has microsecond precision)."""
+    secs, frac = divmod(us, 1_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:06d}Z"
+
+
+def norm_version(text: str) -> str:
+    """A timestamp in one fixed form (microseconds, ``Z``) so versions compare as strings."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def version_of(obj: dict[str, Any]) -> str:
+    """An object's version: ``modified``, else ``created``, else a fixed stand-in (SCOs)."""
+    return norm_version(str(obj.get("modified") or obj.get("created") or "1970-01-01T00:00:00Z"))
+
+
+class Store:
+    """The server's tables on one engine; thread-safe (one write lock for the clock)."""
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        self.engine: Engine = sa.create_engine(url, future=True, pool_pre_ping=True)
+        if url.startswith("sqlite"):
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        md = sa.MetaData(schema=schema)
+        self.objects, self.status, self.state = _tables(md)
+        md.create_all(self.engine)
+        self._lock = threading.Lock()
+        self._last_us = 0
+
+    def _clock(self) -> int:
+        now = time.time_ns() // 1000
+        self._last_us = max(now, self._last_us + 1)
+        return self._last_us
+
+    def add(
+        self,
+        collection: str,
+        objects: Sequence[dict[str, Any]],
+        added_by: str | Callable[[dict[str, Any]], str],
+        unmarked: str,
+    ) -> tuple[list[tuple[str, str]], int]:
+        """Store valid objects: ``(id, version)`` of each (stored before or now), and how many
+        were new. ``added_by`` is a member name, or a function of the object (provenance of
+        pulled objects is per object)."""
+        t = self.objects
+        who = added_by if callable(added_by) else (lambda _: added_by)
+        done: list[tuple[str, str]] = []
+        with self._lock, self.engine.begin() as conn:
+            ids = list({o["id"] for o in objects})
+            existing: dict[str, set[str]] = {}
+            latest: dict[str, str] = {}
+            for chunk in _chunks(ids, 500):
+                for oid, ver, is_latest in conn.execute(
+                    sa.select(t.c.object_id, t.c.version, t.c.latest).where(
+                        t.c.collection_id == collection, t.c.object_id.in_(chunk)
+                    )
+                ):
+                    existing.setdefault(oid, set()).add(ver)
+                    if is_latest:
+                        latest[oid] = ver
+            rows, demote = [], set()
+            for obj in objects:
+                oid, ver = obj["id"], version_of(obj)
+                done.append((oid, ver))
+                if ver in existing.get(oid, set()):
+                    continue
+                existing.setdefault(oid, set()).add(ver)
+                newest = ver > latest.get(oid, "")
+                if newest:
+                    if oid in latest:
+                        demote.add((oid, latest[oid]))
+                    latest[oid] = ver
+                level = tlp.level_of(obj.get("object_marking_refs", []), unmarked) or unmarked
+                if obj["type"] == "marking-definition" or obj["type"] == "extension-definition":
+                    level = "clear"  # definitions are vocabulary, readable by every member
+                rows.append(
+                    {
+                        "collection_id": collection,
+                        "object_id": oid,
+                        "type": obj["type"],
+                        "version": ver,
+                        "spec_version": str(obj.get("spec_version", "2.1")),
+                        "added_us": self._clock(),
+                        "latest": newest,
+                        "tlp_rank": tlp.rank(level),
+                        "added_by": who(obj),
+                        "body": orjson.dumps(obj).decode(),
+                    }
+                )
+            # a version that lost its "latest" to a newer one in this same batch
+            for row in rows:
+                if row["latest"] and latest[row["object_id"]] != row["version"]:
+                    row["latest"] = False
+            for oid, ver in demote:
+                if latest[oid] != ver:
+                    conn.execute(
+                        t.update()
+                        .where(
+                            t.c.collection_id == collection,
+                            t.c.object_id == oid,
+                            t.c.version == ver,
+                        )
+                        .values(latest=False)
+                    )
+            if rows:
+                conn.execute(t.insert(), rows)
+        return done, len(rows)
+
+    def latest(self, types: Iterable[str]) -> list[tuple[str, str, str]]:
+        """``(source, added_by, body)`` of the newest version of every object of ``types``,
+        across collections (an importer's whole view)."""
+        t = self.objects
+        q = sa.select(t.c.collection_id, t.c.added_by, t.c.body).where(
+            t.c.latest.is_(True), t.c.type.in_(list(types))
+        )
+        with self.engine.connect() as conn:
+            return [(r[0], r[1], r[2]) for r in conn.execute(q.order_by(t.c.seq))]
+
+    def get_state(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(self.state.c.value).where(self.state.c.key == key)
+            ).scalar()
+        return str(value) if value is not None else None
+
+    def set_state(self, key: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            if (
+                conn.execute(
+                    self.state.update().where(self.state.c.key == key).values(value=value)
+                ).rowcount
+                == 0
+            ):
+                conn.execute(self.state.insert().values(key=key, value=value))
+
+    def query(
+        self,
+        collection: str,
+        *,
+        max_rank: int,
+        added_after_us: int | None = None,
+        ids: Iterable[str] = (),
+        types: Iterable[str] = (),
+        versions: Iterable[str] = ("last",),
+        spec_versions: Iterable[str] = (),
+        limit: int = 1000,
+        after: tuple[int, int] | None = None,
+        with_body: bool = True,
+    ) -> Page:
+        """One page of objects (or manifest rows) in date_added order."""
+        t = self.objects
+        cols = [t.c.object_id, t.c.version, t.c.added_us, t.c.type, t.c.seq]
+        if with_body:
+            cols.append(t.c.body)
+        q = sa.select(*cols).where(t.c.collection_id == collection, t.c.tlp_rank <= max_rank)
+        ids, types, spec_versions = list(ids), list(types), list(spec_versions)
+        if ids:
+            q = q.where(t.c.object_id.in_(ids))
+        if types:
+            q = q.where(t.c.type.in_(types))
+        if spec_versions:
+            q = q.where(t.c.spec_version.in_(spec_versions))
+        if added_after_us is not None:
+            q = q.where(t.c.added_us > added_after_us)
+        q = _version_filter(q, t, set(versions))
+        if after is not None:
+            q = q.where(sa.tuple_(t.c.added_us, t.c.seq) > sa.tuple_(*after))
+        q = q.order_by(t.c.added_us, t.c.seq).limit(limit + 1)
+        with self.engine.connect() as conn:
+            got = conn.execute(q).all()
+        more = len(got) > limit
+        got = got[:limit]
+        rows = [Row(r[0], r[1], r[2], r[3], r[5] if with_body else "") for r in got]
+        nxt = f"{got[-1][2]}.{got[-1][4]}" if more and got else None
+        return Page(rows, more, nxt)
+
+    def delete(
+        self, collection: str, object_id: str, versions: Iterable[str], max_rank: int
+    ) -> int:
+        t = self.objects
+        q = sa.select(t.c.seq).where(
+            t.c.collection_id == collection, t.c.object_id == object_id, t.c.tlp_rank <= max_rank
+        )
+        q = _version_filter(q, t, set(versions) or {"all"})
+        with self._lock, self.engine.begin() as conn:
+            seqs = [r[0] for r in conn.execute(q)]
+            if seqs:
+                conn.execute(t.delete().where(t.c.seq.in_(seqs)))
+                rest = conn.execute(
+                    sa.select(sa.func.max(t.c.version)).where(
+                        t.c.collection_id == collection, t.c.object_id == object_id
+                    )
+                ).scalar()
+                if rest is not None:
+                    conn.execute(
+                        t.update()
+                        .where(
+                            t.c.collection_id == collection,
+                            t.c.object_id == object_id,
+                            t.c.version == rest,
+                        )
+                        .values(latest=True)
+                    )
+        return len(seqs)
+
+    def save_status(self, collection: str, added_by: str, status: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                self.status.insert().values(
+                    id=status["id"],
+                    collection_id=collection,
+                    added_by=added_by,
+                    body=orjson.dumps(status).decode(),
+                )
+            )
+
+    def load_status(self, status_id: str, member: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            body = conn.execute(
+                sa.select(self.status.c.body).where(
+                    self.status.c.id == status_id, self.status.c.added_by == member
+                )
+            ).scalar()
+        return orjson.loads(body) if body else None
+
+    def drop(self) -> None:
+        """Remove the tables (tests on a shared PostgreSQL clean up after themselves)."""
+        self.objects.metadata.drop_all(self.engine)
+        self.engine.dispose()
+
+
+def _version_filter(q: sa.Select, t: sa.Table, versions: set[str]) -> sa.Select:
+    if not versions or "all" in versions:
+        return q
+    conds: list[sa.ColumnElement[bool]] = []
+    if "last" in versions:
+        conds.append(t.c.latest.is_(True))
+    if "first" in versions:
+        inner = t.alias("first_of")
+        first = (
+            sa.select(sa.func.min(inner.c.version))
+            .where(inner.c.collection_id == t.c.collection_id, inner.c.object_id == t.c.object_id)
+            .scalar_subquery()
+        )
+        conds.append(t.c.version == first)
+    exact = [v for v in versions if v not in ("last", "first")]
+    if exact:
+        conds.append(t.c.version.in_(exact))
+    return q.where(sa.or_(*conds))
+
+
+def _chunks(items: list[str], n: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def new_status_id() -> str:
+    return str(uuid.uuid4())
