@@ -118,6 +118,20 @@ class DistillwatchMiddleware:
                 return pending.pop()
             return await receive()  # after the body: wait for a disconnect
 
+        emitted = False
+
+        def finish() -> None:
+            nonlocal emitted
+            if emitted:
+                return
+            emitted = True
+            elapsed = time.perf_counter() - started
+            self.metrics.request_seconds.labels(endpoint).observe(elapsed)
+            record.update(capture.fields(elapsed * 1000))
+            if record.get("status") is None:
+                record["status"] = 499  # the client went away before a response started
+            self._emit(record)
+
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start":
                 content_type = b""
@@ -127,17 +141,14 @@ class DistillwatchMiddleware:
                 capture.start(message["status"], content_type.decode("latin-1"))
             elif message["type"] == "http.response.body":
                 capture.feed(message.get("body", b""))
+                if not message.get("more_body", False):
+                    finish()  # logged before the client sees the end: a log never lags
             await send(message)
 
         try:
             await self.app(scope, replay, watch)
         finally:
-            elapsed = time.perf_counter() - started
-            self.metrics.request_seconds.labels(endpoint).observe(elapsed)
-            record.update(capture.fields(elapsed * 1000))
-            if record.get("status") is None:
-                record["status"] = 499  # the client went away before a response started
-            self._emit(record)
+            finish()
 
     def _emit(self, record: dict[str, Any]) -> None:
         for sink in self.sinks:

@@ -89,9 +89,16 @@ class Forwarder:
             await send(
                 {"type": "http.response.start", "status": response.status_code, "headers": out}
             )
+            # With a known length, the last chunk says so itself: the middleware logs the
+            # record before the client can see the response complete.
+            left = int(response.headers.get("content-length", -1))
+            done = False
             async for chunk in response.aiter_raw():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+                left -= len(chunk)
+                done = left == 0
+                await send({"type": "http.response.body", "body": chunk, "more_body": not done})
+            if not done:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await response.aclose()
 

@@ -24,6 +24,9 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+#: A fixed ``created`` time, so a response through the gateway can be compared byte for byte.
+CREATED = 1_700_000_000
+
 
 def _last_user(payload: dict[str, Any]) -> str:
     if isinstance(payload.get("prompt"), str):
@@ -58,7 +61,7 @@ async def chat(request: Request) -> Response:
     text = "echo: " + _last_user(payload)
     words = text.split(" ")
     usage = {"prompt_tokens": 7, "completion_tokens": len(words), "total_tokens": 7 + len(words)}
-    base = {"id": "chatcmpl-stub", "created": int(time.time()), "model": payload.get("model")}
+    base = {"id": "chatcmpl-stub", "created": CREATED, "model": payload.get("model")}
     if not payload.get("stream"):
         choice = {
             "index": 0,
@@ -91,6 +94,7 @@ async def completions(request: Request) -> Response:
         return _json({**base, "choices": [choice], "usage": usage})
     chunks = [{**base, "choices": [{"index": 0, "text": w + " "}]} for w in text.split(" ")]
     chunks[-1]["choices"][0]["finish_reason"] = "length"
+    chunks[-1]["usage"] = usage
     return _sse(chunks, done=True)
 
 
