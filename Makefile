@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo-out
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench detection-bench clean
 
 $(BIN)/distillwatch: pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
@@ -14,9 +14,17 @@ $(BIN)/distillwatch: pyproject.toml requirements.lock
 
 install: $(BIN)/distillwatch
 
+# A week of simulated traffic with every attack tactic -> scan -> report -> score the scan
+# against the simulator's labels (seed 7 was never used to train or tune the detector).
 demo: install
 	$(BIN)/distillwatch simulate --out $(DEMO)/sim --accounts 2000 --days 7 --seed 7
-	$(BIN)/distillwatch ingest $(DEMO)/sim --out $(DEMO)/ingested
+	$(BIN)/distillwatch scan $(DEMO)/sim --out $(DEMO)/scan
+	$(BIN)/distillwatch evaluate --scan $(DEMO)/scan --labels $(DEMO)/sim/labels.jsonl
+	@echo "report: $(DEMO)/scan/report.html"
+
+# Detection quality on fresh seeds (minutes): writes benchmarks/results/detection.md
+detection-bench: install
+	$(BIN)/python benchmarks/bench_detection.py --seeds 23 31 --write
 
 test: install
 	$(BIN)/ruff check src tests benchmarks

@@ -10,6 +10,7 @@ from distillwatch.detect.checks.automation import AutomationCheck
 from distillwatch.detect.checks.capability_sweep import CapabilitySweepCheck
 from distillwatch.detect.checks.cot_harvest import CotHarvestCheck
 from distillwatch.detect.checks.grading_harvest import GradingHarvestCheck
+from distillwatch.detect.checks.instruction_frames import InstructionFrameCheck
 from distillwatch.detect.checks.logprob_harvest import LogprobHarvestCheck
 from distillwatch.detect.checks.model_pivot import ModelPivotCheck
 from distillwatch.detect.checks.multilingual_sweep import MultilingualSweepCheck
@@ -67,6 +68,12 @@ CASES = [
         row(tools_share=1.0, tool_results_mean=0.0, multi_turn_share=0.0, system_prompts=40),
         # a coding agent: tools, results and loops
         row(tools_share=1.0, tool_results_mean=3.0, multi_turn_share=0.9),
+    ),
+    (
+        InstructionFrameCheck,
+        row(wrapper_frames=12, wrapper_requests=900),
+        # a translation app with a frame per target language pair
+        row(wrapper_frames=2, wrapper_requests=800),
     ),
     (ProxyRotationCheck, row(asns=40, ip24s=90), row(asns=2, ip24s=3)),
     (ModelPivotCheck, row(new_model_share=0.9), row(new_model_share=0.1)),

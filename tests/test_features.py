@@ -74,3 +74,31 @@ def test_features_are_one_pass_over_events() -> None:
     parsed = sqlglot.parse_one(accounts_query(), read="duckdb")
     tables = {t.name for t in parsed.find_all(sqlglot.exp.Table)}
     assert tables == {"events"}
+
+
+def test_wrapper_frames_count_frames_over_unrelated_tasks() -> None:
+    import duckdb
+    import polars as pl
+
+    from distillwatch.features.sql import frames_query
+
+    areas = ["reasoning", "coding", "knowledge", "safety", "creative"]
+    rows = [  # a sweep: 5 frames, each around 20 prompts from five areas
+        ("sweep", f"frame{f}", areas[i % 5]) for f in range(5) for i in range(20)
+    ]
+    rows += [("batch", "classify", "knowledge") for _ in range(300)]  # one frame, one task
+    rows += [("small", "frame0", areas[i]) for i in range(5)]  # too few to be a wrapper
+    events = pl.DataFrame(rows, schema=["account_id", "frame", "capability"], orient="row")
+    con = duckdb.connect()
+    con.register("events", events.to_arrow())
+    got = {r[0]: r[1:] for r in con.sql(frames_query()).fetchall()}
+    assert got["sweep"] == (5, 100)
+    assert got["batch"] == (0, 0)
+    assert got["small"] == (0, 0)
+
+
+@pytest.mark.parametrize("dialect", ["spark", "bigquery"])
+def test_frames_query_transpiles(dialect: str) -> None:
+    from distillwatch.features.sql import frames_query
+
+    assert sqlglot.parse_one(transpile(frames_query(), dialect), read=dialect) is not None

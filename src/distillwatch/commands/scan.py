@@ -19,6 +19,12 @@ def command(
         DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0, help="Score at which to flag."
     ),
     html: bool = typer.Option(True, "--html/--no-html", help="Write report.html."),
+    rules_only: bool = typer.Option(
+        False, "--rules-only", help="Score with the rules alone, without the learned model."
+    ),
+    keep_work: bool = typer.Option(
+        False, "--keep-work", help="Keep DIR/_work/enriched.parquet (every request + signals)."
+    ),
 ) -> None:
     """Score every account and campaign in traffic logs; write accounts, campaigns, a report."""
     from distillwatch.scan import run_scan
@@ -31,7 +37,13 @@ def command(
 
         try:
             result = run_scan(
-                logs, out, strict=strict, threshold=threshold, on_progress=on_progress
+                logs,
+                out,
+                strict=strict,
+                threshold=threshold,
+                on_progress=on_progress,
+                keep_work=keep_work,
+                learned=not rules_only,
             )
         except IngestError as exc:
             fail(str(exc))

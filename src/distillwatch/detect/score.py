@@ -124,18 +124,25 @@ def score(
     links: Links,
     pooled: pl.DataFrame,
     threshold: float = DEFAULT_THRESHOLD,
+    *,
+    learned: bool = True,
 ) -> tuple[list[Verdict], list[Campaign]]:
     """Verdicts for every account and the flagged campaigns.
+
+    ``learned=False`` scores with the rules alone (no :mod:`.learned` model finding).
 
     ``accounts``: one row per account (features); ``pooled``: the same features per
     component, with a ``component`` column, for components of two accounts or more.
     """
     checks = [cls() for cls in CHECKS]
     own = run_checks(accounts.iter_rows(named=True), checks)
-    for found, learned in zip(
-        own, learned_findings(with_component_size(accounts, links)), strict=True
-    ):
-        found.extend(learned)
+    model = (
+        learned_findings(with_component_size(accounts, links))
+        if learned
+        else [[] for _ in range(accounts.height)]
+    )
+    for found, extra in zip(own, model, strict=True):
+        found.extend(extra)
         found.sort(key=lambda f: f.weight, reverse=True)
     facts = {
         row["component"]: row for row in component_facts(accounts, links).iter_rows(named=True)

@@ -12,9 +12,15 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from distillwatch.features.aggregates import AGGREGATES, PROFILES, Aggregate
+from distillwatch.features.aggregates import AGGREGATES, FRAME_WORDS, PROFILES, Aggregate
 from distillwatch.features.keys import keys_query
-from distillwatch.features.sql import accounts_query, events_query, peak_rate_query, profile_query
+from distillwatch.features.sql import (
+    accounts_query,
+    events_query,
+    frames_query,
+    peak_rate_query,
+    profile_query,
+)
 
 __all__ = [
     "AGGREGATES",
@@ -31,7 +37,9 @@ _EVENT_INPUTS = (
     "payment_fingerprint, email_domain, org_id, model, hash(system_prompt) AS system_prompt, "
     "n_messages, n_user_turns, n_tool_results, n_tools, temperature, max_tokens, n, logprobs, "
     "top_logprobs, input_tokens, output_tokens, reasoning_tokens, status, capability, "
-    "cot_elicit, grading_request, sensitive_rewrite, language, template_id, lsh_0, prompt_chars"
+    "cot_elicit, grading_request, sensitive_rewrite, language, template_id, lsh_0, prompt_chars, "
+    "hash(lower(array_to_string(list_slice(string_split(trim(last_user), ' '), 1, "
+    f"{FRAME_WORDS}), ' '))) AS frame"
 )
 
 
@@ -59,6 +67,8 @@ def group_features(
     """Every feature, one row per ``group`` value, sorted by it."""
     frame = con.sql(accounts_query(group, source)).pl()
     frame = frame.join(con.sql(peak_rate_query(group, source)).pl(), on=group, how="left")
+    frame = frame.join(con.sql(frames_query(group, source)).pl(), on=group, how="left")
+    frame = frame.with_columns(pl.col("wrapper_frames", "wrapper_requests").fill_null(0))
     for dimension in PROFILES:
         frame = frame.join(_profile(con, dimension, group, source), on=group, how="left")
     return frame.sort(group)

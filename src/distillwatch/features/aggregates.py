@@ -43,6 +43,16 @@ EVENT_COLUMNS: dict[str, str] = {
     "model_first_seen": "min(ts) OVER (PARTITION BY model)",
 }
 
+#: A request's instruction frame: its first four words, lower-cased. Harvesters put a dataset
+#: of unrelated tasks behind a handful of fixed frames ("Answer in Italian:", "Explain your
+#: reasoning step by step:"); an honest app's frame serves one task. See ``FRAMES``.
+FRAME_WORDS = 4
+
+#: Frames count as *wrappers* when they carry at least this many prompts of an account ...
+WRAPPER_MIN_REQUESTS = 10
+#: ... spread over at least this many bits of capability entropy (unrelated tasks).
+WRAPPER_MIN_BITS = 1.5
+
 AGGREGATES: tuple[Aggregate, ...] = (
     Aggregate("requests", "count(*)", "volume: bulk harvesters are heavy"),
     Aggregate("first_ts", "min(ts)", "when the account started"),

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import sqlglot
 
-from distillwatch.features.aggregates import AGGREGATES, EVENT_COLUMNS, PROFILES
+from distillwatch.features.aggregates import (
+    AGGREGATES,
+    EVENT_COLUMNS,
+    PROFILES,
+    WRAPPER_MIN_BITS,
+    WRAPPER_MIN_REQUESTS,
+)
 
 SOURCE = "enriched"
 
@@ -45,6 +51,24 @@ def peak_rate_query(group: str = "account_id", source: str = "events") -> str:
         f"SELECT {group}, max(n) AS peak_hour_requests FROM "
         f"(SELECT {group}, hour_bucket, count(*) AS n FROM {source} "
         f"GROUP BY {group}, hour_bucket) GROUP BY {group}"
+    )
+
+
+def frames_query(group: str = "account_id", source: str = "events") -> str:
+    """Per group: how many instruction frames wrap unrelated tasks, and how many requests.
+
+    Capability entropy per frame is ``ln N - (1/N) sum n_i ln n_i`` (in nats), written with
+    plain aggregates so every engine can run it.
+    """
+    wrapper = f"n >= {WRAPPER_MIN_REQUESTS} AND nats >= {WRAPPER_MIN_BITS} * ln(2)"
+    return (
+        f"WITH fc AS (SELECT {group}, frame, capability, count(*) AS n FROM {source} "
+        f"WHERE frame IS NOT NULL GROUP BY {group}, frame, capability), "
+        f"f AS (SELECT {group}, frame, sum(n) AS n, "
+        f"ln(sum(n)) - sum(n * ln(n)) / sum(n) AS nats FROM fc GROUP BY {group}, frame) "
+        f"SELECT {group}, count(CASE WHEN {wrapper} THEN 1 END) AS wrapper_frames, "
+        f"sum(CASE WHEN {wrapper} THEN n ELSE 0 END) AS wrapper_requests "
+        f"FROM f GROUP BY {group}"
     )
 
 

@@ -65,6 +65,7 @@ def run_scan(
     threshold: float = DEFAULT_THRESHOLD,
     on_progress: ProgressCallback | None = None,
     keep_work: bool = False,
+    learned: bool = True,
 ) -> ScanResult:
     """Scan ``paths``; write the scan output v1 files (``docs/scan-output.md``) to ``out_dir``."""
     started = time.perf_counter()
@@ -82,7 +83,13 @@ def run_scan(
     )
     try:
         verdicts, campaigns = detect_enriched(
-            enriched, out_dir, paths, summary, threshold=threshold, started=started
+            enriched,
+            out_dir,
+            paths,
+            summary,
+            threshold=threshold,
+            started=started,
+            learned=learned,
         )
     finally:
         if not keep_work:
@@ -98,6 +105,7 @@ def detect_enriched(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     started: float | None = None,
+    learned: bool = True,
 ) -> tuple[list[Verdict], list[Campaign]]:
     """Aggregate, link, score and write outputs from an enriched file.
 
@@ -123,7 +131,7 @@ def detect_enriched(
             "(SELECT component FROM membership GROUP BY component HAVING count(*) >= 2)"
         )
         pooled = group_features(con, group="component", source="events_c")
-        verdicts, campaigns = score(accounts, links, pooled, threshold)
+        verdicts, campaigns = score(accounts, links, pooled, threshold, learned=learned)
         seconds = time.perf_counter() - started
         write_outputs(
             con, out_dir, paths, summary, accounts, verdicts, campaigns, threshold, seconds

@@ -5,6 +5,7 @@ from distillwatch.detect.checks.base import Account, AccountCheck
 from distillwatch.detect.checks.capability_sweep import CapabilitySweepCheck
 from distillwatch.detect.checks.cot_harvest import CotHarvestCheck
 from distillwatch.detect.checks.grading_harvest import GradingHarvestCheck
+from distillwatch.detect.checks.instruction_frames import InstructionFrameCheck
 from distillwatch.detect.checks.logprob_harvest import LogprobHarvestCheck
 from distillwatch.detect.checks.model_pivot import ModelPivotCheck
 from distillwatch.detect.checks.multilingual_sweep import MultilingualSweepCheck
@@ -18,6 +19,7 @@ CHECKS: tuple[type[AccountCheck], ...] = (
     SensitiveRewriteCheck,
     LogprobHarvestCheck,
     CapabilitySweepCheck,
+    InstructionFrameCheck,
     MultilingualSweepCheck,
     ToolTraceCheck,
     ProxyRotationCheck,
