@@ -120,7 +120,8 @@ def list_overrides(
         console.print("no overrides in force")
     for account, entry in sorted(found.items()):
         left = max(0, int(entry.until - time.time()))
-        out.print(f"{account}\t{entry.action.value}\t{left}s left\t{'; '.join(entry.reasons)}")
+        # plain tab-separated lines (not Rich, which expands tabs): easy to grep and cut
+        typer.echo(f"{account}\t{entry.action.value}\t{left}s left\t{'; '.join(entry.reasons)}")
 
 
 @app.command("check")

@@ -55,10 +55,16 @@ class Enforcer:
         self.store_up = True
         self.store_errors = 0
 
-    async def check(self, record: Mapping[str, Any]) -> Decision:
-        """The decision for one request (a traffic log v1 record without its response)."""
+    async def check(self, record: Mapping[str, Any], cluster_id: str | None = None) -> Decision:
+        """The decision for one request (a traffic log v1 record without its response).
+
+        ``cluster_id`` is a cluster the caller knows the account belongs to (the gateway's
+        keys file); it applies when the assessor links the account to none.
+        """
         now = self.clock()
         assessment = self.assess(record)
+        if assessment.cluster_id is None and cluster_id is not None:
+            assessment = dataclasses.replace(assessment, cluster_id=cluster_id)
         limit = self.policy.cluster_limit
         if limit is not None and assessment.cluster_score < limit.min_cluster_score:
             limit = None

@@ -31,6 +31,8 @@ class GatewayConfig:
     keys: Path | None = None
     redis: str | None = None
     redis_prefix: str = "distillwatch:"
+    #: After Redis fails, requests skip it for this long before trying again.
+    redis_retry_interval: float = 1.0
     log_dir: Path | None = None
     nats: str | None = None
     nats_subject: str = "distillwatch.traffic"
@@ -132,7 +134,9 @@ def make_store(config: GatewayConfig) -> EnforcementStore:
     if config.redis:
         from distillwatch.enforce.redis_store import RedisStore
 
-        return RedisStore(config.redis, prefix=config.redis_prefix)
+        return RedisStore(
+            config.redis, prefix=config.redis_prefix, retry_interval=config.redis_retry_interval
+        )
     return MemoryStore(config.overrides)
 
 

@@ -98,7 +98,7 @@ class DistillwatchMiddleware:
             user_agent=headers.get("user-agent"),
             request_id=headers.get("x-request-id"),
         )
-        decision = await self.enforcer.check(record)
+        decision = await self.enforcer.check(record, identity.cluster_id)
         self.metrics.decision_seconds.observe(time.perf_counter() - started)
         record["enforcement"] = _enforcement(decision)
         self.metrics.requests.labels(endpoint, decision.action.value).inc()
