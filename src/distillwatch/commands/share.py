@@ -29,24 +29,36 @@ _SCAN = typer.Option(..., "--scan", help="A scan output directory (distillwatch 
 _POLICY = typer.Option(None, "--policy", help="Sharing policy TOML (default: the built-in one).")
 _KEY = typer.Option(None, "--key-file", help="The group's HMAC key (else $DISTILLWATCH_SHARE_KEY).")
 _TO = typer.Option(None, "--to", help="Recipient member (repeatable; default: all in policy).")
+_TRAFFIC = typer.Option(
+    None,
+    "--traffic",
+    help="The scanned logs: values also seen outside the campaigns are withheld (repeatable).",
+)
 
 
 def _prepare(
-    scan: Path, policy_file: Path | None, key_file: Path | None, to: list[str] | None
+    scan: Path,
+    policy_file: Path | None,
+    key_file: Path | None,
+    to: list[str] | None,
+    traffic: list[Path] | None = None,
 ) -> tuple[Policy, GroupKey, ExportResult]:
     """Load the policy and key and build the bundle, or fail with a clear message."""
+    from distillwatch.ingest import IngestError
     from distillwatch.report.scandir import ScanFileError
     from distillwatch.share.export import build_bundle
     from distillwatch.share.keyed import GroupKeyError, load_key
     from distillwatch.share.policy import PolicyError, load_policy
+    from distillwatch.share.traffic import distinct_requests
 
     if not scan.is_dir():
         fail(f"no scan directory at {scan}")
     try:
         policy = load_policy(policy_file)
         key = load_key(key_file)
-        result = build_bundle(scan, policy, key, recipients=to or None)
-    except (PolicyError, GroupKeyError, ScanFileError) as exc:
+        seen = distinct_requests(list(traffic)) if traffic else None
+        result = build_bundle(scan, policy, key, recipients=to or None, traffic=seen)
+    except (PolicyError, GroupKeyError, ScanFileError, IngestError) as exc:
         fail(str(exc))
         raise AssertionError from exc  # unreachable: fail() exits
     return policy, key, result
@@ -59,6 +71,7 @@ def export(
     policy_file: Path | None = _POLICY,
     key_file: Path | None = _KEY,
     to: list[str] | None = _TO,
+    traffic: list[Path] | None = _TRAFFIC,
     audit_log: Path = typer.Option(
         Path("share-audit.jsonl"), "--audit-log", help="Append-only log of every export."
     ),
@@ -70,7 +83,7 @@ def export(
     from distillwatch.share import audit
     from distillwatch.share.validate import oasis_problems
 
-    policy, key, result = _prepare(scan, policy_file, key_file, to)
+    policy, key, result = _prepare(scan, policy_file, key_file, to, traffic)
     problems = [
         p for p in oasis_problems(result.objects, strict=strict) if strict or p.severity == "error"
     ]
@@ -95,11 +108,12 @@ def preview(
     policy_file: Path | None = _POLICY,
     key_file: Path | None = _KEY,
     to: list[str] | None = _TO,
+    traffic: list[Path] | None = _TRAFFIC,
 ) -> None:
     """Show what an export would send (fields, encodings, TLP, counts) without writing it."""
     from distillwatch.share.preview import print_preview
 
-    policy, _, result = _prepare(scan, policy_file, key_file, to)
+    policy, _, result = _prepare(scan, policy_file, key_file, to, traffic)
     print_preview(result, policy, out)
 
 

@@ -55,6 +55,7 @@ class Entry:
     source: str  # the member that published it
     campaign: str  # the STIX campaign id it indicates ("" when unknown)
     object_id: str
+    key_id: str | None = None  # group key a hashed value was made under (None: plain)
 
 
 def _unescape(text: str) -> str:
@@ -122,6 +123,7 @@ def entries_from(objects: Iterable[tuple[str, dict[str, Any]]]) -> list[Entry]:
                             producer,
                             str(o.get("campaign_ref", "")),
                             o["id"],
+                            o.get("key_id") if ident["encoding"] != "plain" else None,
                         )
                     )
     return out

@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from distillwatch.report.scandir import load_campaigns
 from distillwatch.share import tlp
 from distillwatch.share.atlas import attack_pattern
@@ -31,6 +33,7 @@ from distillwatch.share.policy import Policy
 from distillwatch.share.profiles import load_features, seen_outside, timing_profile
 from distillwatch.share.stixbase import PROJECT_IDENTITY, base, member_identity, parse_stamp, sid
 from distillwatch.share.stixbase import stamp as fmt
+from distillwatch.share.traffic import values_outside
 
 MAX_COUNT = 999_999_999  # STIX sighting count limit
 
@@ -225,16 +228,12 @@ def _campaign(
     )
     report = CampaignExport(c["campaign_id"], camp)
     items = []
-    for item in shareables(c["indicators"] or {}, policy, key, withhold):
+    found, report.withheld = shareables(c["indicators"] or {}, policy, key, withhold)
+    for item in found:
         if parse_stamp(last) + timedelta(days=policy.rule(item.field).valid_days) <= now:
             report.expired.append(item.field)  # decayed: proxies churn, cards get cancelled
         else:
             items.append(item)
-    raw = c["indicators"] or {}
-    for f, held in withhold.items():
-        n = len(set(map(str, raw.get(f) or [])) & held)
-        if n:
-            report.withheld[f] = n
     for item in items:
         report.fields[item.field] = (item.encoding, len(item.values))
     infra = None
@@ -277,8 +276,14 @@ def build_bundle(
     key: GroupKey,
     recipients: list[str] | None = None,
     now: datetime | None = None,
+    traffic: pl.DataFrame | None = None,
 ) -> ExportResult:
-    """The bundle ``scan_dir`` would produce under ``policy`` for ``recipients``."""
+    """The bundle ``scan_dir`` would produce under ``policy`` for ``recipients``.
+
+    ``traffic`` (:func:`distillwatch.share.traffic.distinct_requests` of the scanned logs)
+    lets every indicator value that also occurs outside the campaigns be withheld; without
+    it only cards and e-mail domains are checked (from ``features.parquet``).
+    """
     now = now or datetime.now(UTC)
     recipients = recipients or list(policy.recipients)
     clearance = policy.clearance(recipients)
@@ -286,6 +291,9 @@ def build_bundle(
     features = load_features(scan_dir)
     in_campaigns = {a for c in campaigns for a in c["accounts"]}
     withhold = seen_outside(features, in_campaigns)
+    if traffic is not None:
+        for f, values in values_outside(traffic, in_campaigns).items():
+            withhold[f] = withhold.get(f, set()) | values
     b = _Builder(policy, now)
     reports, skipped = [], []
     for c in campaigns:

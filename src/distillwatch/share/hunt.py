@@ -14,18 +14,19 @@ reason naming the member that shared the campaign.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 import polars as pl
-import pyarrow as pa
 
 from distillwatch.detect.evidence import Finding, noisy_or
 from distillwatch.share.findings import SharedCampaignMatch, SharedIndicatorHint
 from distillwatch.share.match import Match, Matcher, combined
+from distillwatch.share.traffic import distinct_requests
+
+__all__ = ["Hit", "distinct_requests", "hunt", "raise_scores", "write_hits"]
 
 COLUMNS = (
     "account_id",
@@ -49,33 +50,6 @@ class Hit:
     @property
     def block(self) -> bool:
         return any(isinstance(f, SharedCampaignMatch) for f in self.findings)
-
-
-def _batches_from_logs(paths: Iterable[str | os.PathLike[str]]) -> Iterator[pa.RecordBatch]:
-    from distillwatch.ingest import RequestStream
-    from distillwatch.signals.template import TemplateSignal
-
-    signal = TemplateSignal()
-    for batch in RequestStream(paths):
-        templates = signal(batch)["template_id"]
-        cols = {c: batch.column(c) for c in COLUMNS if c != "template_id"}
-        yield pa.RecordBatch.from_pydict({**cols, "template_id": templates})
-
-
-def distinct_requests(source: Path | list[Path]) -> pl.DataFrame:
-    """Distinct ``COLUMNS`` combinations of a scan dir's enriched data or of traffic logs."""
-    if isinstance(source, Path) and (source / ENRICHED).exists():
-        frame = pl.scan_parquet(source / ENRICHED).select(COLUMNS).unique().collect()
-    else:
-        paths = [source] if isinstance(source, Path) else source
-        parts = [pl.DataFrame(pl.from_arrow(b)).unique() for b in _batches_from_logs(paths)]
-        frame = (
-            pl.concat(parts).unique()
-            if parts
-            else pl.DataFrame(schema=dict.fromkeys(COLUMNS, pl.String))
-        )
-    assert isinstance(frame, pl.DataFrame)
-    return frame
 
 
 def hunt(rows: pl.DataFrame, matcher: Matcher) -> list[Hit]:

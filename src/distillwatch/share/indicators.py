@@ -93,25 +93,32 @@ def shareables(
     policy: Policy,
     key: GroupKey,
     withhold: dict[str, set[str]] | None = None,
-) -> list[Shareable]:
-    """Every indicator field the policy lets out, in the encoding it allows.
+) -> tuple[list[Shareable], dict[str, int]]:
+    """Every indicator field the policy lets out, in the encoding it allows, and how many
+    values of each field were withheld.
 
-    ``withhold`` holds values seen outside the campaign in the member's own traffic
-    (a free-mail domain, a popular card processor's test card): they would block innocent
-    customers elsewhere, so they do not leave at all.
+    ``withhold`` holds values seen outside the campaign in the member's own traffic (a
+    free-mail domain, a popular SDK's user agent, a residential /24 shared with customers):
+    they would block innocent users elsewhere, so they do not leave at all. IP prefixes are
+    compared per /24 and re-aggregated afterwards.
     """
     withhold = withhold or {}
     out: list[Shareable] = []
+    held_back: dict[str, int] = {}
     for field, kind in KIND_OF_FIELD.items():
         rule = policy.rule(field)
         if not rule.leaves:
             continue
         values = _clean(field, indicators.get(field) or [])
-        values = [v for v in values if v not in withhold.get(field, set())]
         if field == "ip_prefixes":
+            values = per_24(covering_cidrs(values))
+        held = withhold.get(field, set())
+        kept = [v for v in values if v not in held]
+        if len(kept) < len(values):
+            held_back[field] = len(values) - len(kept)
+        values = kept
+        if field == "ip_prefixes" and rule.share != "hmac":
             values = covering_cidrs(values)
-            if rule.share == "hmac":
-                values = per_24(values)
         if not values:
             continue
         if rule.share == "hmac":
@@ -127,7 +134,7 @@ def shareables(
             if not values:
                 continue
         out.append(Shareable(field, kind, "plain", tuple(values)))
-    return out
+    return out, held_back
 
 
 def _literal(value: str) -> str:

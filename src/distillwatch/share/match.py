@@ -92,7 +92,7 @@ class Matcher:
             item = (e, _epoch(e.valid_until))
             self.size += 1
             if e.encoding != "plain":
-                if key is not None:
+                if key is not None and e.key_id in (None, key.key_id):
                     self.hashed.setdefault((e.kind, e.value), []).append(item)
                 continue
             if e.kind == "ip_prefix":
@@ -110,9 +110,8 @@ class Matcher:
 
     @classmethod
     def from_file(cls, path: Any, key: GroupKey | None = None) -> Matcher:
-        entries, key_id, block_at = read_blocklist(path)
-        usable = key if key is not None and (key_id is None or key.key_id == key_id) else None
-        return cls(entries, usable, block_at)
+        entries, _, block_at = read_blocklist(path)
+        return cls(entries, key, block_at)  # hashed entries of another key are skipped
 
     def _candidates(self, record: Mapping[str, Any]) -> list[tuple[Entry, float]]:
         found: list[tuple[Entry, float]] = []
