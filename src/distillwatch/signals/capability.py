@@ -22,11 +22,12 @@ from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
+from scipy import sparse
 
 from distillwatch.signals.base import RequestSignal, get_column
 from distillwatch.signals.patterns import alternation
 from distillwatch.signals.patterns.capability import CUES
-from distillwatch.signals.sketch import shingles
+from distillwatch.signals.sketch import view_shingles
 from distillwatch.signals.text import PromptView, mix64, text_hash
 
 CAPABILITIES: tuple[str, ...] = (
@@ -66,7 +67,7 @@ class Features:
 def features(view: PromptView, grading: np.ndarray | None = None) -> Features:
     """Hashed unigram + bigram + cue features of every unique prompt in ``view``."""
     tok = view.tokens
-    bigrams, offsets = shingles(tok)
+    bigrams, offsets = view_shingles(view)
     bigram_rows = np.repeat(np.arange(view.n_unique), np.diff(offsets))
     cue_h, cue_r = [], []
     for name, pattern in _CUE_PATTERNS.items():
@@ -88,13 +89,20 @@ class LinearModel:
     bias: np.ndarray  # (n_classes,) float32
 
     def logits(self, feats: Features) -> np.ndarray:
+        """Bias plus the scaled sum of the weights of every feature, per row.
+
+        The sum is a sparse (rows x buckets) product in C: no (features x classes) array is
+        gathered, which at millions of features per batch was most of the model's cost.
+        """
         out = np.tile(self.bias, (feats.n_rows, 1)).astype(np.float32)
         if len(feats.buckets):
-            contrib = self.weights[feats.buckets]
-            sums = np.zeros_like(out)
-            present = np.bincount(feats.rows, minlength=feats.n_rows) > 0
-            starts = np.searchsorted(feats.rows, np.flatnonzero(present))
-            sums[present] = np.add.reduceat(contrib, starts, axis=0)
+            per_row = np.bincount(feats.rows, minlength=feats.n_rows)
+            indptr = np.concatenate(([0], np.cumsum(per_row)))
+            ones = np.ones(len(feats.buckets), dtype=np.float32)
+            counts = sparse.csr_matrix(
+                (ones, feats.buckets, indptr), shape=(feats.n_rows, self.weights.shape[0])
+            )
+            sums = np.asarray(counts @ self.weights, dtype=np.float32)
             out += sums * feats.scale[:, None].astype(np.float32)
         return out
 

@@ -59,6 +59,11 @@ def shingles(tokens: Tokens) -> tuple[np.ndarray, np.ndarray]:
     return values[order], offsets
 
 
+def view_shingles(view: PromptView) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`shingles` of the view's tokens, computed once per view (sketch and capability)."""
+    return view.shared("shingles", lambda: shingles(view.tokens))
+
+
 def minhash(values: np.ndarray, offsets: np.ndarray, k: int = BANDS * ROWS) -> np.ndarray:
     """(n_prompts, k) MinHash signature; rows without shingles are all zeros."""
     n = len(offsets) - 1
@@ -96,6 +101,6 @@ class SketchSignal(RequestSignal):
     outputs: ClassVar[dict[str, pa.DataType]] = {f"lsh_{b}": pa.uint64() for b in range(BANDS)}
 
     def compute(self, batch: pa.RecordBatch, view: PromptView) -> dict[str, pa.Array]:
-        values, offsets = shingles(view.tokens)
+        values, offsets = view_shingles(view)
         banded = bands(minhash(values, offsets))
         return {f"lsh_{b}": view.expand(pa.array(banded[:, b])) for b in range(BANDS)}

@@ -18,12 +18,16 @@ and LSH bands can be shared between providers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache, cached_property
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+T = TypeVar("T")
 
 HEAD_CHARS = 1200
 TAIL_CHARS = 300
@@ -39,9 +43,15 @@ def mix64(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         z = x.astype(_U64, copy=True)
         z += _U64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
-        return z ^ (z >> _U64(31))
+        t = z >> _U64(30)  # in place from here on: one temporary instead of six
+        z ^= t
+        z *= _U64(0xBF58476D1CE4E5B9)
+        np.right_shift(z, _U64(27), out=t)
+        z ^= t
+        z *= _U64(0x94D049BB133111EB)
+        np.right_shift(z, _U64(31), out=t)
+        z ^= t
+        return z
 
 
 _GROUP_BYTES = 1 << 20  # bytes hashed per NumPy pass; bounds temporary memory
@@ -177,13 +187,12 @@ class HashIndex:
 
 @dataclass(frozen=True)
 class Tokens:
-    """Tokens of every unique prompt: hashes, byte spans and per-prompt offsets.
+    """Tokens of every unique prompt: byte spans, per-prompt offsets and (lazily) hashes.
 
     Token ``k`` is the bytes ``data[starts[k]:ends[k]]``; the tokens of prompt ``i`` are
     ``offsets[i]:offsets[i + 1]``.
     """
 
-    hashes: np.ndarray  # uint64, one per token
     offsets: np.ndarray  # int64, len = n_unique + 1
     data: np.ndarray  # uint8, the UTF-8 bytes the spans point into
     starts: np.ndarray  # int64, one per token
@@ -197,6 +206,18 @@ class Tokens:
     def row(self) -> np.ndarray:
         """Index of the prompt each token belongs to."""
         return np.repeat(np.arange(len(self.offsets) - 1), self.counts)
+
+    @cached_property
+    def hashes(self) -> np.ndarray:
+        """uint64 hash of every token (its first 64 bytes), as :func:`hash_strings` gives."""
+        return self.hashes_of(slice(None))
+
+    def hashes_of(self, which: slice | np.ndarray) -> np.ndarray:
+        """Hashes of the selected tokens only (a slice, indices or a boolean mask)."""
+        starts = self.starts[which]
+        return hash_spans(
+            self.data, starts, np.minimum(self.ends[which], starts + _MAX_TOKEN_BYTES)
+        )
 
     def is_mask(self) -> np.ndarray:
         """Boolean per token: is it a mask placeholder such as ``_q_`` (``^_[a-z]_$``)?"""
@@ -241,23 +262,24 @@ def char_classes() -> np.ndarray:
 
 _NOT_WORD = r"[^\p{L}\p{N}_]"
 _NOT_CJK = r"[^\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]"
-#: Class of a byte when it is ASCII (continuation and lead bytes are filled in separately).
-_ASCII_CLASS = np.zeros(256, dtype=np.uint8)
-for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
-    _ASCII_CLASS[_c] = _WORD
+#: ``bytes.translate`` table: 1 for an ASCII word byte, 0 for everything else.
+_ASCII_WORD = bytes(
+    1 if chr(b).isascii() and (chr(b).isalnum() or chr(b) == "_") else 0 for b in range(256)
+)
 
 
-def _byte_classes(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per byte: the class of the character it belongs to, and which bytes continue one.
+def _word_bytes(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per byte, 1 if it belongs to a word character; and where one-character words are.
 
-    ASCII bytes come from a 256-entry table; only multi-byte characters are decoded to code
-    points (most prompt text is ASCII, so that is a small subset). The second array is None
-    when the text is pure ASCII.
+    ASCII bytes are classed by ``bytes.translate`` (one C pass); only multi-byte characters
+    are decoded to code points (most prompt text is ASCII, so that is a small subset).
+    Returns (word as int8 per byte, start byte and end byte of every one-character word).
     """
-    cls = _ASCII_CLASS[buf]
+    word = np.frombuffer(buf.tobytes().translate(_ASCII_WORD), dtype=np.int8).copy()
     lead = np.flatnonzero(buf >= 0xC0)
+    none = np.zeros(0, dtype=np.int64)
     if not len(lead):
-        return cls, None
+        return word, none, none
     padded = np.concatenate((buf, np.zeros(3, dtype=np.uint8)))
     b0 = buf[lead].astype(np.uint32)
     b1 = padded[lead + 1].astype(np.uint32) & 0x3F
@@ -274,24 +296,24 @@ def _byte_classes(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         ),
     )
     char = char_classes()[point]
-    cls[lead] = char
-    cls[lead + 1] = char
-    longer = ~two
-    cls[lead[longer] + 2] = char[longer]
-    four = ~three
-    cls[lead[four] + 3] = char[four]
-    return cls, (buf & 0xC0) == 0x80
+    size = np.where(two, 2, np.where(three, 3, 4))
+    is_word = (char != 0).astype(np.int8)
+    for k in range(4):
+        part = size > k
+        word[lead[part] + k] = is_word[part]
+    single = char == _SINGLE
+    return word, lead[single], lead[single] + size[single]
 
 
 def tokenize(lowered: pa.Array) -> Tokens:
     """Split texts into word tokens; CJK/Thai characters are single tokens.
 
     Tokens are runs of word characters (see :func:`char_classes`), as byte spans of the
-    texts, hashed over their first 64 bytes.
+    texts; their hashes (over the first 64 bytes) are computed when first asked for.
 
-    Works on the UTF-8 bytes with a handful of NumPy passes (no regex, no token strings):
-    a token starts at a word character that begins a text, follows a separator, or is or
-    follows a one-character word; it ends before the next separator, start or text end.
+    Works on the UTF-8 bytes with a few NumPy passes (no regex, no token strings): the
+    rising and falling edges of the per-byte "is a word character" flag give the runs, and
+    the few runs that cross a text boundary or contain a one-character word are cut there.
     """
     if isinstance(lowered, pa.ChunkedArray):
         lowered = lowered.combine_chunks()
@@ -299,31 +321,24 @@ def tokenize(lowered: pa.Array) -> Tokens:
     offsets, data = string_offsets(lowered)
     base, top = int(offsets[0]), int(offsets[-1])
     buf = data[base:top]
-    n = top - base
-    cls, cont = _byte_classes(buf)
-    word = cls != 0
-    single = cls == _SINGLE
-    edge = np.zeros(n + 1, dtype=bool)  # a text begins (or the data ends) at this byte
-    edge[offsets - base] = True
-    prev_cls = np.empty(n, dtype=np.uint8)
-    prev_cls[:1] = 0
-    prev_cls[1:] = cls[:-1]
-    start = word & (edge[:-1] | (prev_cls == 0) | single | (prev_cls == _SINGLE))
-    if cont is not None:
-        start &= ~cont
-    after = np.ones(n + 1, dtype=bool)  # no token continues into the byte after this one
-    after[:n] = ~word | start
-    if cont is not None:
-        after[:n] &= ~cont
-    stop = word & (after[1:] | edge[1:])
-    starts = np.flatnonzero(start)
-    ends = np.flatnonzero(stop) + 1
+    word, single_start, single_end = _word_bytes(buf)
+    n = len(word)
+    edges = np.diff(word, prepend=np.int8(0), append=np.int8(0))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    # Cut runs that continue across a text boundary or into/out of a one-character word.
+    cuts = np.concatenate((offsets[1:-1] - base, single_start, single_end))
+    cuts = cuts[(cuts > 0) & (cuts < n)]
+    cuts = cuts[(word[cuts - 1] == 1) & (word[cuts] == 1)]
+    if len(cuts):
+        # Two sorted runs each: timsort ("stable") merges them in linear time.
+        cuts = np.sort(cuts, kind="stable")
+        cuts = cuts[np.concatenate(([True], cuts[1:] != cuts[:-1]))]
+        starts = np.sort(np.concatenate((starts, cuts)), kind="stable")
+        ends = np.sort(np.concatenate((ends, cuts)), kind="stable")
     counts = np.diff(np.searchsorted(starts, offsets - base))
     token_offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    starts += base
-    ends += base
-    hashes = hash_spans(data, starts, np.minimum(ends, starts + _MAX_TOKEN_BYTES))
-    return Tokens(hashes, token_offsets, data, starts, ends)
+    return Tokens(token_offsets, data, starts + base, ends + base)
 
 
 @dataclass(frozen=True)
@@ -338,6 +353,13 @@ class PromptView:
     index: pa.Array  # int32, one per request
     n_rows: int
     chars: np.ndarray  # int32 length (characters) of every *original* prompt, per row
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def shared(self, key: str, make: Callable[[], T]) -> T:
+        """``make()``, computed once per view: for results several signals use (shingles)."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return cast(T, self._memo[key])
 
     @classmethod
     def of(cls, batch: pa.RecordBatch, column: str = "last_user") -> PromptView:
