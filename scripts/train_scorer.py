@@ -64,7 +64,9 @@ def training_frame(work: Path, seed: int, accounts: int, days: float) -> pl.Data
             str(days),
         )
     if not (scan / "features.parquet").exists():
-        run("scan", str(sim), "--out", str(scan), "--no-html")
+        # features do not depend on the model: score with the rules, so a stale model file
+        # (trained on another feature list) cannot get in the way
+        run("scan", str(sim), "--out", str(scan), "--no-html", "--rules-only")
     features = pl.read_parquet(scan / "features.parquet")
     labels = pl.read_ndjson(sim / "labels.jsonl").select("account_id", "label")
     return features.join(labels, on="account_id", how="inner")

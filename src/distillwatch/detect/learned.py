@@ -53,6 +53,7 @@ MODEL_FEATURES: tuple[str, ...] = (
     "asns",
     "ip24s",
     "component_accounts",
+    "wrapper_frames",
 )
 
 MODEL_FILE = "scorer.txt"
@@ -98,7 +99,13 @@ def load_model() -> Any:
     path = resources.files("distillwatch").joinpath(f"data/{MODEL_FILE}")
     if not path.is_file():
         return None
-    return lgb.Booster(model_str=path.read_text(encoding="utf-8"))
+    model = lgb.Booster(model_str=path.read_text(encoding="utf-8"))
+    if model.num_feature() != len(MODEL_FEATURES):
+        raise RuntimeError(
+            f"{path} was trained on {model.num_feature()} features but MODEL_FEATURES lists "
+            f"{len(MODEL_FEATURES)}: retrain it with scripts/train_scorer.py"
+        )
+    return model
 
 
 def learned_findings(features: pl.DataFrame, min_probability: float = 0.5) -> list[list[Finding]]:

@@ -31,11 +31,22 @@ class BroadCotElicitation(CotElicitation):
     severity: ClassVar[Severity] = Severity.HIGH
 
 
+@dataclass(frozen=True)
+class GreedyCotElicitation(CotElicitation):
+    """Step-by-step prompts decoded greedily: what evaluation harnesses do (reproducible
+    scores); a distiller usually wants the model's sampled answers. Kept as evidence, not
+    raised to high severity."""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}, all at temperature 0 (as evaluation harnesses run)"
+
+
 class CotHarvestCheck(AccountCheck):
     """Evaluation harnesses add "think step by step" to some prompts (half of a run, at
     most two thirds here); a harvester adds it to nearly all, across every area."""
 
     share = 0.7
+    greedy_share = 0.9
     broad_capabilities = 4
 
     def score_one(self, account: Account) -> list[Finding]:
@@ -43,5 +54,9 @@ class CotHarvestCheck(AccountCheck):
         if share < self.share:
             return []
         caps = int(num(account, "capabilities"))
-        kind = BroadCotElicitation if caps >= self.broad_capabilities else CotElicitation
+        kind: type[CotElicitation] = CotElicitation
+        if num(account, "temp0_share") >= self.greedy_share:
+            kind = GreedyCotElicitation
+        elif caps >= self.broad_capabilities:
+            kind = BroadCotElicitation
         return [kind(share=share, capabilities=caps)]
