@@ -103,15 +103,19 @@ def records(directory: Path) -> list[dict]:
 @pytest.mark.parametrize("stream", [False, True])
 def test_allowed_requests_pass_through_byte_for_byte(gateway, upstream, path, stream) -> None:
     gw, url = gateway
-    body = {**BODIES[path], "stream": stream}
+    body = {**BODIES[path], "stream": stream, "stub_delay": 0.05 if stream else 0}
     direct = httpx.post(upstream[0] + path, json=body, timeout=10)
+    arrivals = []
     with client(url) as c, c.stream("POST", path, json=body) as proxied:
-        chunks = list(proxied.iter_raw())
+        chunks = []
+        for chunk in proxied.iter_raw():
+            chunks.append(chunk)
+            arrivals.append(time.perf_counter())
         assert proxied.status_code == 200
         assert proxied.headers["content-type"] == direct.headers["content-type"]
     assert b"".join(chunks) == direct.content
-    if stream:
-        assert len(chunks) > 1  # streamed as it came, not buffered into one piece
+    if stream:  # events arrive as the upstream sends them (50 ms apart), not all at the end
+        assert len(chunks) > 1 and arrivals[-1] - arrivals[0] > 0.08
     (logged,) = records(gw.config.log_dir / "traffic")
     assert logged["account_id"] == "acct_alice" and logged["key_id"] == "key_alice"
     assert logged["org_id"] == "org_a" and logged["status"] == 200

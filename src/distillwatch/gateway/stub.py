@@ -44,11 +44,13 @@ def _json(data: dict[str, Any]) -> Response:
     return Response(orjson.dumps(data), media_type="application/json")
 
 
-def _sse(events: list[dict[str, Any]], done: bool) -> StreamingResponse:
+def _sse(events: list[dict[str, Any]], done: bool, delay: float = 0.0) -> StreamingResponse:
+    """An event stream; ``delay`` seconds between events (``stub_delay`` in the request)."""
+
     async def body() -> AsyncIterator[bytes]:
         for event in events:
             yield b"data: " + orjson.dumps(event) + b"\n\n"
-            await asyncio.sleep(0)
+            await asyncio.sleep(delay)
         if done:
             yield b"data: [DONE]\n\n"
 
@@ -80,7 +82,7 @@ async def chat(request: Request) -> Response:
     last = {"index": 0, "delta": {}, "finish_reason": "stop"}
     chunks.append({**base, "object": "chat.completion.chunk", "choices": [last]})
     chunks.append({**base, "object": "chat.completion.chunk", "choices": [], "usage": usage})
-    return _sse(chunks, done=True)
+    return _sse(chunks, done=True, delay=float(payload.get("stub_delay", 0)))
 
 
 async def completions(request: Request) -> Response:
@@ -95,7 +97,7 @@ async def completions(request: Request) -> Response:
     chunks = [{**base, "choices": [{"index": 0, "text": w + " "}]} for w in text.split(" ")]
     chunks[-1]["choices"][0]["finish_reason"] = "length"
     chunks[-1]["usage"] = usage
-    return _sse(chunks, done=True)
+    return _sse(chunks, done=True, delay=float(payload.get("stub_delay", 0)))
 
 
 async def responses(request: Request) -> Response:
@@ -119,7 +121,7 @@ async def responses(request: Request) -> Response:
     events: list[dict[str, Any]] = [{"type": "response.created", "response": {"id": "resp-stub"}}]
     events += [{"type": "response.output_text.delta", "delta": w} for w in (text[:5], text[5:])]
     events.append({"type": "response.completed", "response": whole})
-    return _sse(events, done=False)
+    return _sse(events, done=False, delay=float(payload.get("stub_delay", 0)))
 
 
 async def models(request: Request) -> Response:
