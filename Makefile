@@ -6,9 +6,12 @@ DEMO ?= demo-out
 
 .PHONY: install demo test lint bench detection-bench clean
 
+# torch (for the watermark logits processors) never comes from the lock, where it would
+# resolve to a multi-GB CUDA build: torch==2.13.0 is a CPU build pip takes from local disk.
 $(BIN)/distillwatch: pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q --no-deps -e .
 	@touch $@
 

@@ -25,6 +25,7 @@ _COMMANDS = {
     "share": "share",
     "gateway": "gateway",
     "policy": "policy",
+    "watermark": "watermark",
 }
 
 
