@@ -41,7 +41,7 @@ def test_cluster_bucket_is_atomic_under_concurrent_takes(prefix) -> None:
     limit = ClusterLimit(rate=0.001, burst=25)
 
     async def main():
-        stores = [RedisStore(URL, prefix=prefix) for _ in range(4)]  # four "replicas"
+        stores = [RedisStore(URL, prefix=prefix, timeout=5) for _ in range(4)]  # four "replicas"
         now = time.time()
         states = await asyncio.gather(
             *(stores[i % 4].load(f"acct_{i}", "C-hydra", now, limit) for i in range(200))

@@ -11,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,8 +26,9 @@ from distillwatch.cli import app as cli  # noqa: E402
 from distillwatch.enforce import Assessment  # noqa: E402
 from distillwatch.gateway import GatewayConfig, build_gateway  # noqa: E402
 from distillwatch.gateway.stub import serve_in_thread, stub_app  # noqa: E402
+from test_enforce_redis import URL as LOCAL  # noqa: E402
+from test_enforce_redis import prefix  # noqa: E402, F401  (the fixture: a unique key prefix)
 
-LOCAL = "redis://127.0.0.1:6379/0"
 KEYS = (
     "".join(
         f'[[key]]\nid = "k{i}"\naccount = "acct_{i}"\nkey = "sk-{i}"\ncluster = "C-ring"\n'
@@ -63,17 +63,6 @@ def files(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    name = f"dwtest:{uuid.uuid4().hex[:10]}:"
-    yield name
-    client = redis.Redis.from_url(LOCAL)
-    keys = list(client.scan_iter(match=name + "*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
 def post(url: str, key: str) -> httpx.Response:
     return httpx.post(
         url + "/v1/chat/completions",
@@ -92,7 +81,7 @@ class Suspicious:
         )
 
 
-def test_two_gateways_share_budgets_blocks_and_overrides(upstream, files, prefix) -> None:
+def test_two_gateways_share_budgets_blocks_and_overrides(upstream, files, prefix) -> None:  # noqa: F811
     common = dict(upstream=upstream, policy=files / "policy.toml", keys=files / "keys.toml")
     a = build_gateway(GatewayConfig(**common, redis=LOCAL, redis_prefix=prefix), Suspicious())
     b = build_gateway(GatewayConfig(**common, redis=LOCAL, redis_prefix=prefix))

@@ -1,0 +1,329 @@
+"""Gateway speed: decision time in process, and proxy overhead under load on loopback.
+
+    .venv/bin/python benchmarks/bench_gateway.py decide [--requests 200000]
+    .venv/bin/python benchmarks/bench_gateway.py proxy [--rate 500] [--seconds 20]
+    .venv/bin/python benchmarks/bench_gateway.py all --write   # both; record the figures
+
+``decide`` times, per request, the pure ``decide`` and the whole in-process step (assess with
+the rate assessor, load from the in-memory store with the cluster's token bucket, decide,
+remember) over a stream of requests from 10,000 accounts, 5% of them in 50 clusters.
+
+``proxy`` starts the stub upstream and ``distillwatch gateway`` (with its traffic log on) as
+separate processes, then drives each from a third process with an open-loop load generator
+(requests start on a fixed schedule at ``--rate`` per second whatever the latency, over
+keep-alive HTTP/1.1 connections) — first straight at the stub, then through the gateway. The
+overhead is the difference of the two latency distributions at each percentile.
+``--write`` records the figures in ``benchmarks/results/gateway.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_signals import update_section  # the same results-file sections
+
+RESULTS = Path(__file__).resolve().parent / "results" / "gateway.md"
+BODY = json.dumps(
+    {"model": "stub-model", "messages": [{"role": "user", "content": "Name three primes."}]}
+).encode()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# ---------------------------------------------------------------------------- decide
+
+
+def bench_decide(requests: int) -> str:
+    from distillwatch.enforce import Enforcer, MemoryStore, decide, load_policy
+    from distillwatch.enforce.policy import ClusterLimit
+    from distillwatch.enforce.rate_assessor import RateAssessor
+
+    base = load_policy()
+    policy = type(base)(
+        rules=base.rules,
+        cluster_limit=ClusterLimit(rate=50.0, burst=200.0),
+        throttle_retry_after=base.throttle_retry_after,
+    )
+    rng = random.Random(7)
+    # background: 10,000 accounts; a hydra cluster of 200 accounts sending 100/s in all (twice
+    # its budget); 10 harvesters at 10/s each (600/min: the rate assessor scores them ~0.83)
+    hydra = [f"hydra_{i}" for i in range(200)]
+    clusters = {a: "C-hydra" for a in hydra}
+    clusters.update({f"acct_{i}": f"C-{i % 50}" for i in range(0, 10_000, 20)})
+    assessor = RateAssessor(clusters=clusters)
+    store = MemoryStore()
+    enforcer = Enforcer(policy, assessor, store)  # for its assess(); the loop below is its check
+    t0 = 1_780_000_000.0
+
+    def records():
+        for i in range(requests):
+            pick = rng.random()
+            if pick < 0.2:
+                account = rng.choice(hydra)
+            elif pick < 0.4:
+                account = f"harvester_{rng.randrange(10)}"
+            else:
+                account = f"acct_{rng.randrange(10_000)}"
+            yield {"ts": t0 + i * 0.002, "account_id": account, "request_id": f"r{i}"}
+
+    gc.collect()
+    gc.freeze()  # what a long-running gateway would do after start-up: old objects stay put
+    decide_ns: list[int] = []
+    step_ns: list[int] = []
+    actions: dict[str, int] = {}
+    clock = time.perf_counter_ns
+    for record in records():
+        now = record["ts"]
+        begin = clock()
+        assessment = enforcer.assess(record)
+        state = store.load_now(
+            assessment.account_id, assessment.cluster_id, now, policy.cluster_limit
+        )
+        mid = clock()
+        decision = decide(policy, assessment, state, now, record["request_id"])
+        end = clock()
+        if decision.changed or decision.sticky_until is not None:
+            store.save_now(decision, now, None)
+        done = clock()
+        decide_ns.append(end - mid)
+        step_ns.append(done - begin)
+        actions[decision.action.value] = actions.get(decision.action.value, 0) + 1
+    lines = [
+        f"{requests:,} requests at 500/s: 60% from 10,000 ordinary accounts (500 of them in 50 "
+        "clusters), 20% from a 200-account hydra cluster, 20% from 10 fast harvesters; the "
+        "default policy plus a cluster limit of 50/s (burst 200); one core, GC on (frozen "
+        "after set-up); "
+        f"actions: {', '.join(f'{k} {v:,}' for k, v in sorted(actions.items()))}.",
+        "",
+        "| step | p50 µs | p99 µs | p99.9 µs | mean µs |",
+        "|---|---|---|---|---|",
+    ]
+    for name, values in (
+        ("`decide` (pure)", decide_ns),
+        ("assess + load state (bucket) + decide + remember", step_ns),
+    ):
+        us = [v / 1000 for v in values]
+        lines.append(
+            f"| {name} | {pct(us, 0.5):.1f} | {pct(us, 0.99):.1f} | {pct(us, 0.999):.1f} "
+            f"| {statistics.fmean(us):.1f} |"
+        )
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- load
+
+
+async def _one(pool: asyncio.Queue, host: str, port: int, request: bytes) -> tuple[float, int]:
+    try:
+        reader, writer = pool.get_nowait()
+    except asyncio.QueueEmpty:
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.transport.get_extra_info("socket").setsockopt(
+            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
+        )
+    start = time.perf_counter()
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+    await reader.readexactly(length)
+    elapsed = time.perf_counter() - start
+    pool.put_nowait((reader, writer))
+    return elapsed, status
+
+
+async def _load(url: str, rate: float, seconds: float, warmup: float) -> dict[str, object]:
+    host, port = url.split("//")[1].split(":")
+    # 2,000 keys (each its own account): ordinary traffic the policy lets through, so the
+    # whole forwarding path is measured, not the cheap refusals of one key sending 500/s
+    requests = [
+        (
+            f"POST /v1/chat/completions HTTP/1.1\r\nhost: {host}\r\n"
+            f"authorization: Bearer bench-key-{k}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(BODY)}\r\n\r\n"
+        ).encode()
+        + BODY
+        for k in range(2000)
+    ]
+    pool: asyncio.Queue = asyncio.Queue()
+    results: list[tuple[float, float, int]] = []
+    tasks = []
+    total = int((seconds + warmup) * rate)
+    t0 = time.perf_counter() + 0.1
+
+    async def fire(i: int, when: float) -> None:
+        elapsed, status = await _one(pool, host, int(port), requests[i % len(requests)])
+        lateness = time.perf_counter() - elapsed - when  # start delay beyond the schedule
+        if i >= warmup * rate:
+            results.append((elapsed, lateness, status))
+
+    for i in range(total):
+        when = t0 + i / rate
+        delay = when - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(fire(i, when)))
+    await asyncio.gather(*tasks)
+    latencies = [r[0] * 1000 for r in results]
+    return {
+        "n": len(results),
+        "errors": sum(1 for r in results if r[2] != 200),
+        "p50": pct(latencies, 0.5),
+        "p90": pct(latencies, 0.9),
+        "p99": pct(latencies, 0.99),
+        "p999": pct(latencies, 0.999),
+        "late_p99": pct([r[1] * 1000 for r in results], 0.99),
+        "achieved": len(results) / seconds,
+    }
+
+
+def load_main(url: str, rate: float, seconds: float, warmup: float) -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    gc.disable()  # the generator's own pauses would show up as latency
+    print(json.dumps(asyncio.run(_load(url, rate, seconds, warmup))))
+
+
+# ---------------------------------------------------------------------------- proxy
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(url.split("//")[1].split(":"), timeout=0.5):  # type: ignore[arg-type]
+                return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not start") from None
+            time.sleep(0.1)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _drive(url: str, rate: float, seconds: float, warmup: float) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "load", "--url", url, "--rate", str(rate),
+         "--seconds", str(seconds), "--warmup", str(warmup)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(f"load generator failed against {url}:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout)
+
+
+def bench_proxy(rate: float, seconds: float, warmup: float) -> str:
+    python = sys.executable
+    stub_url = f"http://127.0.0.1:{_free_port()}"
+    gw_url = f"http://127.0.0.1:{_free_port()}"
+    logs = tempfile.mkdtemp(prefix="dw-bench-")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    stub = subprocess.Popen(
+        [python, "-m", "distillwatch.gateway.stub", "--port", stub_url.rsplit(":", 1)[1]], **quiet
+    )
+    gateway = subprocess.Popen(
+        [python, "-m", "distillwatch.cli", "gateway", "--upstream", stub_url,
+         "--port", gw_url.rsplit(":", 1)[1], "--log-dir", logs],
+        **quiet,
+    )  # fmt: skip
+    try:
+        _wait(stub_url, stub)
+        _wait(gw_url, gateway)
+        direct = _drive(stub_url, rate, seconds, warmup)
+        cpu0 = _cpu_seconds(gateway.pid)
+        proxied = _drive(gw_url, rate, seconds, warmup)
+        cpu = (_cpu_seconds(gateway.pid) - cpu0) / ((seconds + warmup) * rate) * 1e6
+    finally:
+        for proc in (gateway, stub):
+            proc.terminate()
+            proc.wait(timeout=10)
+    load = os.getloadavg()[0]
+    lines = [
+        f"Open-loop load at {rate:g} requests/s for {seconds:g} s (after {warmup:g} s warm-up), "
+        f"small non-streamed chat completions from 2,000 API keys, keep-alive HTTP/1.1 from a "
+        f"separate process; "
+        f"gateway with the default policy, in-memory state and its traffic log on; "
+        f"1-minute load average at the end {load:.1f} on {os.cpu_count()} cores (shared).",
+        "",
+        "| target | requests | errors | achieved/s | p50 ms | p90 ms | p99 ms | p99.9 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in (("stub directly", direct), ("through the gateway", proxied)):
+        lines.append(
+            f"| {name} | {r['n']:,} | {r['errors']} | {r['achieved']:.0f} | {r['p50']:.2f} "
+            f"| {r['p90']:.2f} | {r['p99']:.2f} | {r['p999']:.2f} |"
+        )
+    lines.append(
+        f"| **overhead** | | | | {proxied['p50'] - direct['p50']:.2f} "
+        f"| {proxied['p90'] - direct['p90']:.2f} | **{proxied['p99'] - direct['p99']:.2f}** "
+        f"| {proxied['p999'] - direct['p999']:.2f} |"
+    )
+    lines += ["", f"Gateway CPU per request: {cpu:.0f} µs (user + system)."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("what", choices=["decide", "proxy", "all", "load"])
+    ap.add_argument("--requests", type=int, default=200_000)
+    ap.add_argument("--rate", type=float, default=500.0)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--url", default="")
+    ap.add_argument("--write", action="store_true")
+    args = ap.parse_args()
+    if args.what == "load":
+        load_main(args.url, args.rate, args.seconds, args.warmup)
+        return
+    if args.what in ("decide", "all"):
+        text = bench_decide(args.requests)
+        command = (
+            f"`.venv/bin/python benchmarks/bench_gateway.py decide --requests {args.requests}`"
+        )
+        body = f"## Decision time in process\n\n{text}\n\nCommand: {command}"
+        print(body, "\n")
+        if args.write:
+            update_section(RESULTS, "decide", body)
+    if args.what in ("proxy", "all"):
+        text = bench_proxy(args.rate, args.seconds, args.warmup)
+        command = (
+            f"`.venv/bin/python benchmarks/bench_gateway.py proxy --rate {args.rate:g} "
+            f"--seconds {args.seconds:g}`"
+        )
+        body = f"## Proxy overhead under load\n\n{text}\n\nCommand: {command}"
+        print(body)
+        if args.write:
+            update_section(RESULTS, "proxy", body)
+
+
+if __name__ == "__main__":
+    main()
