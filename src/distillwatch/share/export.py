@@ -25,7 +25,7 @@ import polars as pl
 
 from distillwatch.report.scandir import load_campaigns
 from distillwatch.share import tlp
-from distillwatch.share.atlas import attack_pattern
+from distillwatch.share.atlas import TACTICS, attack_pattern
 from distillwatch.share.extension import EXTENSION_DEFINITION, FINGERPRINT_TYPE, extension_marker
 from distillwatch.share.indicators import Shareable, pattern, shareables
 from distillwatch.share.keyed import GroupKey
@@ -132,8 +132,20 @@ def _span(c: dict[str, Any], now: datetime) -> tuple[str, str]:
     return fmt(min(first, last)), fmt(max(first, last))
 
 
+def _capabilities(shares: dict[str, Any]) -> dict[str, float]:
+    """The coverage profile over the known capability areas only (keys are data too)."""
+    from distillwatch.signals.capability import CAPABILITIES
+
+    return {
+        area: round(float(v), 4)
+        for area, v in shares.items()
+        if area in CAPABILITIES and isinstance(v, int | float) and 0 <= v <= 1
+    }
+
+
 def _describe(c: dict[str, Any]) -> str:
-    tactics = ", ".join(t.replace("_", " ") for t in c["tactics"]) or "no named tactic"
+    named = [TACTICS[t][0].lower() for t in c["tactics"] if t in TACTICS]
+    tactics = ", ".join(named) or "no named tactic"
     return (
         f"Adversarial-distillation campaign seen by distillwatch: {len(c['accounts'])} linked "
         f"accounts, {int(c['requests'])} requests; tactics: {tactics}."
@@ -186,7 +198,7 @@ def _fingerprints(
             "valid_until": fmt(until),
         }
         by_level.setdefault(rule.tlp, {}).setdefault("identifiers", []).append(entry)
-    for name, value in (("capabilities", c["capabilities"]), ("timing", timing)):
+    for name, value in (("capabilities", _capabilities(c["capabilities"])), ("timing", timing)):
         rule = b.policy.rule(name)
         if rule.leaves and value:
             prop = "capability_profile" if name == "capabilities" else "timing_profile"
@@ -262,7 +274,7 @@ def _campaign(
     if sightings.leaves:
         b.sight(camp, int(c["requests"]), first, last, sightings.tlp)
     if policy.rule("tactics").leaves:
-        for tactic in c["tactics"]:
+        for tactic in [t for t in c["tactics"] if t in TACTICS]:  # vocabulary only, never text
             ap = b.add(attack_pattern(tactic), "clear")
             b.relate(camp, "uses", ap)
     for fp in _fingerprints(b, c, camp, items, timing, key):

@@ -5,7 +5,8 @@ standard STIX patterns that any TAXII consumer can use. Identifiers that are abo
 (payment fingerprints, email domains) and anything the policy wants hidden become keyed
 hashes inside the distillwatch fingerprint (:mod:`.extension`), where only group members can
 match them. A user agent that itself looks like an identifier (an e-mail address, a URL, a
-long hex token) never leaves in the clear, whatever the policy says.
+long hex token) never leaves in the clear, whatever the policy says; nor does one that does not even start like a user agent
+(``product/version``), which may be anything a client put there.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ KIND_OF_FIELD = {
 }
 MAX_VALUES = 1000
 _IDENTIFYING = re.compile(r"@|https?://|www\.|[0-9a-f]{12,}", re.IGNORECASE)
+#: A user agent leaves in the clear only if it starts with a product/version token.
+_PRODUCT = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+/[A-Za-z0-9.]")
 _UA_PATH = "network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'"
 _HEX = re.compile(r"^[0-9a-f]{1,16}$")
 
@@ -126,8 +129,8 @@ def shareables(
             out.append(Shareable(field, kind, "hmac-sha256", hashed))
             continue
         if field == "user_agents":  # identifying-looking agents leave hashed or not at all
-            risky = [v for v in values if _IDENTIFYING.search(v)]
-            values = [v for v in values if not _IDENTIFYING.search(v)]
+            risky = [v for v in values if _IDENTIFYING.search(v) or not _PRODUCT.match(v)]
+            values = [v for v in values if v not in risky]
             if risky:
                 hashed = tuple(key.hash(kind, v) for v in risky)
                 out.append(Shareable(field, kind, "hmac-sha256", hashed))
