@@ -149,3 +149,17 @@ def test_greedy_cot_is_evidence_but_not_high() -> None:
     assert "temperature 0" in str(found[0])
     sampled = CotHarvestCheck().score_one(row(cot_share=0.72, capabilities=8, temp0_share=0.0))
     assert sampled[0].severity == Severity.HIGH
+
+
+def test_one_sample_logprobs_read_as_scoring_many_as_harvest() -> None:
+    scoring = row(logprob_share=1.0, tiny_max_tokens_share=1.0, multi_n_share=0.0)
+    harvest = row(logprob_share=1.0, tiny_max_tokens_share=1.0, multi_n_share=1.0)
+    assert LogprobHarvestCheck().score_one(scoring)[0].severity == Severity.LOW
+    assert LogprobHarvestCheck().score_one(harvest)[0].severity == Severity.MEDIUM
+
+
+def test_a_sweep_replayed_across_models_reads_as_an_evaluation() -> None:
+    sweep = row(capabilities=8, capability_entropy=2.7, multi_turn_share=0.0)
+    found = CapabilitySweepCheck().score_one({**sweep, "replayed_share": 1.0})
+    assert found[0].severity == Severity.LOW and "other models" in str(found[0])
+    assert CapabilitySweepCheck().score_one(sweep)[0].severity == Severity.MEDIUM

@@ -98,7 +98,8 @@ def test_wrapper_frames_count_frames_over_unrelated_tasks() -> None:
 
 
 @pytest.mark.parametrize("dialect", ["spark", "bigquery"])
-def test_frames_query_transpiles(dialect: str) -> None:
-    from distillwatch.features.sql import frames_query
+def test_two_level_queries_transpile(dialect: str) -> None:
+    from distillwatch.features.sql import frames_query, replay_query
 
-    assert sqlglot.parse_one(transpile(frames_query(), dialect), read=dialect) is not None
+    for query in (frames_query(), replay_query()):
+        assert sqlglot.parse_one(transpile(query, dialect), read=dialect) is not None

@@ -20,6 +20,7 @@ from distillwatch.features.sql import (
     frames_query,
     peak_rate_query,
     profile_query,
+    replay_query,
 )
 
 __all__ = [
@@ -68,7 +69,10 @@ def group_features(
     frame = con.sql(accounts_query(group, source)).pl()
     frame = frame.join(con.sql(peak_rate_query(group, source)).pl(), on=group, how="left")
     frame = frame.join(con.sql(frames_query(group, source)).pl(), on=group, how="left")
-    frame = frame.with_columns(pl.col("wrapper_frames", "wrapper_requests").fill_null(0))
+    frame = frame.join(con.sql(replay_query(group, source)).pl(), on=group, how="left")
+    frame = frame.with_columns(
+        pl.col("wrapper_frames", "wrapper_requests", "replayed_share").fill_null(0)
+    )
     for dimension in PROFILES:
         frame = frame.join(_profile(con, dimension, group, source), on=group, how="left")
     return frame.sort(group)

@@ -72,6 +72,17 @@ def frames_query(group: str = "account_id", source: str = "events") -> str:
     )
 
 
+def replay_query(group: str = "account_id", source: str = "events") -> str:
+    """Per group: the share of requests whose prompt (LSH sketch) the account also sent to
+    another model -- evaluations replay the same items against several models."""
+    return (
+        f"WITH p AS (SELECT {group}, lsh_0, count(*) AS n, count(DISTINCT model) AS models "
+        f"FROM {source} GROUP BY {group}, lsh_0) "
+        f"SELECT {group}, sum(CASE WHEN models >= 2 THEN n ELSE 0 END) * 1.0 / sum(n) "
+        f"AS replayed_share FROM p GROUP BY {group}"
+    )
+
+
 def transpile(sql: str, dialect: str) -> str:
     """The same query in another engine's dialect (e.g. ``"spark"``)."""
     return sqlglot.transpile(sql, read="duckdb", write=dialect)[0]

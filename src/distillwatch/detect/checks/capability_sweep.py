@@ -25,6 +25,21 @@ class CapabilitySweep(Finding):
         )
 
 
+@dataclass(frozen=True)
+class ComparedSweep(CapabilitySweep):
+    """The same items sent to several models: the shape of a model evaluation, which covers
+    areas on purpose. Still listed, at low severity."""
+
+    severity: ClassVar[Severity] = Severity.LOW
+    replayed: float = 0.0
+
+    def __str__(self) -> str:
+        return (
+            f"{super().__str__()}; {self.replayed:.0%} of them replayed against other models "
+            "(as model evaluations do)"
+        )
+
+
 class CapabilitySweepCheck(AccountCheck):
     """People hold conversations about what they need; a sweep asks everything once."""
 
@@ -32,6 +47,7 @@ class CapabilitySweepCheck(AccountCheck):
     capabilities = 6
     entropy = 2.0
     single_turn = 0.9
+    replayed = 0.9
 
     def score_one(self, account: Account) -> list[Finding]:
         caps = int(num(account, "capabilities"))
@@ -39,4 +55,7 @@ class CapabilitySweepCheck(AccountCheck):
         single = 1.0 - num(account, "multi_turn_share")
         if caps < self.capabilities or entropy < self.entropy or single < self.single_turn:
             return []
+        replayed = num(account, "replayed_share")
+        if replayed >= self.replayed:
+            return [ComparedSweep(caps, entropy, single, replayed)]
         return [CapabilitySweep(capabilities=caps, entropy=entropy, single_turn=single)]

@@ -44,7 +44,7 @@ class InstructionFrameCheck(AccountCheck):
     min_requests = 50
     #: honest accounts in every population studied show at most two such frames
     frames = 4
-    many_frames = 6
+    many_frames = 5
 
     def score_one(self, account: Account) -> list[Finding]:
         frames = int(num(account, "wrapper_frames"))

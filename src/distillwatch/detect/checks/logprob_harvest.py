@@ -33,6 +33,21 @@ class BroadLogprobHarvesting(LogprobHarvesting):
     severity: ClassVar[Severity] = Severity.HIGH
 
 
+@dataclass(frozen=True)
+class LogprobScoring(LogprobHarvesting):
+    """One-token answers with logprobs but one sample each: how multiple-choice benchmarks
+    are scored. Listed, at low severity; sampling many answers (``n`` > 1) is what harvests
+    a distribution."""
+
+    severity: ClassVar[Severity] = Severity.LOW
+
+    def __str__(self) -> str:
+        return (
+            f"{self.share:.0%} of requests ask for log-probabilities (top_logprobs up to "
+            f"{self.top_logprobs}) of 1-token answers, one sample each (as benchmark scoring does)"
+        )
+
+
 class LogprobHarvestCheck(AccountCheck):
     """Researchers score a benchmark with 1-token logprob requests too -- tens to a few
     hundred of them; distributions worth distilling from take thousands."""
@@ -47,5 +62,7 @@ class LogprobHarvestCheck(AccountCheck):
         if share < self.share or shaped < self.share:
             return []
         broad = num(account, "capabilities") >= self.broad_capabilities
-        kind = BroadLogprobHarvesting if broad else LogprobHarvesting
+        kind: type[LogprobHarvesting] = BroadLogprobHarvesting if broad else LogprobHarvesting
+        if num(account, "multi_n_share") < self.share:
+            kind = LogprobScoring
         return [kind(share=share, top_logprobs=int(num(account, "top_logprobs_max")))]
