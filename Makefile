@@ -27,7 +27,7 @@ demo: install
 
 # Detection quality on fresh seeds (minutes): writes benchmarks/results/detection.md
 detection-bench: install
-	$(BIN)/python benchmarks/bench_detection.py --seeds 23 31 --write
+	$(BIN)/python benchmarks/bench_detection.py --seeds 23 31 --shifted 47 --write
 
 test: install
 	$(BIN)/ruff check src tests benchmarks

@@ -1,8 +1,9 @@
 """Detection quality on simulator seeds the detector was never trained or tuned on.
 
-    .venv/bin/python benchmarks/bench_detection.py --seeds 23 31 --write
+    .venv/bin/python benchmarks/bench_detection.py --seeds 23 31 --shifted 47 --write
 
-For each seed: simulate a week (default scenario, 2,000 accounts), scan it once, then score the
+For each seed: simulate a week (2,000 accounts; the default scenario, or for ``--shifted``
+seeds the harder ``scenarios/shifted.toml``), scan it once, then score the
 same enriched requests twice -- with the rules and the learned model (the default), and with
 the rules alone -- and evaluate both against the simulator's labels. ``--write`` rewrites
 ``benchmarks/results/detection.md``. Training seeds (``scripts/train_scorer.py``): 11 and 3.
@@ -20,15 +21,19 @@ from distillwatch.evaluate import Evaluation, evaluate_scan
 from distillwatch.scan import detect_enriched, run_scan
 
 RESULTS = Path(__file__).resolve().parent / "results" / "detection.md"
+SHIFTED = Path(__file__).resolve().parent / "scenarios" / "shifted.toml"
 
 
 def pct(value: float | None) -> str:
     return "—" if value is None else f"{value:.2%}"
 
 
-def evaluate_seed(work: Path, seed: int, accounts: int) -> dict[str, Evaluation]:
+def evaluate_seed(
+    work: Path, seed: int, accounts: int, scenario: Path | None
+) -> dict[str, Evaluation]:
     sim = work / f"sim{seed}"
     if not (sim / "labels.jsonl").exists():
+        extra = ["--scenario", str(scenario)] if scenario else []
         subprocess.run(
             [
                 sys.executable,
@@ -41,6 +46,7 @@ def evaluate_seed(work: Path, seed: int, accounts: int) -> dict[str, Evaluation]
                 str(seed),
                 "--accounts",
                 str(accounts),
+                *extra,
             ],
             check=True,
             capture_output=True,
@@ -91,11 +97,20 @@ def breakdown(results: dict[int, dict[str, Evaluation]]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[23, 31])
+    parser.add_argument(
+        "--shifted",
+        type=int,
+        nargs="*",
+        default=[47],
+        help=f"seeds simulated with the harder scenario {SHIFTED.name}",
+    )
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/distillwatch-detection"))
     parser.add_argument("--write", action="store_true", help=f"rewrite {RESULTS.name}")
     args = parser.parse_args()
-    results = {s: evaluate_seed(args.work, s, args.accounts) for s in args.seeds}
+    results = {s: evaluate_seed(args.work, s, args.accounts, None) for s in args.seeds}
+    for s in args.shifted:
+        results[s] = evaluate_seed(args.work, s, args.accounts, SHIFTED)
     body = [*table(results), "", *breakdown(results)]
     print("\n".join(body))
     if args.write:
