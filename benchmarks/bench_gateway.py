@@ -230,23 +230,32 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _drive(url: str, rate: float, seconds: float, warmup: float) -> dict[str, float]:
+def _priority(nice: int):  # type: ignore[no-untyped-def]
+    """A ``preexec_fn`` giving a child process the scheduling priority ``nice``."""
+    return (lambda: os.setpriority(os.PRIO_PROCESS, 0, nice)) if nice else None
+
+
+def _drive(url: str, rate: float, seconds: float, warmup: float, nice: int) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "load", "--url", url, "--rate", str(rate),
          "--seconds", str(seconds), "--warmup", str(warmup)],
-        capture_output=True, text=True,
+        capture_output=True, text=True, preexec_fn=_priority(nice),
     )  # fmt: skip
     if out.returncode != 0:
         raise RuntimeError(f"load generator failed against {url}:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout)
 
 
-def bench_proxy(rate: float, seconds: float, warmup: float) -> str:
+def bench_proxy(rate: float, seconds: float, warmup: float, nice: int = 0) -> str:
     python = sys.executable
     stub_url = f"http://127.0.0.1:{_free_port()}"
     gw_url = f"http://127.0.0.1:{_free_port()}"
     logs = tempfile.mkdtemp(prefix="dw-bench-")
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    quiet = {
+        "stdout": subprocess.DEVNULL,
+        "stderr": subprocess.DEVNULL,
+        "preexec_fn": _priority(nice),
+    }
     stub = subprocess.Popen(
         [python, "-m", "distillwatch.gateway.stub", "--port", stub_url.rsplit(":", 1)[1]], **quiet
     )
@@ -258,9 +267,9 @@ def bench_proxy(rate: float, seconds: float, warmup: float) -> str:
     try:
         _wait(stub_url, stub)
         _wait(gw_url, gateway)
-        direct = _drive(stub_url, rate, seconds, warmup)
+        direct = _drive(stub_url, rate, seconds, warmup, nice)
         cpu0 = _cpu_seconds(gateway.pid)
-        proxied = _drive(gw_url, rate, seconds, warmup)
+        proxied = _drive(gw_url, rate, seconds, warmup, nice)
         cpu = (_cpu_seconds(gateway.pid) - cpu0) / ((seconds + warmup) * rate) * 1e6
     finally:
         for proc in (gateway, stub):
@@ -272,7 +281,8 @@ def bench_proxy(rate: float, seconds: float, warmup: float) -> str:
         f"small non-streamed chat completions from 2,000 API keys, keep-alive HTTP/1.1 from a "
         f"separate process; "
         f"gateway with the default policy, in-memory state and its traffic log on; "
-        f"1-minute load average at the end {load:.1f} on {os.cpu_count()} cores (shared).",
+        f"1-minute load average at the end {load:.1f} on {os.cpu_count()} cores (shared)"
+        + (f"; the three benchmark processes at nice {nice}." if nice else "."),
         "",
         "| target | requests | errors | achieved/s | p50 ms | p90 ms | p99 ms | p99.9 ms |",
         "|---|---|---|---|---|---|---|---|",
@@ -299,6 +309,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--url", default="")
+    ap.add_argument(
+        "--nice", type=int, default=0, help="scheduling priority of the proxy benchmark's processes"
+    )
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     if args.what == "load":
@@ -314,15 +327,17 @@ def main() -> None:
         if args.write:
             update_section(RESULTS, "decide", body)
     if args.what in ("proxy", "all"):
-        text = bench_proxy(args.rate, args.seconds, args.warmup)
+        text = bench_proxy(args.rate, args.seconds, args.warmup, args.nice)
+        nice = f" --nice {args.nice}" if args.nice else ""
         command = (
             f"`.venv/bin/python benchmarks/bench_gateway.py proxy --rate {args.rate:g} "
-            f"--seconds {args.seconds:g}`"
+            f"--seconds {args.seconds:g}{nice}`"
         )
-        body = f"## Proxy overhead under load\n\n{text}\n\nCommand: {command}"
+        title = f"at nice {args.nice}" if args.nice else "at normal priority"
+        body = f"## Proxy overhead under load, {title}\n\n{text}\n\nCommand: {command}"
         print(body)
         if args.write:
-            update_section(RESULTS, "proxy", body)
+            update_section(RESULTS, f"proxy{'-nice' if args.nice else ''}", body)
 
 
 if __name__ == "__main__":
