@@ -114,6 +114,7 @@ def pull(
     state_key = f"pull:{source.key}:added_after"
     added_after = store.get_state(state_key)
     known = _identities(store)
+    before = dict(known)
     own = client is None
     http = client or httpx.Client(timeout=30.0)
     try:
@@ -166,5 +167,8 @@ def pull(
     finally:
         if own:
             http.close()
+    for ident, name in known.items():
+        if ident not in before and name != ident:
+            store.rename_added_by(ident, name)
     result.seconds = time.perf_counter() - started
     return result

@@ -208,6 +208,12 @@ class Store:
         with self.engine.connect() as conn:
             return [(r[0], r[1], r[2]) for r in conn.execute(q.order_by(t.c.seq))]
 
+    def rename_added_by(self, old: str, new: str) -> None:
+        """Provenance learned late: objects stored before their author's identity arrived."""
+        t = self.objects
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(t.update().where(t.c.added_by == old).values(added_by=new))
+
     def get_state(self, key: str) -> str | None:
         with self.engine.connect() as conn:
             value = conn.execute(

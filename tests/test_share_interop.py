@@ -1,0 +1,212 @@
+"""Interoperability over real sockets: our server with the OASIS ``taxii2-client``, and our
+client (publish and pull) against the OASIS reference server ``medallion``.
+
+medallion 3.0.0 answers 500 on ``GET /objects/`` once an ``extension-definition`` object is
+stored, so against it only standard objects are exchanged (the fingerprint SDO and its
+extension definition are left out); that limit is medallion's, not the protocol's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from distillwatch.share.client import Source, publish, pull
+from distillwatch.share.server.store import Store
+from test_share_server import PW, indicator
+
+COLLECTION = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(port: int, proc: subprocess.Popen, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"server exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}"
+            )
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"nothing listening on {port}")
+
+
+def start(args: list[str], port: int, cwd: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(port, proc)
+    except Exception:
+        proc.kill()
+        raise
+    return proc
+
+
+def hub_config(path: Path, db: Path) -> Path:
+    path.write_text(
+        f"""
+[server]
+database = "sqlite:///{db}"
+api_root = "isac"
+[members.member-a]
+password_hash = "{PW}"
+tlp = "amber"
+[members.member-b]
+password_hash = "{PW}"
+tlp = "amber"
+[collections.campaigns]
+id = "{COLLECTION}"
+read = ["*"]
+write = ["member-a"]
+"""
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("hub")
+    port = free_port()
+    exe = [sys.executable, "-m", "distillwatch.cli", "share", "serve"]
+    proc = start(
+        [
+            *exe,
+            "--config",
+            str(hub_config(tmp / "hub.toml", tmp / "hub.sqlite")),
+            "--port",
+            str(port),
+        ],
+        port,
+        tmp,
+    )
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_oasis_taxii2_client_against_our_server(hub: str) -> None:
+    from taxii2client.v21 import Collection, Server, as_pages
+
+    server = Server(f"{hub}/taxii2/", user="member-a", password="secret")
+    assert server.title == "distillwatch sharing hub"
+    (root,) = server.api_roots
+    (collection,) = root.collections
+    assert collection.id == COLLECTION and collection.can_write
+    status = collection.add_objects({"objects": [indicator(n) for n in range(25)]})
+    assert status.status == "complete" and status.success_count == 25
+    reader = Collection(collection.url, user="member-b", password="secret")
+    assert reader.can_read and not reader.can_write
+    got = [
+        o for page in as_pages(reader.get_objects, per_request=10) for o in page.get("objects", [])
+    ]
+    assert len(got) == 25
+    manifest = reader.get_manifest()
+    assert len(manifest["objects"]) == 25
+    versions = reader.object_versions(got[0]["id"])
+    assert versions["versions"]
+    one = reader.get_object(got[3]["id"])
+    assert one["objects"][0]["id"] == got[3]["id"]
+    from taxii2client.exceptions import TAXIIServiceException
+
+    with pytest.raises((TAXIIServiceException, Exception)):
+        reader.add_objects({"objects": [indicator(99)]})  # member-b may not write
+
+
+def test_distillwatch_publish_and_pull_with_provenance(hub: str, tmp_path: Path) -> None:
+    url = f"{hub}/isac/collections/{COLLECTION}/"
+    identity = {
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": indicator(0)["created_by_ref"],
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "name": "member-a",
+        "identity_class": "organization",
+    }
+    status = publish(
+        Source(url, "member-a", "secret"), {"objects": [identity, indicator(500), indicator(501)]}
+    )
+    assert status["success_count"] == 3
+    store = Store(f"sqlite:///{tmp_path / 'imports.sqlite'}")
+    first = pull(Source(url, "member-b", "secret"), store, page_size=7)
+    assert first.new == first.fetched >= 3 and first.pages >= 2 and not first.rejected
+    assert pull(Source(url, "member-b", "secret"), store).fetched == 0  # resumes after the last
+    producers = {added_by for _, added_by, _ in store.latest(["indicator"])}
+    assert producers == {"member-a"}
+
+
+@pytest.fixture(scope="module")
+def medallion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("medallion")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    data = {
+        "/discovery": {
+            "title": "medallion",
+            "default": f"{base}/api1/",
+            "api_roots": [f"{base}/api1/"],
+        },
+        "api1": {
+            "information": {
+                "title": "api1",
+                "versions": ["application/taxii+json;version=2.1"],
+                "max_content_length": 9765625,
+            },
+            "status": [],
+            "collections": [
+                {
+                    "id": COLLECTION,
+                    "title": "campaigns",
+                    "can_read": True,
+                    "can_write": True,
+                    "media_types": ["application/stix+json;version=2.1"],
+                    "objects": [],
+                    "manifest": [],
+                }
+            ],
+        },
+    }
+    (tmp / "data.json").write_text(json.dumps(data))
+    config = {
+        "backend": {
+            "module": "medallion.backends.memory_backend",
+            "module_class": "MemoryBackend",
+            "filename": str(tmp / "data.json"),
+        },
+        "users": {"member-a": "secret"},
+        "taxii": {"max_page_size": 100},
+    }
+    (tmp / "config.json").write_text(json.dumps(config))
+    exe = Path(sys.executable).with_name("medallion")
+    proc = start([str(exe), "--port", str(port), str(tmp / "config.json")], port, tmp)
+    yield base
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.mark.skipif(os.environ.get("DISTILLWATCH_SKIP_MEDALLION") == "1", reason="asked to skip")
+def test_distillwatch_client_against_medallion(medallion: str, tmp_path: Path) -> None:
+    url = f"{medallion}/api1/collections/{COLLECTION}/"
+    sent = [indicator(n) for n in range(12)]
+    status = publish(Source(url, "member-a", "secret"), {"objects": sent})
+    assert status["success_count"] == 12
+    store = Store(f"sqlite:///{tmp_path / 'imports.sqlite'}")
+    result = pull(Source(url, "member-a", "secret"), store, page_size=5)
+    assert result.fetched == 12 and result.new == 12 and not result.rejected
