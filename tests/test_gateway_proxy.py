@@ -295,3 +295,43 @@ def test_records_are_published_to_nats_jetstream(tmp_path: Path, upstream) -> No
     assert [p["account_id"] for p in published] == [published[0]["account_id"]] * 3
     assert published[0]["account_id"].startswith("key-")  # no keys file: pseudonymous accounts
     assert all(p["response"]["text"] == "echo: name three primes" for p in published)
+
+
+def test_indicators_shared_by_another_provider_block_and_reload(tmp_path: Path, upstream) -> None:
+    """A block list from the sharing group: matching requests are blocked by the default
+    policy's shared-indicator rule; a new version of the file takes effect without restart."""
+    blocklist = pytest.importorskip("distillwatch.share.blocklist")
+    from distillwatch.gateway.indicators import BlocklistMatcher
+
+    path = tmp_path / "blocklist.json"
+    entry = blocklist.Entry(
+        kind="ip_prefix",
+        encoding="plain",
+        value="127.0.0.0/8",  # the test client's address
+        confidence=95,
+        valid_until=None,
+        source="provider-b",
+        campaign="campaign--1",
+        object_id="indicator--1",
+    )
+    blocklist.write_blocklist(path, [entry], key_id=None)
+    (tmp_path / "keys.toml").write_text(KEYS)
+    config = GatewayConfig(
+        upstream=upstream[0], keys=tmp_path / "keys.toml", blocklist=path, log_dir=tmp_path / "l"
+    )
+    BlocklistMatcher.POLL, poll = 0.05, BlocklistMatcher.POLL
+    try:
+        gw = build_gateway(config)
+        with serve_in_thread(gw.app) as url:
+            with client(url) as c:
+                blocked = c.post("/v1/chat/completions", json=CHAT)
+            blocklist.write_blocklist(path, [], key_id=None)  # provider-b withdraws it
+            time.sleep(0.2)
+            with client(url, key="sk-bob-secret") as c:
+                after = c.post("/v1/chat/completions", json=CHAT)
+    finally:
+        BlocklistMatcher.POLL = poll
+    assert blocked.status_code == 403 and after.status_code == 200
+    (first, _) = records(tmp_path / "l" / "traffic")
+    assert first["enforcement"]["reasons"][0].startswith("rule shared-indicator: matches ip_prefix")
+    assert "shared by provider-b" in first["enforcement"]["reasons"][0]

@@ -35,6 +35,12 @@ def command(
     scan: Path | None = typer.Option(
         None, "--scan", help="Seed the assessor with a 'distillwatch scan' output directory."
     ),
+    blocklist: Path | None = typer.Option(
+        None, "--blocklist", help="Block list from 'distillwatch share pull' (re-read on change)."
+    ),
+    group_key: Path | None = typer.Option(
+        None, "--group-key", help="Sharing-group key file, for hashed indicators."
+    ),
     assessor: str | None = typer.Option(
         None, "--assessor", help="module:callable returning the assessor to use."
     ),
@@ -70,6 +76,8 @@ def command(
         fail_mode="open" if fail_mode == "open" else "closed",
         scan=scan,
         assessor=assessor,
+        blocklist=blocklist,
+        group_key=group_key,
         overrides=overrides,
         upstream_key_env=upstream_key_env,
         trust_forwarded=trust_forwarded,
@@ -79,7 +87,12 @@ def command(
     except (ValueError, OSError) as exc:  # PolicyError and KeysFileError are ValueErrors
         fail(str(exc))
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # distillwatch's own events (state store lost/regained) at INFO; libraries (httpx logs
+    # every request at INFO) only from WARNING, so the log is not a second traffic log
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    logging.getLogger("distillwatch").setLevel(logging.INFO)
     state = f"Redis {redis}" if redis else "in-memory state"
     console.print(
         f"gateway on http://{host}:{port} -> {upstream} "

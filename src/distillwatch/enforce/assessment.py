@@ -8,7 +8,7 @@ typed lets the engine, the sharing code's indicator matcher and the gateway evol
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -68,6 +68,20 @@ class Assessor(Protocol):
     def assess(self, record: Mapping[str, Any]) -> Assessment: ...
 
 
+class IndicatorLike(Protocol):
+    """Anything with the three fields of :class:`IndicatorMatch` (the sharing stage's
+    matches carry more, such as confidence and campaign)."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def value(self) -> str: ...
+
+
 @runtime_checkable
 class IndicatorMatcher(Protocol):
     """Matches a request against indicators imported from other providers.
@@ -76,4 +90,9 @@ class IndicatorMatcher(Protocol):
     only needs this one call.
     """
 
-    def match(self, record: Mapping[str, Any]) -> list[IndicatorMatch]: ...
+    def match(self, record: Mapping[str, Any]) -> Sequence[IndicatorLike]: ...
+
+
+def as_matches(found: Iterable[IndicatorLike]) -> tuple[IndicatorMatch, ...]:
+    """Plain :class:`IndicatorMatch` values from whatever a matcher returned."""
+    return tuple(IndicatorMatch(str(m.source), str(m.kind), str(m.value)) for m in found)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from distillwatch.enforce.assessment import Assessment, Assessor, IndicatorMatcher
+from distillwatch.enforce.assessment import Assessment, Assessor, IndicatorMatcher, as_matches
 from distillwatch.enforce.decide import decide
 from distillwatch.enforce.decision import EMPTY_STATE, Action, Decision
 from distillwatch.enforce.policy import Policy
@@ -90,12 +90,11 @@ class Enforcer:
     def assess(self, record: Mapping[str, Any]) -> Assessment:
         assessment = self.assessor.assess(record)
         if self.matcher is not None:
-            found = self.matcher.match(record)
+            found = [
+                i for i in as_matches(self.matcher.match(record)) if i not in assessment.indicators
+            ]
             if found:
-                merged = (
-                    *assessment.indicators,
-                    *[i for i in found if i not in assessment.indicators],
-                )
+                merged = (*assessment.indicators, *found)
                 assessment = dataclasses.replace(assessment, indicators=merged)
         return assessment
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from distillwatch.enforce.assessment import Assessment, IndicatorMatcher
+from distillwatch.enforce.assessment import Assessment, IndicatorMatcher, as_matches
 from distillwatch.ingest.validate import timestamp_us
 
 
@@ -101,7 +101,7 @@ class RateAssessor:
             cluster_score=min(1.0, cluster_score),
             reasons=tuple(reasons),
             tactics=tactics,
-            indicators=tuple(self.matcher.match(record)) if self.matcher else (),
+            indicators=as_matches(self.matcher.match(record)) if self.matcher else (),
         )
 
     def _bump(self, table: dict[str, tuple[float, float]], key: str, now: float) -> float:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distillwatch.enforce.assessment import Assessor
+from distillwatch.enforce.assessment import Assessor, IndicatorMatcher
 from distillwatch.enforce.enforcer import Enforcer, FailMode
 from distillwatch.enforce.policy import load_policy
 from distillwatch.enforce.rate_assessor import RateAssessor, load_scan
@@ -41,6 +41,9 @@ class GatewayConfig:
     scan: Path | None = None
     #: ``module:callable`` returning an :class:`Assessor` (called with the key ring).
     assessor: str | None = None
+    #: A block list of indicators imported from the sharing group, and its group key file.
+    blocklist: Path | None = None
+    group_key: Path | None = None
     #: Manual overrides file for the in-memory store (``policy override --state``).
     overrides: Path | None = None
     #: Name of an environment variable holding the key sent upstream instead of the client's.
@@ -76,6 +79,7 @@ class Gateway:
             self.assessor,
             self.store,
             fail_mode=config.fail_mode,
+            matcher=make_matcher(config),
             on_change=self._record_change,
         )
         upstream_key = os.environ.get(config.upstream_key_env) if config.upstream_key_env else None
@@ -138,6 +142,14 @@ def make_store(config: GatewayConfig) -> EnforcementStore:
             config.redis, prefix=config.redis_prefix, retry_interval=config.redis_retry_interval
         )
     return MemoryStore(config.overrides)
+
+
+def make_matcher(config: GatewayConfig) -> IndicatorMatcher | None:
+    if config.blocklist is None:
+        return None
+    from distillwatch.gateway.indicators import BlocklistMatcher
+
+    return BlocklistMatcher(config.blocklist, config.group_key)
 
 
 def make_assessor(config: GatewayConfig, keys: KeyRing) -> Assessor:
