@@ -44,18 +44,19 @@ MIXTURES = (0.0, 0.01, 0.05, 0.10, 1.0)
 
 @dataclass(frozen=True)
 class Sizes:
-    teacher_tokens: int = 2_400_000
+    teacher_tokens: int = 1_200_000
     teacher_new: int = 200
-    marked: int = 2000
+    marked: int = 1500
     clean: int = 1000
-    gumbel: int = 300
-    student_tokens: int = 1_200_000
-    student_samples: int = 1000
+    gumbel: int = 200
+    other_tokens: int = 500_000
+    student_tokens: int = 600_000
+    student_samples: int = 800
     student_new: int = 112
     null_keys: int = 1000
 
 
-QUICK = Sizes(300_000, 200, 300, 200, 60, 150_000, 150, 112, 200)
+QUICK = Sizes(60_000, 200, 200, 100, 40, 50_000, 40_000, 100, 100, 100)
 
 
 def master(name: str, scheme: Scheme, seed: int) -> MasterKey:
@@ -125,9 +126,11 @@ def run(args: argparse.Namespace) -> None:
     print(f"[{time.time() - t0:.0f}s] {len(texts)} texts, {len(prompts)} prompts, vocab {vocab}")
 
     # 1. teacher
-    teacher = lm.gpt2(vocab, 192, 3, 256, args.seed)
+    teacher = lm.gpt2(vocab, 128, 2, 256, args.seed)
     data = lm.blocks(splits[0] + splits[1], 256)
-    res["teacher_loss"] = lm.train(teacher, data, sizes.teacher_tokens, args.seed, label="teacher")
+    res["teacher_loss"] = lm.train(
+        teacher, data, sizes.teacher_tokens, args.seed, batch=16, label="teacher"
+    )
     print(f"[{time.time() - t0:.0f}s] teacher trained")
 
     # 2. teacher samples: marked (KGW, Gumbel) and clean
@@ -167,7 +170,7 @@ def run(args: argparse.Namespace) -> None:
     print(f"[{time.time() - t0:.0f}s] detection and calibration done")
 
     # 4. students on mixtures, sampled, radioactivity test
-    other = lm.blocks(splits[2], 128)
+    other = lm.blocks(splits[2], 128)[: sizes.other_tokens // 128]
     marked_seqs = [np.concatenate([p, m]) for p, m in zip(p_mark, marked, strict=True)]
     prompt_corpus = TokenCorpus.of(p_student)
     radio: dict[str, object] = {}
@@ -188,6 +191,7 @@ def run(args: argparse.Namespace) -> None:
             res["radio_null"] = radio_null(text, kgw_scheme, args, marked_seqs, prompt_corpus)
     res["radioactivity"] = radio
     res["seconds"] = time.time() - t0
+    res["cpu_seconds"] = time.process_time()
     res["command"] = " ".join(["scripts/watermark_experiment.py", *sys.argv[1:]])
     write_report(res, args.out)
     print(f"[{time.time() - t0:.0f}s] report written to {args.out}")

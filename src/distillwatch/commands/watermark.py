@@ -126,9 +126,11 @@ def _report(result: Detection, alpha: float, top: int, radioactive: bool) -> Non
     out.print(table)
     found = findings(list(result.scores), alpha, radioactive)
     for finding in found:
-        out.print(f"[bold green]match[/] {finding}")
+        out.print(f"[bold green]match[/] {finding}", soft_wrap=True)
     if not found:
-        out.print(f"no key matches at alpha = {alpha:g} (p corrected for the keys tried)")
+        out.print(
+            f"no key matches at alpha = {alpha:g} (p corrected for the keys tried)", soft_wrap=True
+        )
 
 
 @keys_app.command("new")
@@ -174,13 +176,11 @@ def keys_rotate(
 def keys_list(ring: Path = typer.Argument(..., help="Keyring file.")) -> None:
     """List the keys of a keyring (never the secrets)."""
     current = _load(ring)
-    table = Table(title=str(ring), title_justify="left")
-    for col in ("key", "scheme", "created", "retired", "active"):
-        table.add_column(col)
     for k in current.keys:
-        active = "yes" if k.retired is None and k is current.active else ""
-        table.add_row(k.key_id, k.scheme.describe(), k.created, k.retired or "", active)
-    out.print(table)
+        state = "active" if k is current.active else f"retired {k.retired}" if k.retired else ""
+        out.print(
+            f"{k.key_id}  {k.scheme.describe()}  created {k.created}  {state}", soft_wrap=True
+        )
 
 
 @app.command("detect")
