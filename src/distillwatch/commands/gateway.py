@@ -98,4 +98,12 @@ def command(
         f"gateway on http://{host}:{port} -> {upstream} "
         f"(policy {gateway.policy.source}, {state}, fail-{fail_mode}); metrics at /metrics"
     )
-    uvicorn.run(gateway.app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        gateway.app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,  # the upstream's Server and Date headers pass through
+        date_header=False,
+    )

@@ -104,10 +104,10 @@ class DistillwatchMiddleware:
         self.metrics.requests.labels(endpoint, decision.action.value).inc()
         if not decision.allowed:
             refusal = refusal_for(decision, self.enforcer.policy.challenge_url)
-            await _send_refusal(send, refusal)
             record["status"] = refusal.status
             record["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
-            self._emit(record)
+            self._emit(record)  # before the answer: a log never lags what clients saw
+            await _send_refusal(send, refusal)
             return
         capture = ResponseCapture(endpoint)
 

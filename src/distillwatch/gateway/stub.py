@@ -154,7 +154,9 @@ def serve_in_thread(app: Any) -> Iterator[str]:
     """Run an ASGI app with uvicorn on a free loopback port; yields its base URL."""
     sock = free_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", loop="asyncio")
+    config = uvicorn.Config(
+        app, log_level="warning", loop="asyncio", server_header=False, date_header=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
