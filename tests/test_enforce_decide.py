@@ -228,3 +228,15 @@ def test_rate_assessor_scores_by_rate_and_cluster() -> None:
     assert last is not None and last.cluster_id == "C"
     assert 0.65 < last.score < 0.75  # ~145 requests/min each vs half rate 60
     assert last.cluster_score > 0.65 and any("cluster C" in r for r in last.reasons)
+
+
+def test_memory_store_forgets_expired_actions_and_idle_buckets(policy) -> None:
+    store = MemoryStore()
+    store.SWEEP_EVERY = 10
+    sticky = decide(policy, Assessment("a", score=0.95), EMPTY_STATE, 0.0)
+    store.save_now(sticky, 0.0, None)
+    store.load_now("x", "C-1", 0.0, policy.cluster_limit)
+    assert store._sticky and store._buckets
+    for i in range(10):  # 2 hours later: the 10-minute block and the idle bucket are gone
+        store.load_now(f"y{i}", None, 7200.0)
+    assert not store._sticky and not store._buckets

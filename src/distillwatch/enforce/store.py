@@ -125,6 +125,8 @@ class MemoryStore:
     OVERRIDE_POLL = 1.0
     #: Recent changes of action kept for inspection (the durable record is decisions.jsonl).
     AUDIT_SIZE = 10_000
+    #: Expired entries are swept once per this many requests.
+    SWEEP_EVERY = 50_000
 
     def __init__(self, overrides_file: Path | None = None) -> None:
         self._file = OverrideFile(overrides_file) if overrides_file else None
@@ -135,6 +137,7 @@ class MemoryStore:
         self._last: dict[str, Action] = {}  # only accounts whose last action is not allow
         self._buckets: dict[str, tuple[float, float]] = {}  # cluster -> (tokens, updated)
         self.audit: deque[dict[str, Any]] = deque(maxlen=self.AUDIT_SIZE)
+        self._loads = 0
 
     async def load(
         self,
@@ -155,6 +158,9 @@ class MemoryStore:
         cost: float = 1.0,
     ) -> EnforcementState:
         """:meth:`load` without the coroutine, for replay and benchmarks."""
+        self._loads += 1
+        if self._loads % self.SWEEP_EVERY == 0:
+            self._sweep(now, limit)
         bucket = None
         if limit is not None and cluster_id is not None:
             tokens, updated = self._buckets.get(cluster_id, (None, now))
@@ -218,6 +224,15 @@ class MemoryStore:
         if force or clock - self._checked >= self.OVERRIDE_POLL:
             self._checked = clock
             self._file_overrides = self._file.read()
+
+    def _sweep(self, now: float, limit: ClusterLimit | None) -> None:
+        """Forget expired sticky actions and idle buckets, as Redis TTLs do: memory then
+        follows the accounts and clusters that are active, not all ever seen."""
+        for key in [k for k, v in self._sticky.items() if not v.active(now)]:
+            del self._sticky[key]
+        idle = limit.idle_ttl if limit is not None else 3600.0
+        for key in [k for k, (_, updated) in self._buckets.items() if now - updated > idle]:
+            del self._buckets[key]
 
     def _active(self, key: str, now: float) -> ActiveAction | None:
         found = self._sticky.get(key)
