@@ -335,3 +335,15 @@ def test_indicators_shared_by_another_provider_block_and_reload(tmp_path: Path, 
     (first, _) = records(tmp_path / "l" / "traffic")
     assert first["enforcement"]["reasons"][0].startswith("rule shared-indicator: matches ip_prefix")
     assert "shared by provider-b" in first["enforcement"]["reasons"][0]
+
+
+def test_traffic_files_rotate_by_size_and_keep_every_record(tmp_path: Path) -> None:
+    from distillwatch.gateway.sinks import RotatingJsonl
+
+    log = RotatingJsonl(tmp_path, "traffic", max_bytes=1000)
+    for i in range(100):
+        log.write({"ts": "2026-02-01T00:00:00Z", "account_id": "a", "request_id": f"r{i}"})
+    log.close()
+    files = sorted(tmp_path.glob("traffic-*.jsonl"))
+    assert len(files) > 5 and all(f.stat().st_size <= 1000 for f in files)
+    assert [r["request_id"] for r in records(tmp_path)] == [f"r{i}" for i in range(100)]
