@@ -240,3 +240,15 @@ def test_memory_store_forgets_expired_actions_and_idle_buckets(policy) -> None:
     for i in range(10):  # 2 hours later: the 10-minute block and the idle bucket are gone
         store.load_now(f"y{i}", None, 7200.0)
     assert not store._sticky and not store._buckets
+
+
+def test_a_failing_assessor_does_not_fail_the_request(policy, caplog) -> None:
+    class Broken:
+        def assess(self, record):
+            raise RuntimeError("engine bug")
+
+    enforcer = Enforcer(policy, Broken(), MemoryStore())
+    record = {"ts": "x", "account_id": "a", "request_id": "r"}
+    decision = asyncio.run(enforcer.check(record))
+    assert decision.allowed and decision.account_id == "a"
+    assert enforcer.assess_errors == 1 and "assessor failed" in caplog.text

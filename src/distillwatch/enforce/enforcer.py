@@ -54,6 +54,7 @@ class Enforcer:
         #: False while the store is unreachable (the gateway exports it as a metric).
         self.store_up = True
         self.store_errors = 0
+        self.assess_errors = 0
 
     async def check(self, record: Mapping[str, Any], cluster_id: str | None = None) -> Decision:
         """The decision for one request (a traffic log v1 record without its response).
@@ -62,7 +63,13 @@ class Enforcer:
         keys file); it applies when the assessor links the account to none.
         """
         now = self.clock()
-        assessment = self.assess(record)
+        try:
+            assessment = self.assess(record)
+        except Exception:  # an engine bug must not take the API down with it
+            self.assess_errors += 1
+            if self.assess_errors == 1 or self.assess_errors % 1000 == 0:
+                log.exception("assessor failed (%d times); deciding without it", self.assess_errors)
+            assessment = Assessment(str(record.get("account_id", "")))
         if assessment.cluster_id is None and cluster_id is not None:
             assessment = dataclasses.replace(assessment, cluster_id=cluster_id)
         limit = self.policy.cluster_limit

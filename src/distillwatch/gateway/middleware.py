@@ -62,6 +62,11 @@ class DistillwatchMiddleware:
             "Requests during which the enforcement state store could not be reached.",
             lambda: float(self.enforcer.store_errors),
         )
+        self.metrics.counter(
+            "distillwatch_assess_errors",
+            "Requests the assessor failed on (decided with an empty assessment).",
+            lambda: float(self.enforcer.assess_errors),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
