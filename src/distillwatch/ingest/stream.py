@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
 
-from distillwatch.ingest.batches import Chunk, ChunkResult, process_chunk
+from distillwatch.ingest.batches import Chunk, ChunkResult, Derive, process_chunk
 from distillwatch.ingest.errors import IngestError
 from distillwatch.ingest.parallel import default_workers, ordered_map
 from distillwatch.ingest.quarantine import Quarantined
@@ -40,6 +41,8 @@ class RequestStream:
     called after each chunk, counting bytes on disk (compressed bytes for compressed files).
     ``workers`` defaults to every usable CPU when the input is large enough to repay it;
     ``chunk_bytes`` (JSON Lines bytes per unit of work) trades memory for per-chunk overhead.
+    ``derive`` (a module-level function, so that it pickles) runs on every parsed batch in
+    the worker, and its columns are appended to the batches yielded.
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class RequestStream:
         workers: int | None = None,
         exclude: Iterable[Path] = (),
         chunk_bytes: int = CHUNK_BYTES,
+        derive: Derive | None = None,
     ) -> None:
         self.sources: list[Source]
         self.skipped: list[Skipped]
@@ -64,6 +68,7 @@ class RequestStream:
             workers = default_workers() if self.total_bytes >= PARALLEL_MIN_BYTES else 1
         self.workers = workers
         self.chunk_bytes = chunk_bytes
+        self.derive = derive
         self.tally = Tally()
         self._offsets: deque[int] = deque()
 
@@ -89,7 +94,8 @@ class RequestStream:
                 self.quarantine(problem)
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
-        for result in ordered_map(process_chunk, self._chunks(), workers=self.workers):
+        work = process_chunk if self.derive is None else partial(process_chunk, derive=self.derive)
+        for result in ordered_map(work, self._chunks(), workers=self.workers):
             self._handle_problems(result)
             self.tally.add(result.source, result.batch, result.problems, result.lines)
             if self.on_progress is not None:

@@ -22,8 +22,10 @@ Detection code may rely on these names and types; changing them is a contract ch
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
+import numpy as np
 import pyarrow as pa
 
 from distillwatch.signals.base import RequestSignal
@@ -31,6 +33,7 @@ from distillwatch.signals.capability import CAPABILITIES, CapabilitySignal
 from distillwatch.signals.cot import CotSignal
 from distillwatch.signals.grading import GradingSignal
 from distillwatch.signals.language import LanguageSignal
+from distillwatch.signals.memo import PromptMemo
 from distillwatch.signals.sensitive import SensitiveRewriteSignal
 from distillwatch.signals.sketch import SketchSignal
 from distillwatch.signals.template import TemplateSignal
@@ -44,7 +47,9 @@ class PromptCharsSignal(RequestSignal):
     inputs: ClassVar[tuple[str, ...]] = ("last_user",)
     outputs: ClassVar[dict[str, pa.DataType]] = {"prompt_chars": pa.int32()}
 
-    def compute(self, batch: pa.RecordBatch, view: PromptView) -> dict[str, pa.Array]:
+    def per_row(
+        self, batch: pa.RecordBatch, view: PromptView, prompts: Mapping[str, pa.Array]
+    ) -> dict[str, pa.Array]:
         return {"prompt_chars": pa.array(view.chars, pa.int32())}
 
 
@@ -70,25 +75,86 @@ OUTPUT_SCHEMA = pa.schema(
 CHUNK_ROWS = 32_768
 
 
-def compute(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """All signal columns for ``batch`` (row-aligned; schema :data:`OUTPUT_SCHEMA`)."""
-    if batch.num_rows > CHUNK_ROWS:
-        parts = [compute(batch.slice(i, CHUNK_ROWS)) for i in range(0, batch.num_rows, CHUNK_ROWS)]
-        return pa.Table.from_batches(parts, OUTPUT_SCHEMA).combine_chunks().to_batches()[0]
-    view = PromptView.of(batch)
+def _fresh(view: PromptView) -> pa.Table:
+    """Every signal's per-prompt values for the unique prompts of ``view``."""
     columns: dict[str, pa.Array] = {}
     for sig in SIGNALS:
-        columns.update(sig.compute(batch, view))
+        columns.update(sig.per_prompt(view))
+    return pa.table(columns)
+
+
+def per_prompt(view: PromptView, memo: PromptMemo | None = None) -> pa.Table:
+    """Per-prompt values of every signal, one row per ``view.unique`` entry.
+
+    With a ``memo``, prompts it holds are not recomputed and the new ones are added to it.
+    """
+    if memo is None or not view.n_unique:
+        return _fresh(view)
+    keys = view.keys()
+    rows = memo.find(keys)
+    missing = rows < 0
+    if not missing.any():
+        return memo.take(rows)
+    if missing.all():
+        fresh = _fresh(view)
+        memo.add(keys, fresh)
+        return fresh
+    fresh = _fresh(view.subset(missing))
+    known = memo.take(rows[~missing])
+    memo.add(keys[missing], fresh)
+    # known rows first, then fresh ones: put each back at its prompt's position
+    order = np.empty(view.n_unique, dtype=np.int64)
+    order[~missing] = np.arange(len(known))
+    order[missing] = len(known) + np.arange(len(fresh))
+    return pa.concat_tables([known, fresh.cast(known.schema)]).take(pa.array(order))
+
+
+def compute(batch: pa.RecordBatch, memo: PromptMemo | None = None) -> pa.RecordBatch:
+    """All signal columns for ``batch`` (row-aligned; schema :data:`OUTPUT_SCHEMA`).
+
+    ``memo`` (optional) keeps per-prompt values across calls; the result is the same with
+    or without it.
+    """
+    if batch.num_rows > CHUNK_ROWS:
+        parts = [
+            compute(batch.slice(i, CHUNK_ROWS), memo) for i in range(0, batch.num_rows, CHUNK_ROWS)
+        ]
+        return pa.Table.from_batches(parts, OUTPUT_SCHEMA).combine_chunks().to_batches()[0]
+    view = PromptView.of(batch)
+    prompts = per_prompt(view, memo)
+    values = {name: prompts.column(name).combine_chunks() for name in prompts.column_names}
+    columns: dict[str, pa.Array] = {}
+    for sig in SIGNALS:
+        columns.update(sig.per_row(batch, view, values))
     return pa.RecordBatch.from_arrays(
         [columns[f.name].cast(f.type) for f in OUTPUT_SCHEMA], schema=OUTPUT_SCHEMA
     )
+
+
+_PROCESS_MEMO: PromptMemo | None = None
+
+
+def compute_remembering(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """:func:`compute` with one memo per process, kept between calls.
+
+    For worker processes that compute the signals of a whole log chunk by chunk (``scan``):
+    a module-level function, so that it pickles by name, and a memo that lives as long as
+    the worker.
+    """
+    global _PROCESS_MEMO
+    if _PROCESS_MEMO is None:
+        _PROCESS_MEMO = PromptMemo()
+    return compute(batch, _PROCESS_MEMO)
 
 
 __all__ = [
     "CAPABILITIES",
     "OUTPUT_SCHEMA",
     "SIGNALS",
+    "PromptMemo",
     "PromptView",
     "RequestSignal",
     "compute",
+    "compute_remembering",
+    "per_prompt",
 ]

@@ -12,7 +12,8 @@ Adding a signal means writing one subclass in one file and listing it in
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABC
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
@@ -22,7 +23,13 @@ from distillwatch.signals.text import PromptView
 
 
 class RequestSignal(ABC):
-    """One per-request fact (or a few closely related ones) computed from a batch."""
+    """One per-request fact (or a few closely related ones) computed from a batch.
+
+    Most of the work depends on the prompt text alone, so it is split in two steps:
+    :meth:`per_prompt` computes one value per *unique* prompt of the view (results that
+    :mod:`distillwatch.signals.memo` can keep across batches), and :meth:`per_row` spreads
+    them to the requests, applying anything that depends on other request columns.
+    """
 
     #: Short identifier, used in benchmarks and error messages.
     name: ClassVar[str]
@@ -31,13 +38,28 @@ class RequestSignal(ABC):
     #: Output column names and their Arrow types, in order.
     outputs: ClassVar[dict[str, pa.DataType]]
 
-    @abstractmethod
+    def per_prompt(self, view: PromptView) -> dict[str, pa.Array]:
+        """Values that depend on the prompt text only, one per ``view.unique`` entry.
+
+        The keys are output column names (the values may use a compact internal type, which
+        :meth:`per_row` converts). The default is no such values.
+        """
+        return {}
+
+    def per_row(
+        self, batch: pa.RecordBatch, view: PromptView, prompts: Mapping[str, pa.Array]
+    ) -> dict[str, pa.Array]:
+        """One array per ``outputs`` entry, row-aligned with ``batch``, from the values of
+        :meth:`per_prompt` (the default spreads each of them to the rows)."""
+        return {column: view.expand(prompts[column]) for column in self.outputs}
+
     def compute(self, batch: pa.RecordBatch, view: PromptView) -> dict[str, pa.Array]:
         """Return one array per ``outputs`` entry, each row-aligned with ``batch``.
 
         ``view`` is the batch's shared :class:`PromptView` (de-duplicated, truncated prompt
         text); signals that only need metadata may ignore it.
         """
+        return self.per_row(batch, view, self.per_prompt(view))
 
     def __call__(self, batch: pa.RecordBatch) -> dict[str, pa.Array]:
         """Run this signal alone (builds its own view; the registry shares one instead)."""
@@ -47,22 +69,23 @@ class RequestSignal(ABC):
 class PatternSignal(RequestSignal):
     """A boolean flag raised when the prompt matches any phrase of a multilingual list.
 
-    Subclasses give ``column`` and ``pattern`` (one RE2 alternation over lower-cased text,
-    compiled once by Arrow per call); they may override :meth:`refine` to combine several
-    patterns (e.g. "a request to grade" *and* "candidate answers present").
+    Subclasses give ``column`` and ``patterns`` (RE2 patterns over lower-cased text, usually
+    one alternation, compiled by Arrow per call; the flag is raised when any matches); they
+    may override :meth:`refine` to combine several patterns (e.g. "a request to grade"
+    *and* "candidate answers present").
     """
 
     column: ClassVar[str]
-    pattern: ClassVar[str]
+    patterns: ClassVar[tuple[str, ...]]
     inputs: ClassVar[tuple[str, ...]] = ("last_user",)
 
     def refine(self, view: PromptView, hit: np.ndarray) -> np.ndarray:
         """Adjust the raw per-unique-prompt matches; the default keeps them."""
         return hit
 
-    def compute(self, batch: pa.RecordBatch, view: PromptView) -> dict[str, pa.Array]:
-        hit = self.refine(view, view.matches(self.pattern))
-        return {self.column: view.expand(pa.array(hit, pa.bool_()))}
+    def per_prompt(self, view: PromptView) -> dict[str, pa.Array]:
+        hit = self.refine(view, view.matches_any(self.patterns))
+        return {self.column: pa.array(hit, pa.bool_())}
 
 
 def get_column(batch: pa.RecordBatch, name: str, fill: object, dtype: pa.DataType) -> np.ndarray:

@@ -15,6 +15,7 @@ tool results are labelled ``tool_use`` whatever the text says.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -155,10 +156,16 @@ class CapabilitySignal(RequestSignal):
         best = prob.argmax(axis=1)
         return best, prob[np.arange(len(best)), best].astype(np.float32)
 
-    def compute(self, batch: pa.RecordBatch, view: PromptView) -> dict[str, pa.Array]:
-        best_u, conf_u = self.predict(view)
+    def per_prompt(self, view: PromptView) -> dict[str, pa.Array]:
+        best, conf = self.predict(view)
+        return {"capability": pa.array(best, pa.int8()), "capability_conf": pa.array(conf)}
+
+    def per_row(
+        self, batch: pa.RecordBatch, view: PromptView, prompts: Mapping[str, pa.Array]
+    ) -> dict[str, pa.Array]:
         index = view.index.to_numpy(zero_copy_only=False)
-        best, conf = best_u[index], conf_u[index]
+        best = prompts["capability"].to_numpy(zero_copy_only=False)[index]
+        conf = prompts["capability_conf"].to_numpy(zero_copy_only=False)[index]
         tools = (get_column(batch, "n_tools", 0, pa.int32()) > 0) | (
             get_column(batch, "n_tool_results", 0, pa.int32()) > 0
         )

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from distillwatch.signals.base import PatternSignal
-from distillwatch.signals.patterns import alternation
+from distillwatch.signals.patterns import alternation, passes
 from distillwatch.signals.patterns import cot as phrases
 from distillwatch.signals.text import PromptView
 
@@ -25,7 +25,7 @@ class CotSignal(PatternSignal):
     name: ClassVar[str] = "cot"
     column: ClassVar[str] = "cot_elicit"
     outputs: ClassVar[dict[str, pa.DataType]] = {"cot_elicit": pa.bool_()}
-    pattern: ClassVar[str] = alternation(phrases.STRONG)
+    patterns: ClassVar[tuple[str, ...]] = passes(phrases.STRONG, phrases.STRONG_APART)
     weak: ClassVar[str] = alternation(phrases.WEAK)
     howto: ClassVar[str] = alternation(phrases.HOWTO)
 

@@ -13,8 +13,8 @@ from typing import ClassVar
 import pyarrow as pa
 
 from distillwatch.signals.base import PatternSignal
-from distillwatch.signals.patterns import alternation
 from distillwatch.signals.patterns import grading as phrases
+from distillwatch.signals.patterns import passes
 
 
 class GradingSignal(PatternSignal):
@@ -23,4 +23,4 @@ class GradingSignal(PatternSignal):
     name: ClassVar[str] = "grading"
     column: ClassVar[str] = "grading_request"
     outputs: ClassVar[dict[str, pa.DataType]] = {"grading_request": pa.bool_()}
-    pattern: ClassVar[str] = alternation(phrases.STRONG)
+    patterns: ClassVar[tuple[str, ...]] = passes(phrases.STRONG, phrases.STRONG_APART)

@@ -175,5 +175,5 @@ class LanguageSignal(RequestSignal):
     inputs: ClassVar[tuple[str, ...]] = ("last_user",)
     outputs: ClassVar[dict[str, pa.DataType]] = {"language": pa.string()}
 
-    def compute(self, batch: pa.RecordBatch, view: PromptView) -> dict[str, pa.Array]:
-        return {"language": view.expand(pa.array(detect(view), pa.string()))}
+    def per_prompt(self, view: PromptView) -> dict[str, pa.Array]:
+        return {"language": pa.array(detect(view), pa.string())}

@@ -26,7 +26,7 @@ class SensitiveRewriteSignal(PatternSignal):
     name: ClassVar[str] = "sensitive"
     column: ClassVar[str] = "sensitive_rewrite"
     outputs: ClassVar[dict[str, pa.DataType]] = {"sensitive_rewrite": pa.bool_()}
-    pattern: ClassVar[str] = alternation(phrases.STRONG)
+    patterns: ClassVar[tuple[str, ...]] = (alternation(phrases.STRONG),)
     rewrite: ClassVar[str] = alternation(phrases.REWRITE)
     subject: ClassVar[str] = alternation(phrases.SENSITIVE)
 

@@ -100,7 +100,7 @@ class SketchSignal(RequestSignal):
     inputs: ClassVar[tuple[str, ...]] = ("last_user",)
     outputs: ClassVar[dict[str, pa.DataType]] = {f"lsh_{b}": pa.uint64() for b in range(BANDS)}
 
-    def compute(self, batch: pa.RecordBatch, view: PromptView) -> dict[str, pa.Array]:
+    def per_prompt(self, view: PromptView) -> dict[str, pa.Array]:
         values, offsets = view_shingles(view)
         banded = bands(minhash(values, offsets))
-        return {f"lsh_{b}": view.expand(pa.array(banded[:, b])) for b in range(BANDS)}
+        return {f"lsh_{b}": pa.array(banded[:, b]) for b in range(BANDS)}

@@ -173,5 +173,5 @@ class TemplateSignal(RequestSignal):
     inputs: ClassVar[tuple[str, ...]] = ("last_user",)
     outputs: ClassVar[dict[str, pa.DataType]] = {"template_id": pa.uint64()}
 
-    def compute(self, batch: pa.RecordBatch, view: PromptView) -> dict[str, pa.Array]:
-        return {"template_id": view.expand(pa.array(frame_hash(view.lowered)))}
+    def per_prompt(self, view: PromptView) -> dict[str, pa.Array]:
+        return {"template_id": pa.array(frame_hash(view.lowered))}

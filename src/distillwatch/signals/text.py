@@ -32,6 +32,8 @@ T = TypeVar("T")
 HEAD_CHARS = 1200
 TAIL_CHARS = 300
 _MAX_TOKEN_BYTES = 64
+#: Bytes that a truncated prompt can have (head + tail characters, 4 bytes each, + separator).
+_KEY_BYTES = 4 * (HEAD_CHARS + TAIL_CHARS) + 1
 
 
 _U64 = np.uint64
@@ -381,6 +383,17 @@ class PromptView:
     def n_unique(self) -> int:
         return len(self.unique)
 
+    def keys(self) -> np.ndarray:
+        """A 64-bit hash of every whole unique (truncated) prompt: what signals see of it."""
+        return hash_strings(self.unique, max_bytes=_KEY_BYTES)
+
+    def subset(self, which: np.ndarray) -> PromptView:
+        """A view of the unique prompts selected by the boolean mask ``which``, one row each
+        (for computing the prompts a memo does not hold yet)."""
+        unique = self.unique.filter(pa.array(which))
+        n = len(unique)
+        return PromptView(unique, pa.array(np.arange(n, dtype=np.int32)), n, self.chars[:0])
+
     def expand(self, values: pa.Array | np.ndarray) -> pa.Array:
         """Spread per-unique-prompt values back to one value per request."""
         arr = pa.array(values) if isinstance(values, np.ndarray) else values
@@ -393,6 +406,23 @@ class PromptView:
     @cached_property
     def tokens(self) -> Tokens:
         return tokenize(self.lowered)
+
+    def matches_any(self, patterns: tuple[str, ...]) -> np.ndarray:
+        """Boolean per unique prompt: does any of the RE2 ``patterns`` match?
+
+        Each later pattern runs only on the prompts no earlier one matched.
+        """
+        hit = np.zeros(self.n_unique, dtype=bool)
+        for pattern in patterns:
+            rest = ~hit
+            if not rest.any():
+                break
+            if rest.all():
+                hit = self.matches(pattern)
+            else:
+                found = pc.match_substring_regex(self.lowered.filter(pa.array(rest)), pattern)
+                hit[rest] = found.to_numpy(zero_copy_only=False).astype(bool)
+        return hit
 
     def matches(self, pattern: str) -> np.ndarray:
         """Boolean per unique prompt: does the RE2 ``pattern`` match the lower-cased text?"""

@@ -12,20 +12,27 @@ _SHOW_VERB = (
     r"|verbali[sz]e|reconstruct|justify|narrate)"
 )
 
+_LETS_THINK = (
+    r"\b(?:let'?s|let us|please|now) (?:think|reason|work|go|solve|break)\b[^.?!\n]{0,30}"
+    r"(?:step[- ]by[- ]step|one step at a time|carefully|systematically)"
+)
+_SHOW_REASONING = (
+    _SHOW_VERB
+    + r" (?:\w+ ){0,4}(?:your|the|its|their|his|her|my|each|every|all)? ?"
+    + _REASON_NOUN
+    + r"\b"
+)
+
 #: Unambiguous requests for step-by-step / articulated reasoning.
 STRONG: tuple[str, ...] = (
     r"\bthink(?:ing)? (?:it |this |things |carefully |logically )?(?:through )?step[- ]by[- ]step",
-    r"\b(?:let'?s|let us|please|now) (?:think|reason|work|go|solve|break)\b[^.?!\n]{0,30}"
-    r"(?:step[- ]by[- ]step|one step at a time|carefully|systematically)",
+    _LETS_THINK,
     r"\bstep[- ]by[- ]step (?:reasoning|explanation|solution|derivation|breakdown|thinking"
     r"|thought|analysis|logic|rationale|justification|proof|working)",
     r"\bchain[- ]of[- ]thought\b",
     r"\b(?:internal|underlying|hidden|implicit|latent|full|complete|entire|detailed|explicit)"
     r" (?:reasoning|thought process|thinking|rationale|chain of reasoning)",
-    _SHOW_VERB
-    + r" (?:\w+ ){0,4}(?:your|the|its|their|his|her|my|each|every|all)? ?"
-    + _REASON_NOUN
-    + r"\b",
+    _SHOW_REASONING,
     r"\bshow (?:all )?(?:of )?(?:your|the) (?:work|calculations?|math|intermediate steps)",
     r"\b(?:reason|think) (?:through|about) (?:it|this|the problem|the question) (?:carefully"
     r"|step|first|before)",
@@ -63,3 +70,6 @@ HOWTO: tuple[str, ...] = (
     r"|create|install|set up))",
     r"\b(?:how (?:do|can|to|would|should) (?:i|we|you|one)?)\b[^?\n]{0,60}step[- ]by[- ]step",
 )
+
+#: Fragments of STRONG matched in passes of their own (see ``patterns.passes``).
+STRONG_APART: tuple[str, ...] = (_LETS_THINK, _SHOW_REASONING)

@@ -12,6 +12,11 @@ _JUDGE_VERB = (
     r"|verify|check)"
 )
 
+_SCALE = (
+    r"\b(?:score|rating|grade|rate)[^.\n]{0,40}\b(?:from|between|of) (?:0|1) (?:to|and|-) "
+    r"(?:5|10|100)\b"
+)
+
 #: Clear judge / reward-model requests.
 STRONG: tuple[str, ...] = (
     r"\b" + _JUDGE_VERB + r"[sd]? (?:\w+[ -]){0,4}" + _CANDIDATE + r"\b",
@@ -24,8 +29,7 @@ STRONG: tuple[str, ...] = (
     r"\b(?:as|you are) an? (?:\w+ ){0,2}(?:judge|evaluator|grader|rater|reward model"
     r"|annotator)\b",
     r"\bon a scale (?:of|from) (?:0|1|one|zero)\b",
-    r"\b(?:score|rating|grade|rate)[^.\n]{0,40}\b(?:from|between|of) (?:0|1) (?:to|and|-) "
-    r"(?:5|10|100)\b",
+    _SCALE,
     r"\[\[(?:rating|a|b|c|tie|score)\]\]|\brating: \[\[",
     r"\b(?:assistant|response|answer|output|model|completion) (?:a|1|\(a\)) (?:and|vs\.?|or"
     r"|versus) (?:assistant |response |answer |output |model |completion )?(?:b|2|\(b\))\b",
@@ -47,3 +51,6 @@ STRONG: tuple[str, ...] = (
     r"(?:respostas?|risposte|risposta)",
     r"(?:оцени|сравни|ранжируй)(?:те)? (?:\w+ ){0,3}(?:ответы?|ответов)|какой (?:из )?ответ лучше",
 )
+
+#: Fragments of STRONG matched in passes of their own (see ``patterns.passes``).
+STRONG_APART: tuple[str, ...] = (_SCALE,)
