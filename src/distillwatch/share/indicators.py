@@ -5,8 +5,8 @@ standard STIX patterns that any TAXII consumer can use. Identifiers that are abo
 (payment fingerprints, email domains) and anything the policy wants hidden become keyed
 hashes inside the distillwatch fingerprint (:mod:`.extension`), where only group members can
 match them. A user agent that itself looks like an identifier (an e-mail address, a URL, a
-long hex token) never leaves in the clear, whatever the policy says; nor does one that does not even start like a user agent
-(``product/version``), which may be anything a client put there.
+long hex token) never leaves in the clear, whatever the policy says; nor does one that does
+not even start like a user agent (``product/version``): it may be anything a client put there.
 """
 
 from __future__ import annotations
