@@ -22,6 +22,7 @@ _COMMANDS = {
     "ingest": "ingest",
     "scan": "scan",
     "evaluate": "evaluate",
+    "replay": "replay",
     "share": "share",
     "gateway": "gateway",
     "policy": "policy",

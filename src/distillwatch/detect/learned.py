@@ -14,6 +14,7 @@ grows with the model's probability and whose text names the features that pushed
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -108,20 +109,45 @@ def load_model() -> Any:
     return model
 
 
+def model_row(features: Mapping[str, Any], component_accounts: int) -> np.ndarray:
+    """:func:`model_matrix` for one account's feature mapping (the online engine's path)."""
+
+    def value(name: str) -> float:
+        v = features.get(name)
+        return math.nan if v is None else float(v)
+
+    requests = value("requests")
+    derived = {
+        "log_requests": math.log1p(requests),
+        "log_account_age_days": math.log1p(max(value("account_age_days"), 0.0)),
+        "template_ratio": value("templates") / requests if requests else math.nan,
+        "sketch_ratio": value("sketches") / requests if requests else math.nan,
+        "component_accounts": float(component_accounts),
+    }
+    return np.array([[derived[n] if n in derived else value(n) for n in MODEL_FEATURES]])
+
+
 def learned_findings(features: pl.DataFrame, min_probability: float = 0.5) -> list[list[Finding]]:
     """One list per account row: a :class:`LearnedResemblance` when the model says so."""
+    if features.height == 0:
+        return []
+    return findings_from_matrix(model_matrix(features), min_probability)
+
+
+def findings_from_matrix(x: np.ndarray, min_probability: float = 0.5) -> list[list[Finding]]:
+    """One list per row of a :func:`model_matrix`; empty lists when no model is shipped."""
     model = load_model()
-    if model is None or features.height == 0:
-        return [[] for _ in range(features.height)]
-    x = model_matrix(features)
-    prob = model.predict(x)
-    contrib = model.predict(x, pred_contrib=True)[:, : len(MODEL_FEATURES)]
-    out: list[list[Finding]] = []
-    for p, c in zip(prob, contrib, strict=True):
-        if p < min_probability or math.isnan(p):
-            out.append([])
-            continue
+    if model is None:
+        return [[] for _ in range(len(x))]
+    # one thread: the rows are few and OpenMP start-up would cost more than the trees
+    prob = model.predict(x, num_threads=1)
+    out: list[list[Finding]] = [[] for _ in range(len(x))]
+    hits = [i for i, p in enumerate(prob) if p >= min_probability and not math.isnan(p)]
+    if not hits:
+        return out
+    contrib = model.predict(x[hits], pred_contrib=True, num_threads=1)[:, : len(MODEL_FEATURES)]
+    for i, c in zip(hits, contrib, strict=True):
         top = np.argsort(-c)[:3]
-        drivers = tuple(MODEL_FEATURES[i].replace("_", " ") for i in top if c[i] > 0)
-        out.append([LearnedResemblance(probability=round(float(p), 3), drivers=drivers)])
+        drivers = tuple(MODEL_FEATURES[j].replace("_", " ") for j in top if c[j] > 0)
+        out[i] = [LearnedResemblance(probability=round(float(prob[i]), 3), drivers=drivers)]
     return out

@@ -8,6 +8,7 @@ from rich.table import Table
 
 from distillwatch.evaluate.evaluation import Evaluation
 from distillwatch.evaluate.metrics import GroupRate
+from distillwatch.evaluate.online import OnlineFigures
 
 #: True campaigns listed in the campaign table; the rest are summarised in a footer row.
 MAX_CAMPAIGN_ROWS = 40
@@ -128,11 +129,39 @@ def targets_table(ev: Evaluation) -> Table:
     return table
 
 
-def render_evaluation(ev: Evaluation, console: Console) -> None:
-    """Every table, then the warnings, then the online placeholder, then the verdict."""
-    console.print(overall_table(ev))
-    console.print(population_table(ev.populations, ev.fpr_target))
-    console.print(tactic_table(ev))
-    console.print(campaign_table(ev))
-    console.print("[dim]online figures (leaked requests before block): not measured yet[/]")
-    console.print(targets_table(ev))
+def online_tables(figures: OnlineFigures) -> tuple[Table, Table]:
+    """Leak per campaign, then the online targets (with benign requests refused)."""
+    leaks = Table(title="online: requests each campaign got answered", title_justify="left")
+    for name, justify in (("campaign", "left"), ("tactic", "left"), ("accounts", "right"),
+                          ("requests", "right"), ("answered", "right"), ("leak", "right")):
+        leaks.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for c in sorted(figures.campaigns, key=lambda c: -c.share):
+        leaks.add_row(c.campaign, c.tactic, f"{c.accounts:,}", f"{c.requests:,}",
+                      f"{c.answered:,}", pct(c.share))  # fmt: skip
+    targets = Table(title="online targets", title_justify="left")
+    for name in ("target", "value", "goal", ""):
+        targets.add_column(name)
+    for name, value, goal, met in figures.targets():
+        targets.add_row(name, pct(value, 4), goal, _verdict(met))
+    by_pop = ", ".join(f"{k} {v:,}" for k, v in sorted(figures.refused_by_population.items()))
+    targets.caption = (
+        f"{figures.benign_refused:,} of {figures.benign_requests:,} benign requests refused "
+        f"({figures.benign_accounts_refused:,} accounts){': ' + by_pop if by_pop else ''}"
+    )
+    return leaks, targets
+
+
+def render_evaluation(
+    ev: Evaluation | None, console: Console, online: OnlineFigures | None = None
+) -> None:
+    """Every table of the scan evaluation and/or the replay's online figures."""
+    if ev is not None:
+        console.print(overall_table(ev))
+        console.print(population_table(ev.populations, ev.fpr_target))
+        console.print(tactic_table(ev))
+        console.print(campaign_table(ev))
+    if online is not None:
+        for table in online_tables(online):
+            console.print(table)
+    if ev is not None:
+        console.print(targets_table(ev))

@@ -60,6 +60,7 @@ OPT_STRING = Field("a string or null", lambda v: v is None or isinstance(v, str)
 SCORE = Field("a number in 0..1", lambda v: _is_num(v) and 0.0 <= v <= 1.0)
 BOOL = Field("true or false", lambda v: isinstance(v, bool))
 STR_LIST = Field("a list of strings", _is_str_list)
+INT = Field("an integer >= 0", lambda v: _is_int(v) and v >= 0)
 
 
 def optional(field: Field) -> Field:

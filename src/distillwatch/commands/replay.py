@@ -1,0 +1,52 @@
+"""``distillwatch replay LOG... --out DIR``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from distillwatch.console import console, fail, progress_bar
+from distillwatch.enforce.policy import PolicyError
+from distillwatch.ingest import IngestError
+
+
+def command(
+    logs: list[Path] = typer.Argument(..., help="Traffic log v1 files or directories."),
+    out: Path = typer.Option(..., "--out", "-o", help="Directory for decisions.jsonl."),
+    policy: Path | None = typer.Option(
+        None, "--policy", help="Enforcement policy (TOML); default: the built-in policy."
+    ),
+    strict: bool = typer.Option(False, "--strict", help="Stop at the first broken record."),
+    rules_only: bool = typer.Option(
+        False, "--rules-only", help="Judge with the rules alone, without the learned model."
+    ),
+) -> None:
+    """Run the online engine and the policy over logs in time order; record every change of
+    an account's action, as the gateway would have made it."""
+    from distillwatch.online.replay import run_replay
+
+    with progress_bar() as bar:
+        task = bar.add_task("reading", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            result = run_replay(
+                logs,
+                out,
+                policy_path=policy,
+                strict=strict,
+                learned=not rules_only,
+                on_progress=on_progress,
+            )
+        except (IngestError, PolicyError) as exc:
+            fail(str(exc))
+            return
+    refused_accounts = sum(1 for t in result.accounts.values() if t.refused)
+    console.print(
+        f"replayed {result.ingest.records:,} requests from {len(result.accounts):,} accounts "
+        f"in {result.seconds:.1f} s: {result.decisions:,} decisions, {result.refused:,} "
+        f"requests refused across {refused_accounts:,} accounts -> {out / 'decisions.jsonl'}"
+    )

@@ -1,0 +1,258 @@
+"""One account's (or one cluster's) behaviour so far, updated one request at a time.
+
+The state answers the same questions as the batch aggregates of
+:mod:`distillwatch.features.aggregates` -- :meth:`ProfileState.features` returns a mapping
+with the same names -- so the very same account checks judge it, online and in ``scan``.
+Memory is bounded: counters, a few fixed-size sketches and capped tables, whatever the
+volume. A cluster's state is the merge of its members' states plus their later requests.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from distillwatch.features.aggregates import (
+    FRAME_WORDS,
+    WRAPPER_MIN_BITS,
+    WRAPPER_MIN_REQUESTS,
+)
+from distillwatch.online.sketch import Distinct, Moments, bounded_add, entropy_bits
+
+#: Flags counted per request; each becomes ``<name>_share`` in the features.
+FLAGS = (
+    "cot",
+    "grading",
+    "sensitive",
+    "logprob",
+    "tiny_max_tokens",
+    "multi_n",
+    "temp0",
+    "multi_turn",
+    "tools",
+    "new_model",
+    "fast_gap",
+)
+MAX_AREAS = 16
+MAX_LANGUAGES = 64
+MAX_FRAMES = 64
+MAX_SKETCHES = 512
+_FAST_GAP_S = 2.0
+_MASK = 0xFFFFFFFFFFFFFFFF
+
+
+def _h(value: object) -> int:
+    return hash(value) & _MASK
+
+
+def _either(pick: Any, a: float | None, b: float | None) -> float | None:
+    """``pick(a, b)`` where both are known, else whichever is."""
+    return b if a is None else a if b is None else pick(a, b)
+
+
+def frame_of(prompt: str | None) -> str | None:
+    """The instruction frame of a prompt, as in ``features``: its first words, lower-cased."""
+    if not prompt:
+        return None
+    return " ".join(prompt.strip().split(" ")[:FRAME_WORDS]).lower()
+
+
+@dataclass
+class ProfileState:
+    """Bounded running aggregates of a stream of enriched requests."""
+
+    requests: int = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+    created: float | None = None
+    flags: Counter[str] = field(default_factory=Counter)
+    gaps: Moments = field(default_factory=Moments)
+    hours_of_day: int = 0  # bit mask
+    tool_results: int = 0
+    top_logprobs_max: int = 0
+    areas: Counter[str] = field(default_factory=Counter)
+    languages: Counter[str] = field(default_factory=Counter)
+    templates: Distinct = field(default_factory=Distinct)
+    sketches: Distinct = field(default_factory=Distinct)
+    system_prompts: Distinct = field(default_factory=lambda: Distinct(32))
+    models: set[str] = field(default_factory=set)
+    ips: Distinct = field(default_factory=lambda: Distinct(64))
+    ip24s: Distinct = field(default_factory=lambda: Distinct(64))
+    asns: Distinct = field(default_factory=lambda: Distinct(64))
+    #: frame -> capability counts under it (capped at MAX_FRAMES frames)
+    frames: dict[str, Counter[str]] = field(default_factory=dict)
+    #: near-duplicate prompt -> [requests, models seen] (capped at MAX_SKETCHES)
+    replays: dict[int, tuple[int, frozenset[str]]] = field(default_factory=dict)
+
+    def update(self, row: Mapping[str, Any], ts: float, gap: float | None, new_model: bool) -> None:
+        """Add one request (an enriched row; ``ts`` in epoch seconds)."""
+        self.requests += 1
+        self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
+        self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
+        created = row.get("account_created")
+        if created is not None:
+            stamp = created.timestamp() if hasattr(created, "timestamp") else float(created)
+            self.created = stamp if self.created is None else min(self.created, stamp)
+        if gap is not None:
+            self.gaps.add(gap)
+        self.hours_of_day |= 1 << int(ts // 3600 % 24)
+        self._count_flags(row, gap, new_model)
+        self.tool_results += int(row.get("n_tool_results") or 0)
+        self.top_logprobs_max = max(self.top_logprobs_max, int(row.get("top_logprobs") or 0))
+        area = row.get("capability")
+        if area:
+            bounded_add(self.areas, area, MAX_AREAS)
+        if row.get("language"):
+            bounded_add(self.languages, row["language"], MAX_LANGUAGES)
+        self._add_distinct(row)
+        self._add_frame(row.get("last_user"), area)
+        self._add_replay(row.get("lsh_0"), row.get("model"))
+
+    def _count_flags(self, row: Mapping[str, Any], gap: float | None, new_model: bool) -> None:
+        flags = self.flags
+        max_tokens = row.get("max_tokens")
+        checks = {
+            "cot": bool(row.get("cot_elicit")),
+            "grading": bool(row.get("grading_request")),
+            "sensitive": bool(row.get("sensitive_rewrite")),
+            "logprob": bool(row.get("logprobs")) or (row.get("top_logprobs") or 0) > 0,
+            "tiny_max_tokens": max_tokens is not None and max_tokens <= 2,
+            "multi_n": (row.get("n") or 1) > 1,
+            "temp0": row.get("temperature") == 0,
+            "multi_turn": (row.get("n_user_turns") or 0) > 1,
+            "tools": (row.get("n_tools") or 0) > 0,
+            "new_model": new_model,
+            "fast_gap": gap is not None and gap < _FAST_GAP_S,
+        }
+        for name, hit in checks.items():
+            if hit:
+                flags[name] += 1
+
+    def _add_distinct(self, row: Mapping[str, Any]) -> None:
+        if row.get("template_id") is not None:
+            self.templates.add(int(row["template_id"]))
+        if row.get("lsh_0") is not None:
+            self.sketches.add(int(row["lsh_0"]))
+        if row.get("system_prompt") is not None:
+            self.system_prompts.add(_h(row["system_prompt"]))
+        if row.get("model") and len(self.models) < 64:
+            self.models.add(row["model"])
+        ip = row.get("ip")
+        if ip:
+            self.ips.add(_h(ip))
+            self.ip24s.add(_h(ip.rsplit(".", 1)[0] if "." in ip else ":".join(ip.split(":")[:3])))
+        if row.get("asn") is not None:
+            self.asns.add(_h(int(row["asn"])))
+
+    def _add_frame(self, prompt: str | None, area: str | None) -> None:
+        frame = frame_of(prompt)
+        if frame is None or area is None:
+            return
+        table = self.frames.get(frame)
+        if table is None:
+            if len(self.frames) >= MAX_FRAMES:
+                return
+            table = self.frames[frame] = Counter()
+        bounded_add(table, area, MAX_AREAS)
+
+    def _add_replay(self, sketch: int | None, model: str | None) -> None:
+        if sketch is None or model is None:
+            return
+        seen = self.replays.get(sketch)
+        if seen is None:
+            if len(self.replays) >= MAX_SKETCHES:
+                return
+            self.replays[sketch] = (1, frozenset((model,)))
+            return
+        n, models = seen
+        self.replays[sketch] = (n + 1, models if model in models else models | {model})
+
+    def merge(self, other: ProfileState) -> None:
+        """Pool ``other`` into this state (two clusters linked into one)."""
+        self.requests += other.requests
+        for name in ("first_ts", "created"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            setattr(
+                self,
+                name,
+                theirs if mine is None else mine if theirs is None else min(mine, theirs),
+            )
+        if other.last_ts is not None:
+            self.last_ts = (
+                other.last_ts if self.last_ts is None else max(self.last_ts, other.last_ts)
+            )
+        self.flags.update(other.flags)
+        self.gaps.merge(other.gaps)
+        self.hours_of_day |= other.hours_of_day
+        self.tool_results += other.tool_results
+        self.top_logprobs_max = max(self.top_logprobs_max, other.top_logprobs_max)
+        for area, n in other.areas.items():
+            if area in self.areas or len(self.areas) < MAX_AREAS:
+                self.areas[area] += n
+        for lang, n in other.languages.items():
+            if lang in self.languages or len(self.languages) < MAX_LANGUAGES:
+                self.languages[lang] += n
+        for name in ("templates", "sketches", "system_prompts", "ips", "ip24s", "asns"):
+            getattr(self, name).merge(getattr(other, name))
+        self.models |= other.models
+        for frame, table in other.frames.items():
+            if frame in self.frames:
+                self.frames[frame].update(table)
+            elif len(self.frames) < MAX_FRAMES:
+                self.frames[frame] = Counter(table)
+        for sketch, (n, models) in other.replays.items():
+            mine = self.replays.get(sketch)
+            if mine is not None:
+                self.replays[sketch] = (mine[0] + n, mine[1] | models)
+            elif len(self.replays) < MAX_SKETCHES:
+                self.replays[sketch] = (n, models)
+
+    def features(self) -> dict[str, Any]:
+        """The batch feature names the account checks read, from this state."""
+        n = max(self.requests, 1)
+        out: dict[str, Any] = {f"{name}_share": self.flags[name] / n for name in FLAGS}
+        cap_h, cap_top = entropy_bits(self.areas)
+        lang_h, lang_top = entropy_bits(self.languages)
+        wrapper_frames, wrapper_requests = self._wrappers()
+        replayed = sum(c for c, models in self.replays.values() if len(models) >= 2)
+        tracked = sum(c for c, _ in self.replays.values())
+        span = (self.last_ts - self.first_ts) if self.first_ts is not None and self.last_ts else 0.0
+        age = (self.first_ts - self.created) / 86400.0 if self.created and self.first_ts else None
+        out.update(
+            requests=self.requests,
+            span_hours=span / 3600.0,
+            active_hours_of_day=bin(self.hours_of_day).count("1"),
+            gap_mean_s=self.gaps.mean if self.gaps.n else None,
+            gap_cv=self.gaps.std() / self.gaps.mean if self.gaps.n > 1 and self.gaps.mean else None,
+            capabilities=len(self.areas),
+            capability_entropy=cap_h,
+            capability_top_share=cap_top,
+            languages=len(self.languages),
+            language_entropy=lang_h,
+            language_top_share=lang_top,
+            templates=self.templates.count(),
+            sketches=self.sketches.count(),
+            system_prompts=self.system_prompts.count(),
+            models=len(self.models),
+            ips=self.ips.count(),
+            ip24s=self.ip24s.count(),
+            asns=self.asns.count(),
+            top_logprobs_max=self.top_logprobs_max,
+            tool_results_mean=self.tool_results / n,
+            account_age_days=age,
+            wrapper_frames=wrapper_frames,
+            wrapper_requests=wrapper_requests,
+            replayed_share=replayed / tracked if tracked else 0.0,
+        )
+        return out
+
+    def _wrappers(self) -> tuple[int, int]:
+        frames = requests = 0
+        for table in self.frames.values():
+            total = sum(table.values())
+            if total >= WRAPPER_MIN_REQUESTS and entropy_bits(table)[0] >= WRAPPER_MIN_BITS:
+                frames += 1
+                requests += total
+        return frames, requests

@@ -1,0 +1,184 @@
+"""The online engine: the scan's signals, state and checks, one request at a time.
+
+Each request updates its account's bounded state (and its cluster's, when the account is
+linked), then the engine answers with an :class:`~distillwatch.enforce.assessment.Assessment`
+that uses only what came before it or with it -- so replaying any prefix of a log gives the
+same answers as the whole log up to that point.
+
+Judging an account costs more than updating it, so judgements are refreshed on a geometric
+schedule (every request at first, then every ~10% more requests): a long-lived account's
+shares move slowly, a new account's move fast. Between refreshes the last judgement stands.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from distillwatch.detect.checks import CHECKS
+from distillwatch.detect.cluster import CLUSTER_CHECKS
+from distillwatch.detect.evidence import Finding, noisy_or, strongest_first
+from distillwatch.detect.learned import findings_from_matrix, model_row
+from distillwatch.detect.score import FRESH_DAYS, run_checks
+from distillwatch.enforce.assessment import Assessment
+from distillwatch.online.account import ProfileState
+from distillwatch.online.cluster import STRONG_KEYS, Cluster, Clusters
+
+#: Judgements before this many requests would rest on too little (the checks agree).
+FIRST_JUDGEMENT = 20
+#: Re-judge after this much growth (in requests) since the last judgement.
+GROWTH = 1.1
+#: A day: a model first seen later than this after the engine started counts as released.
+_RELEASE_GRACE_S = 86400.0
+_NEW_MODEL_WINDOW_S = 172800.0
+MAX_REASONS = 6
+
+
+@dataclass
+class Judgement:
+    score: float = 0.0
+    findings: tuple[Finding, ...] = ()
+    next_at: int = FIRST_JUDGEMENT
+
+
+@dataclass
+class _Account:
+    state: ProfileState = field(default_factory=ProfileState)
+    judgement: Judgement = field(default_factory=Judgement)
+    fresh: bool = False
+
+
+class OnlineEngine:
+    """Implements the enforcement ``Assessor`` protocol over enriched request rows."""
+
+    def __init__(self, learned: bool = True) -> None:
+        self.learned = learned
+        self.accounts: dict[str, _Account] = {}
+        self.clusters = Clusters()
+        self._cluster_judgements: dict[str, Judgement] = {}
+        self._model_first_seen: dict[str, float] = {}
+        self._start: float | None = None
+        self._checks = [cls() for cls in CHECKS]
+
+    # -- the Assessor protocol --------------------------------------------------------
+    def assess(self, record: Mapping[str, Any]) -> Assessment:
+        """Assess a request; raw traffic log v1 records get their signals computed first."""
+        row = record if "capability" in record else enrich_record(record)
+        return self.observe(row)
+
+    def observe(self, row: Mapping[str, Any]) -> Assessment:
+        """Update state with one enriched row and assess its account."""
+        account_id = str(row["account_id"])
+        ts = _epoch(row["ts"])
+        self._start = ts if self._start is None else self._start
+        new_model = self._new_model(row.get("model"), ts)
+        entry = self.accounts.get(account_id)
+        if entry is None:
+            entry = self.accounts[account_id] = _Account()
+        state = entry.state
+        gap = ts - state.last_ts if state.last_ts is not None else None
+        state.update(row, ts, gap, new_model)
+        if state.requests == 1 and state.created is not None:
+            entry.fresh = (ts - state.created) / 86400.0 < FRESH_DAYS
+        keys = {kind: str(row[f]) for f, kind in STRONG_KEYS.items() if row.get(f)}
+        owner = str(row.get("org_id") or account_id)
+        cluster = self.clusters.link(account_id, keys, self._state_of, owner) if keys else None
+        if cluster is None:
+            cluster = self.clusters.clusters.get(self.clusters.find(account_id))
+        if cluster is not None:
+            cluster.state.update(row, ts, gap, new_model)
+        self._judge_account(account_id, entry, cluster)
+        cluster_judgement = self._judge_cluster(cluster) if cluster is not None else None
+        return self._assessment(account_id, entry, cluster, cluster_judgement)
+
+    def _state_of(self, account_id: str) -> ProfileState:
+        return self.accounts[account_id].state
+
+    # -- judgements -------------------------------------------------------------------
+    def _judge_account(self, account_id: str, entry: _Account, cluster: Cluster | None) -> None:
+        judgement = entry.judgement
+        if entry.state.requests < judgement.next_at:
+            return
+        features = entry.state.features()
+        found = run_checks([features], self._checks)[0]
+        if self.learned:
+            size = len(cluster.members) if cluster is not None else 1
+            found += findings_from_matrix(model_row(features, size))[0]
+        judgement.findings = tuple(strongest_first(found))
+        judgement.score = noisy_or(found)
+        judgement.next_at = max(entry.state.requests + 1, int(entry.state.requests * GROWTH))
+
+    def _judge_cluster(self, cluster: Cluster) -> Judgement:
+        judgement = self._cluster_judgements.setdefault(cluster.root, Judgement(next_at=2))
+        if cluster.state.requests < judgement.next_at:
+            return judgement
+        counts = [self.accounts[a].state.requests for a in cluster.members]
+        facts = {
+            "accounts": len(cluster.members),
+            "requests": cluster.state.requests,
+            "median_requests": statistics.median(counts),
+            "fresh_share": sum(self.accounts[a].fresh for a in cluster.members) / len(counts),
+            "organisations": len(cluster.owners),
+            "links": cluster.links,
+        }
+        found = [f for check in CLUSTER_CHECKS for f in check.score_one(facts)]
+        if len(cluster.owners) != 1:
+            found += run_checks([cluster.state.features()], self._checks)[0]
+        judged = any(f.kind != "SharedInfrastructure" for f in found)
+        judgement.findings = tuple(strongest_first(found))
+        judgement.score = noisy_or(found) if judged else 0.0
+        judgement.next_at = max(cluster.state.requests + 1, int(cluster.state.requests * GROWTH))
+        return judgement
+
+    def _assessment(
+        self,
+        account_id: str,
+        entry: _Account,
+        cluster: Cluster | None,
+        cluster_judgement: Judgement | None,
+    ) -> Assessment:
+        own = entry.judgement
+        shared = cluster_judgement.findings if cluster_judgement else ()
+        cluster_score = cluster_judgement.score if cluster_judgement else 0.0
+        kinds = {f.kind for f in own.findings}
+        findings = strongest_first([*own.findings, *(f for f in shared if f.kind not in kinds)])
+        return Assessment(
+            account_id=account_id,
+            cluster_id=f"K-{cluster.root}" if cluster is not None else None,
+            score=round(min(1.0, max(own.score, cluster_score)), 4),
+            cluster_score=round(min(1.0, cluster_score), 4),
+            reasons=tuple(str(f) for f in findings[:MAX_REASONS]),
+            tactics=tuple(sorted({f.tactic for f in findings if f.tactic})),
+        )
+
+    def _new_model(self, model: str | None, ts: float) -> bool:
+        if not model:
+            return False
+        first = self._model_first_seen.setdefault(model, ts)
+        assert self._start is not None
+        return first > self._start + _RELEASE_GRACE_S and ts - first < _NEW_MODEL_WINDOW_S
+
+
+def _epoch(value: Any) -> float:
+    return value.timestamp() if hasattr(value, "timestamp") else float(value)
+
+
+def enrich_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """One traffic log v1 record -> the enriched row ``scan`` would have made of it.
+
+    Raises ``ValueError`` naming the problem when the record breaks the schema.
+    """
+    from distillwatch import signals
+    from distillwatch.ingest.batches import rows_to_batch
+    from distillwatch.ingest.normalize import check_record, flatten
+
+    problem = check_record(record)
+    if problem is not None:
+        raise ValueError(f"invalid traffic log v1 record: {problem}")
+    batch = rows_to_batch([flatten(record)], [0], "<online>")
+    extra = signals.compute(batch)
+    row = batch.to_pylist()[0]
+    row.update(extra.to_pylist()[0])
+    return row

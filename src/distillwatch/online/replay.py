@@ -1,0 +1,197 @@
+"""``replay``: the online engine and the enforcement policy over logs, in timestamp order.
+
+What a provider runs to ask "had the gateway been on last week, whom would it have stopped,
+when, and how much did each campaign get answered first?". The logs are read and enriched
+once, exactly as ``scan`` does; the requests are then fed one at a time in
+``(ts, request_id)`` order to :class:`~distillwatch.online.engine.OnlineEngine` and the
+same :class:`~distillwatch.enforce.enforcer.Enforcer` the gateway uses (with the in-memory
+store and the record's timestamp as the clock). Writes ``DIR/decisions.jsonl`` -- one line
+per change of an account's action (the contract of ``DESIGN.md``) -- and
+``DIR/replay-accounts.jsonl`` with what each account got answered and refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from distillwatch.enforce.decision import Decision
+from distillwatch.enforce.enforcer import Enforcer
+from distillwatch.enforce.policy import load_policy
+from distillwatch.enforce.store import MemoryStore
+from distillwatch.ingest import IngestSummary
+from distillwatch.ingest.stream import ProgressCallback
+from distillwatch.online.engine import OnlineEngine
+from distillwatch.scan.enrich import enrich
+
+REPLAY_VERSION = "1"
+#: Columns the engine reads: prompt text only for the instruction frame, never the response.
+_COLUMNS = (
+    "ts, account_id, request_id, org_id, ip, asn, account_created, payment_fingerprint, "
+    "model, system_prompt, last_user, n_user_turns, n_tool_results, n_tools, temperature, "
+    "max_tokens, n, logprobs, top_logprobs, capability, cot_elicit, grading_request, "
+    "sensitive_rewrite, language, template_id, lsh_0"
+)
+
+
+@dataclass
+class Tally:
+    requests: int = 0
+    refused: int = 0
+    first_refused: str | None = None
+    actions: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    out_dir: Path
+    ingest: IngestSummary
+    decisions: int
+    accounts: dict[str, Tally]
+    seconds: float
+
+    @property
+    def refused(self) -> int:
+        return sum(t.refused for t in self.accounts.values())
+
+
+def ordered_rows(enriched: Path, batch_rows: int = 8192) -> Iterator[dict[str, Any]]:
+    """Every enriched request in ``(ts, request_id)`` order, streamed (DuckDB sorts, spilling
+    to disk when the log is larger than memory)."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        reader = con.sql(
+            f"SELECT {_COLUMNS} FROM read_parquet('{enriched}') ORDER BY ts, request_id"
+        ).to_arrow_reader(batch_rows)
+        for batch in reader:
+            yield from pa.Table.from_batches([batch]).to_pylist()
+    finally:
+        con.close()
+
+
+async def _drive(
+    rows: Iterable[Mapping[str, Any]], enforcer: Enforcer, clock: list[float]
+) -> dict[str, Tally]:
+    tallies: dict[str, Tally] = {}
+    for row in rows:
+        clock[0] = row["ts"].timestamp()
+        decision = await enforcer.check(row)
+        tally = tallies.get(row["account_id"])
+        if tally is None:
+            tally = tallies[row["account_id"]] = Tally()
+        tally.requests += 1
+        action = decision.action.value
+        tally.actions[action] = tally.actions.get(action, 0) + 1
+        if not decision.allowed:
+            tally.refused += 1
+            if tally.first_refused is None:
+                tally.first_refused = _iso(row["ts"])
+    return tallies
+
+
+def replay_rows(
+    rows: Iterable[Mapping[str, Any]],
+    on_decision: Callable[[dict[str, Any]], None],
+    policy_path: Path | None = None,
+    learned: bool = True,
+) -> dict[str, Tally]:
+    """Run engine + policy over enriched rows already in time order; the core of ``replay``
+    (and of the prefix-consistency test)."""
+    clock = [0.0]
+
+    def changed(decision: Decision, record: Mapping[str, Any]) -> None:
+        on_decision(decision.to_record(_iso(record["ts"]), str(record["request_id"])))
+
+    enforcer = Enforcer(
+        load_policy(policy_path),
+        OnlineEngine(learned=learned),
+        MemoryStore(),
+        on_change=changed,
+        clock=lambda: clock[0],
+    )
+    return asyncio.run(_drive(rows, enforcer, clock))
+
+
+def run_replay(
+    paths: Iterable[str | os.PathLike[str]],
+    out_dir: Path,
+    *,
+    policy_path: Path | None = None,
+    strict: bool = False,
+    learned: bool = True,
+    on_progress: ProgressCallback | None = None,
+    keep_work: bool = False,
+) -> ReplayResult:
+    started = time.perf_counter()
+    paths = list(paths)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = out_dir / "_work"
+    enriched = work / "enriched.parquet"
+    load_policy(policy_path)  # a broken policy fails before the long part
+    summary = enrich(
+        paths, enriched, out_dir / "quarantine.jsonl", strict=strict,
+        on_progress=on_progress, exclude=out_dir,
+    )  # fmt: skip
+    count = 0
+    try:
+        with (out_dir / "decisions.jsonl").open("wb") as out:
+
+            def write(line: dict[str, Any]) -> None:
+                nonlocal count
+                count += 1
+                out.write(orjson.dumps(line) + b"\n")
+
+            tallies = replay_rows(ordered_rows(enriched), write, policy_path, learned)
+    finally:
+        if not keep_work:
+            shutil.rmtree(work, ignore_errors=True)
+    seconds = time.perf_counter() - started
+    _write_outputs(out_dir, paths, summary, tallies, count, seconds, policy_path)
+    return ReplayResult(out_dir, summary, count, tallies, seconds)
+
+
+def _write_outputs(
+    out_dir: Path,
+    paths: list[str | os.PathLike[str]],
+    summary: IngestSummary,
+    tallies: dict[str, Tally],
+    decisions: int,
+    seconds: float,
+    policy_path: Path | None,
+) -> None:
+    with (out_dir / "replay-accounts.jsonl").open("wb") as fh:
+        for account_id in sorted(tallies):
+            t = tallies[account_id]
+            line = {"account_id": account_id, "requests": t.requests, "refused": t.refused,
+                    "answered": t.requests - t.refused, "first_refused": t.first_refused,
+                    "actions": t.actions}  # fmt: skip
+            fh.write(orjson.dumps(line) + b"\n")
+    doc = {
+        "replay_version": REPLAY_VERSION,
+        "inputs": [str(p) for p in paths],
+        "policy": str(policy_path) if policy_path else "built-in default",
+        "records": summary.records,
+        "quarantined": dict(summary.quarantined),
+        "accounts": len(tallies),
+        "decisions": decisions,
+        "refused": sum(t.refused for t in tallies.values()),
+        "seconds": round(seconds, 3),
+        "requests_per_second": round(summary.records / seconds, 1) if seconds else None,
+    }
+    (out_dir / "summary.json").write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+
+
+def _iso(value: Any) -> str:
+    text: str = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return text.replace("+00:00", "Z")
