@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 from distillwatch.evaluate import Evaluation, evaluate_scan
+from distillwatch.evaluate.online import OnlineFigures, online_figures
+from distillwatch.online.replay import replay_enriched
 from distillwatch.scan import detect_enriched, run_scan
 
 RESULTS = Path(__file__).resolve().parent / "results" / "detection.md"
@@ -62,7 +64,30 @@ def evaluate_seed(
     rules = work / f"scan{seed}-rules"
     detect_enriched(scan / "_work" / "enriched.parquet", rules, [sim], result.ingest, learned=False)
     out["rules only"] = evaluate_scan(rules, sim / "labels.jsonl")
+    started = time.perf_counter()
+    replay_enriched(scan / "_work" / "enriched.parquet", work / f"replay{seed}")
+    print(f"seed {seed}: replayed in {time.perf_counter() - started:.0f} s")
+    ONLINE[seed] = online_figures(work / f"replay{seed}", sim / "labels.jsonl")
     return out
+
+
+#: seed -> online figures of a replay with the built-in policy
+ONLINE: dict[int, OnlineFigures] = {}
+
+
+def online_table() -> list[str]:
+    lines = [
+        "| seed | median leak per campaign | largest leak (campaign) | benign requests refused |",
+        "|---|---:|---:|---:|",
+    ]
+    for seed, fig in ONLINE.items():
+        worst = max(fig.campaigns, key=lambda c: c.share, default=None)
+        name = f" ({worst.tactic})" if worst else ""
+        lines.append(
+            f"| {seed} | {pct(fig.median_leak)} | {pct(fig.max_leak)}{name} | "
+            f"{pct(fig.benign_refused_share)} ({fig.benign_refused}/{fig.benign_requests}) |"
+        )
+    return lines
 
 
 def table(results: dict[int, dict[str, Evaluation]]) -> list[str]:
@@ -111,7 +136,7 @@ def main() -> None:
     results = {s: evaluate_seed(args.work, s, args.accounts, None) for s in args.seeds}
     for s in args.shifted:
         results[s] = evaluate_seed(args.work, s, args.accounts, SHIFTED)
-    body = [*table(results), "", *breakdown(results)]
+    body = [*table(results), "", *breakdown(results), "", *online_table()]
     print("\n".join(body))
     if args.write:
         text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""

@@ -143,22 +143,44 @@ def run_replay(
         paths, enriched, out_dir / "quarantine.jsonl", strict=strict,
         on_progress=on_progress, exclude=out_dir,
     )  # fmt: skip
-    count = 0
     try:
-        with (out_dir / "decisions.jsonl").open("wb") as out:
-
-            def write(line: dict[str, Any]) -> None:
-                nonlocal count
-                count += 1
-                out.write(orjson.dumps(line) + b"\n")
-
-            tallies = replay_rows(ordered_rows(enriched), write, policy_path, learned)
+        count, tallies = replay_enriched(enriched, out_dir, policy_path, learned)
     finally:
         if not keep_work:
             shutil.rmtree(work, ignore_errors=True)
     seconds = time.perf_counter() - started
     _write_outputs(out_dir, paths, summary, tallies, count, seconds, policy_path)
     return ReplayResult(out_dir, summary, count, tallies, seconds)
+
+
+def replay_enriched(
+    enriched: Path, out_dir: Path, policy_path: Path | None = None, learned: bool = True
+) -> tuple[int, dict[str, Tally]]:
+    """Replay an enriched file (as ``scan --keep-work`` leaves it) into ``out_dir``:
+    ``decisions.jsonl`` and ``replay-accounts.jsonl``. Returns the number of decisions and
+    the per-account tallies."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with (out_dir / "decisions.jsonl").open("wb") as out:
+
+        def write(line: dict[str, Any]) -> None:
+            nonlocal count
+            count += 1
+            out.write(orjson.dumps(line) + b"\n")
+
+        tallies = replay_rows(ordered_rows(enriched), write, policy_path, learned)
+    _write_tallies(out_dir, tallies)
+    return count, tallies
+
+
+def _write_tallies(out_dir: Path, tallies: dict[str, Tally]) -> None:
+    with (out_dir / "replay-accounts.jsonl").open("wb") as fh:
+        for account_id in sorted(tallies):
+            t = tallies[account_id]
+            line = {"account_id": account_id, "requests": t.requests, "refused": t.refused,
+                    "answered": t.requests - t.refused, "first_refused": t.first_refused,
+                    "actions": t.actions}  # fmt: skip
+            fh.write(orjson.dumps(line) + b"\n")
 
 
 def _write_outputs(
@@ -170,13 +192,6 @@ def _write_outputs(
     seconds: float,
     policy_path: Path | None,
 ) -> None:
-    with (out_dir / "replay-accounts.jsonl").open("wb") as fh:
-        for account_id in sorted(tallies):
-            t = tallies[account_id]
-            line = {"account_id": account_id, "requests": t.requests, "refused": t.refused,
-                    "answered": t.requests - t.refused, "first_refused": t.first_refused,
-                    "actions": t.actions}  # fmt: skip
-            fh.write(orjson.dumps(line) + b"\n")
     doc = {
         "replay_version": REPLAY_VERSION,
         "inputs": [str(p) for p in paths],

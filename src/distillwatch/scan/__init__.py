@@ -113,6 +113,7 @@ def detect_enriched(
     requests (tuning thresholds, trying a new check) without reading the logs again.
     """
     started = time.perf_counter() if started is None else started
+    out_dir.mkdir(parents=True, exist_ok=True)
     con = connect(spill_dir=enriched.parent / "spill")
     try:
         con.execute(f"CREATE VIEW enriched AS SELECT * FROM read_parquet('{enriched}')")
