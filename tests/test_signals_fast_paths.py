@@ -24,7 +24,7 @@ from distillwatch.ingest import RequestStream
 from distillwatch.signals import OUTPUT_SCHEMA, PromptMemo, compute
 from distillwatch.signals.patterns import alternation, passes
 from distillwatch.signals.patterns import cot as cot_phrases
-from distillwatch.signals.template import MASKS, apply_mask
+from distillwatch.signals.template import MASKS, apply_mask, marks
 from distillwatch.signals.text import HashIndex, PromptView, hash_strings, tokenize
 
 #: Characters that exercise every branch: ASCII words and separators, 2/3/4-byte letters,
@@ -76,9 +76,10 @@ def test_tokenizer_on_a_sliced_array_and_empty_texts() -> None:
 @given(texts)
 def test_guarded_masks_equal_plain_replacement(rows: list[str]) -> None:
     plain = guarded = pc.utf8_lower(pa.array(rows, pa.string()))
+    first_marks = marks(plain)
     for mask in MASKS:
         plain = pc.replace_substring_regex(plain, mask.pattern, mask.replacement)
-        guarded = apply_mask(guarded, mask)
+        guarded = apply_mask(guarded, mask, first_marks)
         assert guarded.to_pylist() == plain.to_pylist(), mask.pattern
 
 

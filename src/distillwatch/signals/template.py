@@ -22,23 +22,49 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillwatch.signals.base import RequestSignal
-from distillwatch.signals.text import PromptView, mix64, tokenize
+from distillwatch.signals.text import PromptView, Tokens, mix64, string_offsets, tokenize
 
 K = 8
 _U64 = np.uint64
 
 
+# Byte marks: which characters a text contains, one bit each, from one pass over its bytes.
+BACKTICK, DQUOTE, SQUOTE, PAREN, BRACKET, COLON, DIGIT, RARE = (1 << i for i in range(8))
+_MARK_OF = {"`": BACKTICK, '"': DQUOTE, "'": SQUOTE, "(": PAREN, "[": BRACKET, "{": BRACKET}
+_MARK_OF |= {":": COLON} | {d: DIGIT for d in "0123456789"}
+#: Last bytes of “ « 「 『 and the full-width colon (other characters share them; a mark
+#: only has to be present whenever the character is).
+_RARE_BYTES = {"“".encode()[-1], "«".encode()[-1], "「".encode()[-1], "『".encode()[-1]}
+_RARE_BYTES |= {"：".encode()[-1]}
+_MARK_TABLE = bytes(
+    _MARK_OF.get(chr(b), 0) if b < 0x80 else (RARE if b in _RARE_BYTES else 0) for b in range(256)
+)
+
+
+def marks(texts: pa.Array) -> np.ndarray:
+    """uint8 per text: the OR of the marks of its bytes (see ``_MARK_TABLE``)."""
+    offsets, data = string_offsets(texts)
+    base = int(offsets[0])
+    flags = np.frombuffer(data[base : int(offsets[-1])].tobytes().translate(_MARK_TABLE), np.uint8)
+    out = np.zeros(len(offsets) - 1, dtype=np.uint8)
+    nonempty = np.diff(offsets) > 0
+    if nonempty.any():
+        out[nonempty] = np.bitwise_or.reduceat(flags, offsets[:-1][nonempty] - base)
+    return out
+
+
 @dataclass(frozen=True)
 class Mask:
-    """One masking pass: an RE2 ``pattern`` and its ``replacement``, plus two shortcuts.
+    """One masking pass: an RE2 ``pattern`` and its ``replacement``, plus shortcuts.
 
-    Both shortcuts leave the result unchanged and only skip work:
+    The shortcuts leave the result unchanged and only skip work:
 
-    * ``trigger``: a cheap pattern (a literal or a character class, matched at memchr/DFA
-      speed) that every text the mask can change contains, and ``min_bytes``, a length below
-      which it cannot match; ``pattern`` runs only on the texts that pass both (most prompts
-      have no quotes, brackets or URLs).
-    * ``simple``: a cheaper pattern that gives the same result on texts with no match of
+    * ``needs``: byte marks (see :func:`marks`) of which a text must have one for the mask
+      to change it; ``trigger``, a cheap pattern every such text matches (a literal, at
+      memchr speed); ``min_bytes``, a length below which it cannot match. ``pattern`` runs
+      only on the texts that pass all three (most prompts have no quotes, brackets or URLs).
+      Marks are read once from the unmasked text: masks only remove these characters.
+    * ``simple``: a cheaper pattern that gives the same result on texts without the marks
       ``exotic`` — the alternatives of ``pattern`` that need a rare opening character (“, «,
       [, {, the full-width colon) cannot match without it. RE2 is several times slower on
       the bounded repeats of a many-way alternation than on one of them alone.
@@ -46,123 +72,132 @@ class Mask:
 
     pattern: str
     replacement: str
-    trigger: str
+    needs: int = 0
+    trigger: str = ""
     min_bytes: int = 0
     simple: str = ""
-    exotic: str = ""
+    exotic: int = 0
 
 
 #: Masks applied in order to the lower-cased prompt.
 MASKS: tuple[Mask, ...] = (
-    Mask(r"(?s)```.*?(?:```|$)", " _c_ ", "```"),
-    Mask(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", " _u_ ", r"://|www\.|@"),
+    Mask(r"(?s)```.*?(?:```|$)", " _c_ ", needs=BACKTICK, trigger="```"),
+    Mask(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", " _u_ ", trigger=r"://|www\.|@"),
     Mask(
         r"\"[^\"\n]{1,300}\"|“[^”\n]{1,300}”|«[^»\n]{1,300}»|「[^」\n]{1,300}」|『[^』\n]{1,300}』",
         " _q_ ",
-        '["“«「『]',
+        needs=DQUOTE | RARE,
         simple=r"\"[^\"\n]{1,300}\"",
-        exotic="[“«「『]",
+        exotic=RARE,
     ),
-    Mask(r"(^|[^\p{L}\p{N}])'[^'\n]{1,120}'", r"\1 _q_ ", "'"),
+    Mask(r"(^|[^\p{L}\p{N}])'[^'\n]{1,120}'", r"\1 _q_ ", needs=SQUOTE),
     Mask(
         r"\([^()\n]{0,120}\)|\[[^\[\]\n]{0,120}\]|\{[^{}\n]{0,120}\}",
         " _b_ ",
-        r"[(\[{]",
+        needs=PAREN | BRACKET,
         simple=r"\([^()\n]{0,120}\)",
-        exotic=r"[\[{]",
+        exotic=BRACKET,
     ),
     Mask(
         r"(?m)^([^\n:：]{1,30})[:：][ \t]*\S[^\n]*",
         r"\1: _v_",
-        "[:：]",
+        needs=COLON | RARE,
         simple=r"(?m)^([^\n:]{1,30}):[ \t]*\S[^\n]*",
-        exotic="：",
+        exotic=RARE,
     ),
-    Mask(r"(?m)^[^\n]{200,}$", " _p_ ", "", min_bytes=200),
-    Mask(r"\d+(?:[.,:/-]\d+)*", " _n_ ", "[0-9]"),
-    Mask(r"(?:\b(_[a-z]_)\b[\s\p{P}]*){2,}", r"\1 ", "_"),
+    Mask(r"(?m)^[^\n]{200,}$", " _p_ ", min_bytes=200),
+    Mask(r"\d+(?:[.,:/-]\d+)*", " _n_ ", needs=DIGIT),
+    Mask(r"(?:\b(_[a-z]_)\b[\s\p{P}]*){2,}", r"\1 ", trigger="_"),
 )
 
 
 _LONG_LINE = 6  # index of the long-line mask in MASKS
 
 
-def _replace_where(texts: pa.Array, where: pa.Array, pattern: str, replacement: str) -> pa.Array:
+def _replace_where(texts: pa.Array, where: np.ndarray, pattern: str, replacement: str) -> pa.Array:
     """``texts`` with ``pattern`` replaced in the rows selected by the boolean ``where``."""
-    hits = pc.sum(where).as_py() or 0
+    hits = int(np.count_nonzero(where))
     if hits == 0:
         return texts
     if hits == len(texts):
         return pc.replace_substring_regex(texts, pattern, replacement)
-    changed = pc.replace_substring_regex(texts.filter(where), pattern, replacement)
-    return pc.replace_with_mask(texts, where, changed)
+    selected = pa.array(where)
+    changed = pc.replace_substring_regex(texts.filter(selected), pattern, replacement)
+    return pc.replace_with_mask(texts, selected, changed)
 
 
-def apply_mask(texts: pa.Array, mask: Mask) -> pa.Array:
-    """``texts`` with ``mask`` applied, running the costly pattern only where it is needed."""
-    maybe = (
-        pc.match_substring_regex(texts, mask.trigger)
-        if mask.trigger
-        else pa.array(np.ones(len(texts), dtype=bool))
-    )
+def apply_mask(texts: pa.Array, mask: Mask, text_marks: np.ndarray | None = None) -> pa.Array:
+    """``texts`` with ``mask`` applied, running the costly pattern only where it is needed.
+
+    ``text_marks`` are the :func:`marks` of these texts or of any earlier state of them
+    (before other masks), computed here when not given.
+    """
+    if text_marks is None:
+        text_marks = marks(texts)
+    maybe = np.ones(len(texts), dtype=bool)
+    if mask.needs:
+        maybe &= (text_marks & mask.needs) != 0
     if mask.min_bytes:
-        maybe = pc.and_(maybe, pc.greater_equal(pc.binary_length(texts), mask.min_bytes))
+        offsets, _ = string_offsets(texts)
+        maybe &= np.diff(offsets) >= mask.min_bytes
+    if mask.trigger and maybe.any():
+        found = pc.match_substring_regex(texts, mask.trigger).to_numpy(zero_copy_only=False)
+        maybe &= found.astype(bool)
     if not mask.simple:
         return _replace_where(texts, maybe, mask.pattern, mask.replacement)
-    exotic = pc.match_substring_regex(texts, mask.exotic)
-    texts = _replace_where(texts, pc.and_(maybe, pc.invert(exotic)), mask.simple, mask.replacement)
-    return _replace_where(texts, pc.and_(maybe, exotic), mask.pattern, mask.replacement)
+    exotic = (text_marks & mask.exotic) != 0
+    texts = _replace_where(texts, maybe & ~exotic, mask.simple, mask.replacement)
+    return _replace_where(texts, maybe & exotic, mask.pattern, mask.replacement)
 
 
 def skeleton(lowered: pa.Array, mask_long_lines: bool = True) -> pa.Array:
     """The masked instruction frame of every (lower-cased) prompt."""
+    text_marks = marks(lowered)
     out = lowered
     for i, mask in enumerate(MASKS):
         if mask_long_lines or i != _LONG_LINE:
-            out = apply_mask(out, mask)
+            out = apply_mask(out, mask, text_marks)
     return out
 
 
-def skeleton_tokens(lowered: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Skeleton token hashes and per-prompt offsets; a prompt that would be *all* masks keeps
-    its long lines instead.
+def _frame_parts(tokens: Tokens) -> tuple[np.ndarray, np.ndarray]:
+    """Per prompt: the sum of its first and last ``K`` token contributions, and their count.
 
-    Without the fallback every single-paragraph question (a word problem, a long chat
-    message) would collapse into the same "<payload>" skeleton and look like one template.
+    Only those (at most 2K) tokens of a prompt are hashed.
+    """
+    counts = tokens.counts
+    n = len(counts)
+    row = tokens.row
+    pos = np.arange(len(row)) - tokens.offsets[:-1][row]
+    from_end = counts[row] - 1 - pos
+    keep = (pos < K) | (from_end < K)
+    code = np.where(pos < K, pos, 64 + from_end)[keep].astype(_U64)
+    kept_per_row = np.bincount(row[keep], minlength=n)
+    acc = np.zeros(n, dtype=_U64)
+    if keep.any():
+        with np.errstate(over="ignore"):
+            contrib = mix64(tokens.hashes_of(keep) ^ mix64(code))
+            nonempty = kept_per_row > 0
+            starts = np.concatenate(([0], np.cumsum(kept_per_row)[:-1]))[nonempty]
+            acc[nonempty] = np.add.reduceat(contrib, starts)
+    return acc, kept_per_row
+
+
+def frame_hash(lowered: pa.Array) -> np.ndarray:
+    """uint64 id of each prompt's first and last ``K`` skeleton tokens (order-sensitive).
+
+    A prompt whose skeleton would be *all* masks keeps its long lines instead: without that
+    fallback every single-paragraph question (a word problem, a long chat message) would
+    collapse into the same "<payload>" skeleton and look like one template.
     """
     tokens = tokenize(skeleton(lowered))
     real = ~tokens.is_mask()
     frameless = np.bincount(tokens.row[real], minlength=len(tokens.counts)) == 0
-    if not frameless.any():
-        return tokens.hashes, tokens.offsets
-    redo = tokenize(skeleton(lowered.filter(pa.array(frameless)), mask_long_lines=False))
-    counts = tokens.counts.copy()
-    counts[frameless] = redo.counts
-    keep_old = ~frameless[tokens.row]
-    rows = np.concatenate((tokens.row[keep_old], np.flatnonzero(frameless)[redo.row]))
-    order = np.argsort(rows, kind="stable")
-    hashes = np.concatenate((tokens.hashes[keep_old], redo.hashes))[order]
-    return hashes, np.concatenate(([0], np.cumsum(counts)))
-
-
-def frame_hash(lowered: pa.Array) -> np.ndarray:
-    """uint64 id of each prompt's first and last ``K`` skeleton tokens (order-sensitive)."""
-    token_hashes, offsets = skeleton_tokens(lowered)
-    counts = np.diff(offsets)
-    n = len(counts)
-    row = np.repeat(np.arange(n), counts)
-    pos = np.arange(len(token_hashes)) - offsets[:-1][row]
-    from_end = counts[row] - 1 - pos
-    keep = (pos < K) | (from_end < K)
-    code = np.where(pos < K, pos, 64 + from_end)[keep].astype(_U64)
+    acc, kept_per_row = _frame_parts(tokens)
+    if frameless.any():
+        redo = tokenize(skeleton(lowered.filter(pa.array(frameless)), mask_long_lines=False))
+        acc[frameless], kept_per_row[frameless] = _frame_parts(redo)
     with np.errstate(over="ignore"):
-        contrib = mix64(token_hashes[keep] ^ mix64(code))
-        kept_per_row = np.bincount(row[keep], minlength=n)
-        acc = np.zeros(n, dtype=_U64)
-        nonempty = kept_per_row > 0
-        starts = np.concatenate(([0], np.cumsum(kept_per_row)[:-1]))[nonempty]
-        if len(contrib):
-            acc[nonempty] = np.add.reduceat(contrib, starts)
         return mix64(acc ^ (kept_per_row.astype(_U64) * _U64(0xA24BAED4963EE407)))
 
 
