@@ -100,6 +100,34 @@ def _identities(store: Store) -> dict[str, str]:
     }
 
 
+def _fetch(
+    http: httpx.Client, source: Source, added_after: str | None, nxt: str | None, page_size: int
+) -> tuple[dict[str, Any], str | None]:
+    """One page: the parsed envelope and its ``X-TAXII-Date-Added-Last``."""
+    params: dict[str, Any] = {"limit": page_size}
+    if added_after:
+        params["added_after"] = added_after
+    if nxt:
+        params["next"] = nxt
+    try:
+        resp = http.get(
+            source.objects_url,
+            params=params,
+            headers={"Accept": TAXII},
+            auth=(source.user, source.password),
+        )
+    except httpx.HTTPError as exc:
+        raise ShareClientError(f"cannot reach {source.objects_url}: {exc}") from exc
+    if resp.status_code != 200:
+        raise ShareClientError(
+            f"{source.objects_url} answered {resp.status_code}: {resp.text[:200]}"
+        )
+    doc = orjson.loads(resp.content)
+    if not isinstance(doc, dict):
+        raise ShareClientError(f"{source.objects_url} did not answer with a TAXII envelope")
+    return doc, resp.headers.get("X-TAXII-Date-Added-Last")
+
+
 def pull(
     source: Source,
     store: Store,
@@ -108,7 +136,13 @@ def pull(
     client: httpx.Client | None = None,
     unmarked_tlp: str = "amber",
 ) -> PullResult:
-    """Fetch every object added to ``source`` since the last pull into ``store``."""
+    """Fetch every object added to ``source`` since the last pull into ``store``.
+
+    The next page is requested while the current one is being stored (one helper thread),
+    so the network and the database work overlap.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     started = time.perf_counter()
     result = PullResult()
     state_key = f"pull:{source.key}:added_after"
@@ -118,52 +152,34 @@ def pull(
     own = client is None
     http = client or httpx.Client(timeout=30.0)
     try:
-        nxt: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": page_size}
-            if added_after:
-                params["added_after"] = added_after
-            if nxt:
-                params["next"] = nxt
-            try:
-                resp = http.get(
-                    source.objects_url,
-                    params=params,
-                    headers={"Accept": TAXII},
-                    auth=(source.user, source.password),
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending: Future | None = pool.submit(_fetch, http, source, added_after, None, page_size)
+            while pending is not None:
+                doc, last = pending.result()
+                objects = doc.get("objects") or []
+                nxt = doc.get("next")
+                pending = None
+                if doc.get("more") and objects:
+                    if not nxt:  # a server without next tokens: resume from the last date_added
+                        added_after = last or added_after
+                    pending = pool.submit(_fetch, http, source, added_after, nxt, page_size)
+                good = []
+                for obj in objects:
+                    why = structural_errors(obj)
+                    if why is None:
+                        good.append(obj)
+                    else:
+                        ident = obj.get("id") if isinstance(obj, dict) else obj
+                        result.rejected.append((str(ident)[:120], why))
+                known.update(
+                    {o["id"]: str(o.get("name", o["id"])) for o in good if o["type"] == "identity"}
                 )
-            except httpx.HTTPError as exc:
-                raise ShareClientError(f"cannot reach {source.objects_url}: {exc}") from exc
-            if resp.status_code != 200:
-                raise ShareClientError(
-                    f"{source.objects_url} answered {resp.status_code}: {resp.text[:200]}"
-                )
-            doc = orjson.loads(resp.content)
-            objects = doc.get("objects") or []
-            good = []
-            for obj in objects:
-                why = structural_errors(obj)
-                if why is None:
-                    good.append(obj)
-                else:
-                    result.rejected.append(
-                        (str(obj.get("id") if isinstance(obj, dict) else obj)[:120], why)
-                    )
-            known.update(
-                {o["id"]: str(o.get("name", o["id"])) for o in good if o["type"] == "identity"}
-            )
-            if good:
-                result.new += store.add(source.key, good, _producer(known), unmarked_tlp)[1]
-            result.fetched += len(objects)
-            result.pages += 1
-            last = resp.headers.get("X-TAXII-Date-Added-Last")
-            if last:
-                store.set_state(state_key, last)
-            nxt = doc.get("next")
-            if not doc.get("more") or not objects:
-                break
-            if not nxt:  # a server without next tokens: resume from the last date_added
-                added_after = last or added_after
+                if good:
+                    result.new += store.add(source.key, good, _producer(known), unmarked_tlp)[1]
+                result.fetched += len(objects)
+                result.pages += 1
+                if last:
+                    store.set_state(state_key, last)
     finally:
         if own:
             http.close()

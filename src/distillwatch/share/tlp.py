@@ -37,6 +37,7 @@ TLP1_IDS: dict[str, str] = {
     "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": "red",
 }
 _LEVEL_OF_ID = {**{v: k for k, v in TLP2_IDS.items()}, **TLP1_IDS}
+_RANK_OF_ID = {ident: LEVELS.index(level) for ident, level in _LEVEL_OF_ID.items()}
 
 
 class TlpError(ValueError):
@@ -84,6 +85,12 @@ def level_of(marking_refs: Iterable[str], default: str | None = None) -> str | N
     if not levels:
         return default
     return max(levels, key=LEVELS.index)
+
+
+def rank_of(marking_refs: Iterable[str], default: int) -> int:
+    """The rank of :func:`level_of` in one pass (the store computes it for every object)."""
+    ranks = [_RANK_OF_ID[m] for m in marking_refs if m in _RANK_OF_ID]
+    return max(ranks) if ranks else default
 
 
 def is_tlp_marking(object_id: str) -> bool:
