@@ -76,7 +76,7 @@ def bench_pull(tmp: Path, objects: int) -> None:
                 "created_by_ref": author,
                 "name": f"proxy prefix {n}",
                 "indicator_types": ["malicious-activity"],
-                "pattern": f"[ipv4-addr:value ISSUBSET '100.{64 + n // 65536 % 64}.{n % 256}.0/24']",
+                "pattern": f"[ipv4-addr:value ISSUBSET '100.64.{n % 256}.0/24']",
                 "pattern_type": "stix",
                 "valid_from": "2026-11-01T00:00:00.000Z",
                 "confidence": 60,

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scan_fixtures import START, account, campaign, cid, sample, write_scan
 from typer.testing import CliRunner
 
 from distillwatch.cli import app
@@ -19,6 +18,7 @@ from distillwatch.share.indicators import covering_cidrs, per_24
 from distillwatch.share.keyed import GroupKey
 from distillwatch.share.policy import PolicyError, load_policy, parse_policy
 from distillwatch.share.validate import oasis_problems, schema_problems
+from scan_fixtures import START, account, campaign, cid, sample, write_scan
 
 KEY = GroupKey(b"test-group-key-0123456789")
 NOW = START + dt.timedelta(days=1)
