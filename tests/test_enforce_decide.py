@@ -252,3 +252,5 @@ def test_a_failing_assessor_does_not_fail_the_request(policy, caplog) -> None:
     decision = asyncio.run(enforcer.check(record))
     assert decision.allowed and decision.account_id == "a"
     assert enforcer.assess_errors == 1 and "assessor failed" in caplog.text
+    with pytest.raises(RuntimeError, match="engine bug"):
+        asyncio.run(Enforcer(policy, Broken(), MemoryStore(), strict=True).check(record))

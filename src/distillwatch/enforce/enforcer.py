@@ -41,7 +41,10 @@ class Enforcer:
         matcher: IndicatorMatcher | None = None,
         on_change: OnChange | None = None,
         clock: Callable[[], float] = time.time,
+        strict: bool = False,
     ) -> None:
+        """``strict``: let an assessor's exception propagate (replay, tests) instead of
+        logging it and deciding without the assessment (a serving gateway)."""
         if fail_mode not in ("open", "closed"):
             raise ValueError(f"fail mode must be 'open' or 'closed', got {fail_mode!r}")
         self.policy = policy
@@ -51,6 +54,7 @@ class Enforcer:
         self.matcher = matcher
         self.on_change = on_change
         self.clock = clock
+        self.strict = strict
         #: False while the store is unreachable (the gateway exports it as a metric).
         self.store_up = True
         self.store_errors = 0
@@ -66,6 +70,8 @@ class Enforcer:
         try:
             assessment = self.assess(record)
         except Exception:  # an engine bug must not take the API down with it
+            if self.strict:
+                raise
             self.assess_errors += 1
             if self.assess_errors == 1 or self.assess_errors % 1000 == 0:
                 log.exception("assessor failed (%d times); deciding without it", self.assess_errors)
