@@ -75,11 +75,9 @@ def test_matcher_blocks_on_strong_evidence_only() -> None:
     card = m.match({"ts": ts, "payment_fingerprint": "pm_1", "ip": "10.0.0.1"})
     assert [(x.kind, x.source) for x in card] == [("payment_fingerprint", "member-a")]
     assert str(card[0]).startswith("matches payment_fingerprint")
-    other_key = Matcher(
-        [entry("payment_fingerprint", "x", 95, "hmac-sha256")],
-        GroupKey(b"another-key-entirely"),
-    )
-    assert other_key.match({"ts": ts, "payment_fingerprint": "pm_1"}) == []
+    made = entry("payment_fingerprint", KEY.hash("payment_fingerprint", "pm_1"), 95, "hmac-sha256")
+    foreign = Matcher([Entry(**{**made.__dict__, "key_id": "0123456789abcdef"})], KEY)
+    assert foreign.match({"ts": ts, "payment_fingerprint": "pm_1"}) == []  # another key's hash
 
 
 def test_expired_entries_are_ignored_unless_hunting_history() -> None:
