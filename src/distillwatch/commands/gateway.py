@@ -44,8 +44,10 @@ def command(
     assessor: str | None = typer.Option(
         None, "--assessor", help="module:callable returning the assessor to use."
     ),
-    overrides: Path | None = typer.Option(
-        None, "--state", help="Overrides file of the in-memory state ('policy override --state')."
+    overrides: Path = typer.Option(
+        Path("distillwatch-state/overrides.jsonl"),
+        "--state",
+        help="Without --redis: the overrides file 'policy override' writes (same default).",
     ),
     upstream_key_env: str | None = typer.Option(
         None, "--upstream-key-env", help="Env var holding the API key to send upstream."
