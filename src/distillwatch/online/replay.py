@@ -119,6 +119,7 @@ def replay_rows(
         MemoryStore(),
         on_change=changed,
         clock=lambda: clock[0],
+        strict=True,  # an engine error must stop a replay, not be decided around
     )
     return asyncio.run(_drive(rows, enforcer, clock))
 
