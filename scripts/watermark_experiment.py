@@ -1,6 +1,6 @@
 """The watermark experiment: mark a tiny teacher, distil students, detect, calibrate.
 
-    .venv/bin/python scripts/watermark_experiment.py run [--threads 2] [--quick]
+    .venv/bin/python scripts/watermark_experiment.py run [--threads 1] [--quick]
     .venv/bin/python scripts/watermark_experiment.py tokenizer   # rebuild the packaged one
 
 ``run`` trains a tiny GPT-2 teacher on permissively licensed prompt text from
@@ -51,7 +51,7 @@ class Sizes:
     gumbel: int = 200
     other_tokens: int = 500_000
     student_tokens: int = 600_000
-    student_samples: int = 800
+    student_samples: int = 1200
     student_new: int = 112
     null_keys: int = 1000
 
@@ -258,7 +258,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run the experiment and write docs/watermark-experiment.*")
-    r.add_argument("--threads", type=int, default=2)
+    r.add_argument("--threads", type=int, default=1)
     r.add_argument("--seed", type=int, default=7)
     r.add_argument("--window", type=int, default=1)
     r.add_argument("--gamma", type=float, default=0.25)

@@ -33,7 +33,7 @@ def tables(res: dict[str, Any]) -> list[str]:
         f"Scheme: KGW window {scheme['window']}, gamma {scheme['gamma']}, delta "
         f"{scheme['delta']}; Gumbel (exponential-minimum) window {scheme['window']}. "
         f"Run time {res['seconds'] / 60:.1f} min wall clock, "
-        f"{res['cpu_seconds'] / 60:.1f} CPU-min (2 threads; the machine was shared).",
+        f"{res['cpu_seconds'] / 60:.1f} CPU-min (torch on one thread; the machine was shared).",
         "",
         "### Detection on the teacher's marked answers (median p over 200 texts, re-tokenised)",
         "",
