@@ -147,22 +147,12 @@ def _campaign_at_b(a_dir: Path, tactic: str = "hydra") -> list[dict[str, Any]]:
 
 def _b_stream(b_log: Path, campaign: list[dict[str, Any]], tmp: Path) -> list[dict[str, Any]]:
     """B's requests in time order, each with the fields the matcher reads (signals included)."""
-    from distillwatch.share.traffic import request_batches
+    from distillwatch.share.traffic import COLUMNS, request_batches
 
     extra = tmp / "b-campaign.jsonl"
     extra.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in campaign))
     rows: list[dict[str, Any]] = []
-    columns = (
-        "ts",
-        "account_id",
-        "ip",
-        "asn",
-        "user_agent",
-        "payment_fingerprint",
-        "email_domain",
-        "template_id",
-    )
-    for batch in request_batches([b_log, extra], columns):
+    for batch in request_batches([b_log, extra], ("ts", *COLUMNS)):
         rows += batch.to_pylist()
     rows.sort(key=lambda r: r["ts"])
     for r in rows:

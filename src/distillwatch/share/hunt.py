@@ -28,16 +28,6 @@ from distillwatch.share.traffic import distinct_requests
 
 __all__ = ["Hit", "distinct_requests", "hunt", "raise_scores", "write_hits"]
 
-COLUMNS = (
-    "account_id",
-    "ip",
-    "asn",
-    "user_agent",
-    "payment_fingerprint",
-    "email_domain",
-    "template_id",
-)
-ENRICHED = Path("_work") / "enriched.parquet"
 #: Weaker overlaps than this are not worth a hint (a popular user agent alone).
 HINT_AT = 0.5
 
