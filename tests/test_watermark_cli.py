@@ -14,9 +14,11 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from distillwatch.cli import app
@@ -27,13 +29,18 @@ from distillwatch.watermark.tokens import load_tokenizer
 runner = CliRunner()
 
 
+def wm(command: str, stdin: str | None = None) -> Result:
+    """Run ``distillwatch watermark <command>`` (arguments split on spaces)."""
+    return runner.invoke(app, ["watermark", *command.split()], input=stdin)
+
+
 def word_tokens() -> list[int]:
     vocab = load_tokenizer().get_vocab()
     return sorted(i for t, i in vocab.items() if t.startswith("Ġ") and t[1:].isalpha())
 
 
-def make_ring(path: Path, *extra: str) -> None:
-    result = runner.invoke(app, ["watermark", "keys", "new", str(path), *extra])
+def make_ring(path: Path, extra: str = "") -> None:
+    result = wm(f"keys new {path} {extra}")
     assert result.exit_code == 0, result.output
 
 
@@ -54,23 +61,23 @@ def texts(
 @pytest.fixture(scope="module")
 def ring(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("wm") / "ring.json"
-    make_ring(path, "--window", "1")
+    make_ring(path, "--window 1")
     return path
 
 
 def test_keys_new_list_rotate(tmp_path: Path) -> None:
     path = tmp_path / "ring.json"
-    make_ring(path, "--scheme", "gumbel", "--window", "3")
-    again = runner.invoke(app, ["watermark", "keys", "new", str(path)])
+    make_ring(path, "--scheme gumbel --window 3")
+    again = wm(f"keys new {path}")
     assert again.exit_code != 0 and "--force" in again.output
     first = load_keyring(path).active.key_id
-    rotated = runner.invoke(app, ["watermark", "keys", "rotate", str(path), "--scheme", "kgw"])
+    rotated = wm(f"keys rotate {path} --scheme kgw")
     assert rotated.exit_code == 0, rotated.output
-    listed = runner.invoke(app, ["watermark", "keys", "list", str(path)])
+    listed = wm(f"keys list {path}")
     assert first in listed.output and "gumbel(window=3)" in listed.output
     assert "kgw(window=3" in listed.output
     assert load_keyring(path).get(first).secret.hex() not in listed.output
-    bad = runner.invoke(app, ["watermark", "keys", "new", str(tmp_path / "x.json"), "--gamma", "2"])
+    bad = wm(f"keys new {tmp_path / 'x.json'} --gamma 2")
     assert bad.exit_code != 0 and "gamma" in bad.output
 
 
@@ -80,19 +87,7 @@ def test_detect_names_the_account_from_a_file(ring: Path, tmp_path: Path) -> Non
     doc.write_text("\n".join(json.dumps({"response": {"text": t}}) for t in marked) + "\n")
     accounts = tmp_path / "accounts.txt"
     accounts.write_text("\n".join(f"acct-{i}" for i in range(40)) + "\n")
-    result = runner.invoke(
-        app,
-        [
-            "watermark",
-            "detect",
-            str(doc),
-            "--key",
-            str(ring),
-            "--accounts-file",
-            str(accounts),
-            "--json",
-        ],
-    )
+    result = wm(f"detect {doc} --key {ring} --accounts-file {accounts} --json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["keys_tried"] == 40 and data["documents"] == 2
@@ -103,34 +98,29 @@ def test_detect_names_the_account_from_a_file(ring: Path, tmp_path: Path) -> Non
 
 def test_detect_reads_stdin_and_reports_no_match_on_clean_text(ring: Path) -> None:
     clean = texts(ring, 1, seed=2, marked=False)[0]
-    result = runner.invoke(app, ["watermark", "detect", "-", "--key", str(ring)], input=clean)
+    result = wm(f"detect - --key {ring}", stdin=clean)
     assert result.exit_code == 0, result.output
     assert "no key matches" in result.output
-    marked = texts(ring, 1, seed=3)[0]
-    hit = runner.invoke(app, ["watermark", "detect", "-", "--key", str(ring)], input=marked)
+    hit = wm(f"detect - --key {ring}", stdin=texts(ring, 1, seed=3)[0])
     assert "match" in hit.output and "no key matches" not in hit.output
 
 
 def test_detect_errors_are_clear(ring: Path, tmp_path: Path) -> None:
-    missing = runner.invoke(
-        app, ["watermark", "detect", str(tmp_path / "none.txt"), "--key", str(ring)]
-    )
+    missing = wm(f"detect {tmp_path / 'none.txt'} --key {ring}")
     assert missing.exit_code == 2 and "input not found" in missing.output
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "fine"}\n{"nope": 1}\n')
-    result = runner.invoke(app, ["watermark", "detect", str(bad), "--key", str(ring)])
+    result = wm(f"detect {bad} --key {ring}")
     assert result.exit_code == 2 and f"{bad}:2" in result.output
-    noring = runner.invoke(
-        app, ["watermark", "detect", str(bad), "--key", str(tmp_path / "r.json")]
-    )
+    noring = wm(f"detect {bad} --key {tmp_path / 'r.json'}")
     assert noring.exit_code == 2 and "keyring not found" in noring.output
 
 
 class _Suspect(BaseHTTPRequestHandler):
     """An OpenAI-compatible server whose model answers with pre-made text."""
 
-    answers: list[str] = []
-    seen: list[dict[str, object]] = []
+    answers: ClassVar[list[str]] = []
+    seen: ClassVar[list[dict[str, object]]] = []
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -179,26 +169,9 @@ def test_radioactive_samples_an_endpoint(
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("Write about the sea.\nExplain tides.\nDescribe a harbour.\n")
     saved = tmp_path / "samples.jsonl"
-    result = runner.invoke(
-        app,
-        [
-            "watermark",
-            "radioactive",
-            "--key",
-            str(ring),
-            "--endpoint",
-            url,
-            "--model",
-            "s",
-            "--prompts",
-            str(prompts),
-            "--samples-per-prompt",
-            "2",
-            "--max-tokens",
-            "64",
-            "--save-samples",
-            str(saved),
-        ],
+    result = wm(
+        f"radioactive --key {ring} --endpoint {url} --model s --prompts {prompts} "
+        f"--samples-per-prompt 2 --max-tokens 64 --save-samples {saved}"
     )
     assert result.exit_code == 0, result.output
     assert "trained on our watermarked answers" in result.output
@@ -211,43 +184,19 @@ def test_radioactive_on_a_file_with_filter(ring: Path, tmp_path: Path) -> None:
     suspect.write_text(texts(ring, 1, seed=5, marked=False)[0])
     served = tmp_path / "served.jsonl"
     served.write_text("\n".join(json.dumps({"text": t}) for t in texts(ring, 3, seed=6)) + "\n")
-    result = runner.invoke(
-        app,
-        [
-            "watermark",
-            "radioactive",
-            str(suspect),
-            "--key",
-            str(ring),
-            "--watermarked",
-            str(served),
-            "--json",
-        ],
-    )
+    result = wm(f"radioactive {suspect} --key {ring} --watermarked {served} --json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["filtered_on_watermarked_contexts"] is True
     assert data["scores"][0]["p_value"] > 1e-3
-    neither = runner.invoke(app, ["watermark", "radioactive", "--key", str(ring)])
+    neither = wm(f"radioactive --key {ring}")
     assert neither.exit_code == 2 and "--endpoint" in neither.output
 
 
 def test_endpoint_unreachable_is_a_clear_error(ring: Path, tmp_path: Path) -> None:
     prompts = tmp_path / "p.txt"
     prompts.write_text("hello\n")
-    result = runner.invoke(
-        app,
-        [
-            "watermark",
-            "radioactive",
-            "--key",
-            str(ring),
-            "--endpoint",
-            "http://127.0.0.1:9",
-            "--prompts",
-            str(prompts),
-        ],
-    )
+    result = wm(f"radioactive --key {ring} --endpoint http://127.0.0.1:9 --prompts {prompts}")
     assert result.exit_code == 2 and "cannot connect" in result.output
 
 

@@ -45,7 +45,7 @@ def student_text(share: float, key: WatermarkKey, seed: int) -> tuple[TokenCorpu
     teacher = bigram_model(V, seed=1, sharpness=1.5)
     other = bigram_model(V, seed=2, sharpness=1.5)  # "human" text from elsewhere
     rng = np.random.default_rng(seed)
-    n_marked = int(round(400 * share))
+    n_marked = round(400 * share)
     marked = generate(teacher, starts(n_marked, seed), 100, key, rng) if n_marked else []
     rest = generate(other, starts(400 - n_marked, seed + 1), 100, None, rng)
     student = fit_bigram([*marked, *rest])
