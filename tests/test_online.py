@@ -155,3 +155,20 @@ def test_run_replay_writes_its_files(traffic: tuple[Path, list[dict]], tmp_path:
     summary = orjson.loads((tmp_path / "r" / "summary.json").read_bytes())
     assert summary["records"] == len(traffic[1]) and summary["decisions"] == result.decisions
     assert not (tmp_path / "r" / "_work").exists()
+
+
+def test_deferred_assessor_decides_from_earlier_requests_only() -> None:
+    from distillwatch.online.deferred import DeferredAssessor
+
+    assessor = DeferredAssessor(OnlineEngine(learned=False), start=False)
+    records = cot_harvester("cot", 120)
+    first = assessor.assess(records[0])
+    assert first.score == 0.0  # nothing known yet, and the request itself is only queued
+    for r in records[1:]:
+        assessor.assess(r)
+    assert assessor.flush() == 120
+    later = assessor.assess(records[-1])
+    assert later.score >= 0.5 and "cot_harvesting" in later.tactics
+    assessor.assess({"account_id": "x"})  # broken: no ts, no request id
+    assert assessor.flush() == 1 and assessor.invalid == 1  # the repeat above is learned
+    assessor.close()
