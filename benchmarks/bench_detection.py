@@ -12,8 +12,6 @@ the rules alone -- and evaluate both against the simulator's labels. ``--write``
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from distillwatch.evaluate import Evaluation, evaluate_scan
 from distillwatch.evaluate.online import OnlineFigures, online_figures
 from distillwatch.online.replay import replay_enriched
 from distillwatch.scan import detect_enriched, run_scan
+from distillwatch.simulate import load_scenario, simulate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "detection.md"
 SHIFTED = Path(__file__).resolve().parent / "scenarios" / "shifted.toml"
@@ -35,24 +34,7 @@ def evaluate_seed(
 ) -> dict[str, Evaluation]:
     sim = work / f"sim{seed}"
     if not (sim / "labels.jsonl").exists():
-        extra = ["--scenario", str(scenario)] if scenario else []
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "distillwatch.cli",
-                "simulate",
-                "--out",
-                str(sim),
-                "--seed",
-                str(seed),
-                "--accounts",
-                str(accounts),
-                *extra,
-            ],
-            check=True,
-            capture_output=True,
-        )
+        simulate(load_scenario(scenario, seed=seed, accounts=accounts), sim)
     scan = work / f"scan{seed}"
     started = time.perf_counter()
     result = run_scan([sim], scan, keep_work=True)

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from distillwatch.enforce.store import MemoryStore
 from distillwatch.online import OnlineEngine
 from distillwatch.online.replay import ordered_rows
 from distillwatch.scan.enrich import enrich
+from distillwatch.simulate import load_scenario, simulate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "online.md"
 
@@ -36,11 +35,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "online.md"
 def prepare(work: Path, accounts: int, days: float) -> Path:
     sim, enriched = work / "sim", work / "enriched.parquet"
     if not (sim / "labels.jsonl").exists():
-        subprocess.run(
-            [sys.executable, "-m", "distillwatch.cli", "simulate", "--out", str(sim),
-             "--seed", "61", "--accounts", str(accounts), "--days", str(days)],
-            check=True, capture_output=True,
-        )  # fmt: skip
+        simulate(load_scenario(seed=61, accounts=accounts, days=days), sim)
     if not enriched.exists():
         enrich([sim], enriched, work / "quarantine.jsonl", exclude=work)
     return enriched

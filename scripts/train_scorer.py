@@ -14,8 +14,6 @@ learns broad behavioural contrasts rather than one simulator's exact numbers.
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 from pathlib import Path
 
 import lightgbm as lgb
@@ -23,6 +21,8 @@ import numpy as np
 import polars as pl
 
 from distillwatch.detect.learned import MODEL_FEATURES, MODEL_FILE, model_matrix
+from distillwatch.scan import run_scan
+from distillwatch.simulate import load_scenario, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "distillwatch" / "data" / MODEL_FILE
@@ -44,29 +44,15 @@ PARAMS = {
 ROUNDS = 150
 
 
-def run(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "distillwatch.cli", *args], check=True)
-
-
 def training_frame(work: Path, seed: int, accounts: int, days: float) -> pl.DataFrame:
     """Features joined with labels for one simulated week."""
     sim, scan = work / f"sim{seed}", work / f"scan{seed}"
     if not (sim / "labels.jsonl").exists():
-        run(
-            "simulate",
-            "--out",
-            str(sim),
-            "--seed",
-            str(seed),
-            "--accounts",
-            str(accounts),
-            "--days",
-            str(days),
-        )
+        simulate(load_scenario(seed=seed, accounts=accounts, days=days), sim)
     if not (scan / "features.parquet").exists():
         # features do not depend on the model: score with the rules, so a stale model file
         # (trained on another feature list) cannot get in the way
-        run("scan", str(sim), "--out", str(scan), "--no-html", "--rules-only")
+        run_scan([sim], scan, learned=False)
     features = pl.read_parquet(scan / "features.parquet")
     labels = pl.read_ndjson(sim / "labels.jsonl").select("account_id", "label")
     return features.join(labels, on="account_id", how="inner")
