@@ -20,7 +20,13 @@ import pyarrow.compute as pc
 
 from distillwatch.signals.base import RequestSignal
 from distillwatch.signals.patterns.stopwords import STOPWORDS
-from distillwatch.signals.text import HashIndex, PromptView, hash_strings, string_offsets
+from distillwatch.signals.text import (
+    HashIndex,
+    PromptView,
+    first_chars,
+    hash_strings,
+    string_offsets,
+)
 
 SCRIPT_CHARS = 400
 # script classes; index 0 is "other / not a letter"
@@ -106,7 +112,7 @@ def is_stopword(token_hashes: np.ndarray) -> np.ndarray:
 
 def script_counts(texts: pa.Array) -> np.ndarray:
     """(n, len(_SCRIPTS)) count of letters per script in the first characters of each text."""
-    head = pc.utf8_slice_codeunits(texts, 0, SCRIPT_CHARS)
+    head = first_chars(texts, SCRIPT_CHARS)
     offsets, data = string_offsets(head)
     n = len(offsets) - 1
     lengths = np.diff(offsets)

@@ -139,16 +139,25 @@ def text_hash(s: str) -> int:
 
 def head_tail(texts: pa.Array, head: int = HEAD_CHARS, tail: int = TAIL_CHARS) -> pa.Array:
     """Cut long texts to their first ``head`` and last ``tail`` characters."""
-    lengths = pc.utf8_length(texts)
-    long = pc.greater(lengths, head + tail)
+    long = pc.greater(pc.utf8_length(texts), head + tail)
     if not pc.any(long).as_py():
         return texts
+    longer = texts.filter(long)  # slice only the long ones (usually a few percent)
     cut = pc.binary_join_element_wise(
-        pc.utf8_slice_codeunits(texts, 0, head),
-        pc.utf8_slice_codeunits(texts, -tail),
+        pc.utf8_slice_codeunits(longer, 0, head),
+        pc.utf8_slice_codeunits(longer, -tail),
         "\n",
     )
-    return pc.if_else(long, cut, texts)
+    return pc.replace_with_mask(texts, long, cut)
+
+
+def first_chars(texts: pa.Array, n: int) -> pa.Array:
+    """The first ``n`` characters of every text, slicing only texts longer than ``n`` bytes
+    (a text of at most ``n`` bytes has at most ``n`` characters)."""
+    long = pc.greater(pc.binary_length(texts), n)
+    if not pc.any(long).as_py():
+        return texts
+    return pc.replace_with_mask(texts, long, pc.utf8_slice_codeunits(texts.filter(long), 0, n))
 
 
 @dataclass(frozen=True)
