@@ -99,7 +99,14 @@ def main() -> None:
     ]
     for name, (wall, cpu) in rows:
         lines.append(f"| {name} | {wall:.3f} | {cpu:.3f} | {n / wall:,.0f} | {n / cpu:,.0f} |")
+    loadavg = os.getloadavg()[0]
     lines += [
+        "",
+        "Detection proper (token ids to p-value) is the part that scales with the suspect "
+        "corpus; text input is bound by the BPE tokenizer (`tokenizers`, one thread here; it "
+        "uses every core by default). CPU seconds are the per-core figure; wall-clock rates "
+        f"are lower when the machine is shared (1-minute load average at the end: {loadavg:.1f} "
+        f"on {os.cpu_count()} cores).",
         "",
         f"Command: `.venv/bin/python benchmarks/bench_watermark.py --max-tokens {args.max_tokens}"
         " --write`",
