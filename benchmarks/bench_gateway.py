@@ -148,7 +148,9 @@ async def _one(pool: asyncio.Queue, host: str, port: int, request: bytes) -> tup
     return elapsed, status
 
 
-async def _load(url: str, rate: float, seconds: float, warmup: float) -> dict[str, object]:
+async def _drive_one(url: str, rate: float, seconds: float, warmup: float) -> dict[str, float]:
+    """Open-loop load on one URL: request ``i`` starts at ``t0 + i / rate``, however long the
+    earlier ones take (so a slow server meets a queue, as it would in production)."""
     host, port = url.split("//")[1].split(":")
     # 2,000 keys (each its own account): ordinary traffic the policy lets through, so the
     # whole forwarding path is measured, not the cheap refusals of one key sending 500/s
@@ -162,38 +164,40 @@ async def _load(url: str, rate: float, seconds: float, warmup: float) -> dict[st
         for k in range(2000)
     ]
     pool: asyncio.Queue = asyncio.Queue()
-    results: list[tuple[float, float, int]] = []
+    results: list[tuple[float, int]] = []
     tasks = []
     total = int((seconds + warmup) * rate)
     t0 = time.perf_counter() + 0.1
 
-    async def fire(i: int, when: float) -> None:
+    async def fire(i: int) -> None:
         elapsed, status = await _one(pool, host, int(port), requests[i % len(requests)])
-        lateness = time.perf_counter() - elapsed - when  # start delay beyond the schedule
         if i >= warmup * rate:
-            results.append((elapsed, lateness, status))
+            results.append((elapsed, status))
 
     for i in range(total):
-        when = t0 + i / rate
-        delay = when - time.perf_counter()
+        delay = t0 + i / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(fire(i, when)))
+        tasks.append(asyncio.create_task(fire(i)))
     await asyncio.gather(*tasks)
     latencies = [r[0] * 1000 for r in results]
     return {
         "n": len(results),
-        "errors": sum(1 for r in results if r[2] != 200),
+        "errors": sum(1 for r in results if r[1] != 200),
         "p50": pct(latencies, 0.5),
         "p90": pct(latencies, 0.9),
         "p99": pct(latencies, 0.99),
         "p999": pct(latencies, 0.999),
-        "late_p99": pct([r[1] * 1000 for r in results], 0.99),
         "achieved": len(results) / seconds,
     }
 
 
-def load_main(url: str, rate: float, seconds: float, warmup: float) -> None:
+async def _load(targets: list[tuple[str, float]], seconds: float, warmup: float) -> list[dict]:
+    """Drive every (url, rate) target at once, so all see the same moment of the machine."""
+    return list(await asyncio.gather(*(_drive_one(u, r, seconds, warmup) for u, r in targets)))
+
+
+def load_main(targets: list[str], seconds: float, warmup: float) -> None:
     try:
         import uvloop
 
@@ -201,7 +205,8 @@ def load_main(url: str, rate: float, seconds: float, warmup: float) -> None:
     except ImportError:
         pass
     gc.disable()  # the generator's own pauses would show up as latency
-    print(json.dumps(asyncio.run(_load(url, rate, seconds, warmup))))
+    parsed = [(t.rsplit("@", 1)[0], float(t.rsplit("@", 1)[1])) for t in targets]
+    print(json.dumps(asyncio.run(_load(parsed, seconds, warmup))))
 
 
 # ---------------------------------------------------------------------------- proxy
@@ -235,15 +240,35 @@ def _priority(nice: int):  # type: ignore[no-untyped-def]
     return (lambda: os.setpriority(os.PRIO_PROCESS, 0, nice)) if nice else None
 
 
-def _drive(url: str, rate: float, seconds: float, warmup: float, nice: int) -> dict[str, float]:
+def _drive(targets: list[tuple[str, float]], seconds: float, warmup: float, nice: int) -> list:
+    args = [f"--target={url}@{rate:g}" for url, rate in targets]
     out = subprocess.run(
-        [sys.executable, __file__, "load", "--url", url, "--rate", str(rate),
-         "--seconds", str(seconds), "--warmup", str(warmup)],
+        [sys.executable, __file__, "load", *args, "--seconds", str(seconds),
+         "--warmup", str(warmup)],
         capture_output=True, text=True, preexec_fn=_priority(nice),
     )  # fmt: skip
     if out.returncode != 0:
-        raise RuntimeError(f"load generator failed against {url}:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout)
+        raise RuntimeError(f"load generator failed against {targets}:\n{out.stderr[-2000:]}")
+    return list(json.loads(out.stdout))
+
+
+def _rows(runs: list[tuple[str, dict, dict]]) -> list[str]:
+    lines = [
+        "| run | target | requests | errors | achieved/s | p50 ms | p90 ms | p99 ms | p99.9 ms |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run, direct, proxied in runs:
+        for name, r in (("stub directly", direct), ("through the gateway", proxied)):
+            lines.append(
+                f"| {run} | {name} | {r['n']:,} | {r['errors']} | {r['achieved']:.0f} "
+                f"| {r['p50']:.2f} | {r['p90']:.2f} | {r['p99']:.2f} | {r['p999']:.2f} |"
+            )
+        lines.append(
+            f"| {run} | **overhead** | | | | {proxied['p50'] - direct['p50']:.2f} "
+            f"| {proxied['p90'] - direct['p90']:.2f} | **{proxied['p99'] - direct['p99']:.2f}** "
+            f"| {proxied['p999'] - direct['p999']:.2f} |"
+        )
+    return lines
 
 
 def bench_proxy(rate: float, seconds: float, warmup: float, nice: int = 0) -> str:
@@ -267,37 +292,33 @@ def bench_proxy(rate: float, seconds: float, warmup: float, nice: int = 0) -> st
     try:
         _wait(stub_url, stub)
         _wait(gw_url, gateway)
-        direct = _drive(stub_url, rate, seconds, warmup, nice)
+        loads = [os.getloadavg()[0]]
+        (direct,) = _drive([(stub_url, rate)], seconds, warmup, nice)
         cpu0 = _cpu_seconds(gateway.pid)
-        proxied = _drive(gw_url, rate, seconds, warmup, nice)
+        (proxied,) = _drive([(gw_url, rate)], seconds, warmup, nice)
         cpu = (_cpu_seconds(gateway.pid) - cpu0) / ((seconds + warmup) * rate) * 1e6
+        loads.append(os.getloadavg()[0])
+        both = _drive([(stub_url, rate / 5), (gw_url, rate)], seconds, warmup, nice)
+        loads.append(os.getloadavg()[0])
     finally:
         for proc in (gateway, stub):
             proc.terminate()
             proc.wait(timeout=10)
-    load = os.getloadavg()[0]
     lines = [
         f"Open-loop load at {rate:g} requests/s for {seconds:g} s (after {warmup:g} s warm-up), "
-        f"small non-streamed chat completions from 2,000 API keys, keep-alive HTTP/1.1 from a "
-        f"separate process; "
-        f"gateway with the default policy, in-memory state and its traffic log on; "
-        f"1-minute load average at the end {load:.1f} on {os.cpu_count()} cores (shared)"
-        + (f"; the three benchmark processes at nice {nice}." if nice else "."),
+        "small non-streamed chat completions from 2,000 API keys, keep-alive HTTP/1.1 from a "
+        "separate process; gateway with the default policy, in-memory state and its traffic "
+        f"log on. 1-minute load average {' / '.join(f'{x:.1f}' for x in loads)} (start / "
+        f"between / end) on {os.cpu_count()} cores shared with other work"
+        + (f"; the three benchmark processes at nice {nice}." if nice else ".")
+        + " *sequential*: the stub alone, then the gateway alone, each at the full rate; "
+        f"*concurrent*: the gateway at {rate:g}/s while the stub is sampled directly at "
+        f"{rate / 5:g}/s in the same moments, so both see the same load on the machine.",
         "",
-        "| target | requests | errors | achieved/s | p50 ms | p90 ms | p99 ms | p99.9 ms |",
-        "|---|---|---|---|---|---|---|---|",
+        *_rows([("sequential", direct, proxied), ("concurrent", both[0], both[1])]),
+        "",
+        f"Gateway CPU per request: {cpu:.0f} µs (user + system; sequential run).",
     ]
-    for name, r in (("stub directly", direct), ("through the gateway", proxied)):
-        lines.append(
-            f"| {name} | {r['n']:,} | {r['errors']} | {r['achieved']:.0f} | {r['p50']:.2f} "
-            f"| {r['p90']:.2f} | {r['p99']:.2f} | {r['p999']:.2f} |"
-        )
-    lines.append(
-        f"| **overhead** | | | | {proxied['p50'] - direct['p50']:.2f} "
-        f"| {proxied['p90'] - direct['p90']:.2f} | **{proxied['p99'] - direct['p99']:.2f}** "
-        f"| {proxied['p999'] - direct['p999']:.2f} |"
-    )
-    lines += ["", f"Gateway CPU per request: {cpu:.0f} µs (user + system)."]
     return "\n".join(lines)
 
 
@@ -308,14 +329,14 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=500.0)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--warmup", type=float, default=3.0)
-    ap.add_argument("--url", default="")
+    ap.add_argument("--target", action="append", default=[], help="load: URL@RATE (repeat)")
     ap.add_argument(
         "--nice", type=int, default=0, help="scheduling priority of the proxy benchmark's processes"
     )
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     if args.what == "load":
-        load_main(args.url, args.rate, args.seconds, args.warmup)
+        load_main(args.target, args.seconds, args.warmup)
         return
     if args.what in ("decide", "all"):
         text = bench_decide(args.requests)
@@ -333,11 +354,12 @@ def main() -> None:
             f"`.venv/bin/python benchmarks/bench_gateway.py proxy --rate {args.rate:g} "
             f"--seconds {args.seconds:g}{nice}`"
         )
-        title = f"at nice {args.nice}" if args.nice else "at normal priority"
-        body = f"## Proxy overhead under load, {title}\n\n{text}\n\nCommand: {command}"
+        title = f"{args.rate:g} requests/s" + (f", nice {args.nice}" if args.nice else "")
+        body = f"## Proxy overhead at {title}\n\n{text}\n\nCommand: {command}"
         print(body)
         if args.write:
-            update_section(RESULTS, f"proxy{'-nice' if args.nice else ''}", body)
+            section = "proxy" if args.rate == 500 else f"proxy-{args.rate:g}"
+            update_section(RESULTS, section + ("-nice" if args.nice else ""), body)
 
 
 if __name__ == "__main__":
