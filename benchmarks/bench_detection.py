@@ -12,6 +12,7 @@ the rules alone -- and evaluate both against the simulator's labels. ``--write``
 from __future__ import annotations
 
 import argparse
+import pickle
 import time
 from pathlib import Path
 
@@ -30,24 +31,28 @@ def pct(value: float | None) -> str:
 
 
 def evaluate_seed(
-    work: Path, seed: int, accounts: int, scenario: Path | None
+    work: Path, seed: int, accounts: int, scenario: Path | None, reuse: bool = False
 ) -> dict[str, Evaluation]:
     sim = work / f"sim{seed}"
     if not (sim / "labels.jsonl").exists():
         simulate(load_scenario(scenario, seed=seed, accounts=accounts), sim)
     scan = work / f"scan{seed}"
+    enriched = scan / "_work" / "enriched.parquet"
+    kept = scan / "_work" / "ingest.pickle"
     started = time.perf_counter()
-    result = run_scan([sim], scan, keep_work=True)
-    print(
-        f"seed {seed}: {result.ingest.records:,} requests scanned in "
-        f"{time.perf_counter() - started:.0f} s"
-    )
+    if reuse and kept.exists():  # detection only, on the requests enriched last time
+        ingest = pickle.loads(kept.read_bytes())
+        detect_enriched(enriched, scan, [sim], ingest)
+    else:
+        ingest = run_scan([sim], scan, keep_work=True).ingest
+        kept.write_bytes(pickle.dumps(ingest))
+    print(f"seed {seed}: {ingest.records:,} requests, scan {time.perf_counter() - started:.0f} s")
     out = {"rules + model": evaluate_scan(scan, sim / "labels.jsonl")}
     rules = work / f"scan{seed}-rules"
-    detect_enriched(scan / "_work" / "enriched.parquet", rules, [sim], result.ingest, learned=False)
+    detect_enriched(enriched, rules, [sim], ingest, learned=False)
     out["rules only"] = evaluate_scan(rules, sim / "labels.jsonl")
     started = time.perf_counter()
-    replay_enriched(scan / "_work" / "enriched.parquet", work / f"replay{seed}")
+    replay_enriched(enriched, work / f"replay{seed}")
     print(f"seed {seed}: replayed in {time.perf_counter() - started:.0f} s")
     ONLINE[seed] = online_figures(work / f"replay{seed}", sim / "labels.jsonl")
     return out
@@ -114,10 +119,13 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/distillwatch-detection"))
     parser.add_argument("--write", action="store_true", help=f"rewrite {RESULTS.name}")
+    parser.add_argument(
+        "--reuse", action="store_true", help="re-run detection on the last run's enriched requests"
+    )
     args = parser.parse_args()
-    results = {s: evaluate_seed(args.work, s, args.accounts, None) for s in args.seeds}
+    results = {s: evaluate_seed(args.work, s, args.accounts, None, args.reuse) for s in args.seeds}
     for s in args.shifted:
-        results[s] = evaluate_seed(args.work, s, args.accounts, SHIFTED)
+        results[s] = evaluate_seed(args.work, s, args.accounts, SHIFTED, args.reuse)
     body = [*table(results), "", *breakdown(results), "", *online_table()]
     print("\n".join(body))
     if args.write:

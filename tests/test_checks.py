@@ -145,7 +145,7 @@ def test_greedy_cot_is_evidence_but_not_high() -> None:
     # an evaluation harness: step-by-step prompts over many areas, decoded at temperature 0
     found = CotHarvestCheck().score_one(row(cot_share=0.72, capabilities=8, temp0_share=1.0))
     assert len(found) == 1
-    assert found[0].severity == Severity.MEDIUM
+    assert found[0].severity == Severity.LOW
     assert "temperature 0" in str(found[0])
     sampled = CotHarvestCheck().score_one(row(cot_share=0.72, capabilities=8, temp0_share=0.0))
     assert sampled[0].severity == Severity.HIGH

@@ -10,7 +10,7 @@ volume. A cluster's state is the merge of its members' states plus their later r
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +45,18 @@ _MASK = 0xFFFFFFFFFFFFFFFF
 
 def _h(value: object) -> int:
     return hash(value) & _MASK
+
+
+def _evict_rarest(table: dict[Any, Any], count: Callable[[Any], int]) -> None:
+    """Make room in a full table by dropping every entry with the smallest count.
+
+    One-off prompts and frames come and go; what repeats (a harvester's wrappers, an
+    evaluation's items) keeps growing and stays. Dropping the whole lowest tier at once keeps
+    the cost amortised O(1) per request.
+    """
+    lowest = min(count(v) for v in table.values())
+    for key in [k for k, v in table.items() if count(v) == lowest]:
+        del table[key]
 
 
 def _either(pick: Any, a: float | None, b: float | None) -> float | None:
@@ -153,7 +165,7 @@ class ProfileState:
         table = self.frames.get(frame)
         if table is None:
             if len(self.frames) >= MAX_FRAMES:
-                return
+                _evict_rarest(self.frames, lambda t: t.total())
             table = self.frames[frame] = Counter()
         bounded_add(table, area, MAX_AREAS)
 
@@ -163,7 +175,7 @@ class ProfileState:
         seen = self.replays.get(sketch)
         if seen is None:
             if len(self.replays) >= MAX_SKETCHES:
-                return
+                _evict_rarest(self.replays, lambda v: v[0])
             self.replays[sketch] = (1, frozenset((model,)))
             return
         n, models = seen

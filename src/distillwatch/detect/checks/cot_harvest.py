@@ -34,8 +34,10 @@ class BroadCotElicitation(CotElicitation):
 @dataclass(frozen=True)
 class GreedyCotElicitation(CotElicitation):
     """Step-by-step prompts decoded greedily: what evaluation harnesses do (reproducible
-    scores); a distiller usually wants the model's sampled answers. Kept as evidence, not
-    raised to high severity."""
+    scores); a distiller usually wants the model's sampled answers. Kept as evidence, at low
+    severity: early in an evaluation run nothing else tells it from a sweep yet."""
+
+    severity: ClassVar[Severity] = Severity.LOW
 
     def __str__(self) -> str:
         return f"{super().__str__()}, all at temperature 0 (as evaluation harnesses run)"

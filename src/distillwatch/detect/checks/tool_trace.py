@@ -41,7 +41,7 @@ class ToolTraceCheck(AccountCheck):
     multi_turn_share = 0.1
     #: distinct prompt templates per request above which the prompts are a sweep
     varied_templates = 0.5
-    varied_min_requests = 200
+    varied_min_requests = 50
 
     def score_one(self, account: Account) -> list[Finding]:
         share = num(account, "tools_share")
