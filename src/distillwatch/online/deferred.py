@@ -73,3 +73,9 @@ class DeferredAssessor:
                 self.flush()
             except Exception:  # the gateway must keep answering; the error is logged
                 log.exception("online engine failed to learn a batch")
+
+
+def for_gateway(keys: object = None) -> DeferredAssessor:
+    """Factory for ``distillwatch gateway --assessor distillwatch.online.deferred:for_gateway``:
+    the online engine (rules and learned model) learning in the background."""
+    return DeferredAssessor(OnlineEngine())
