@@ -9,17 +9,25 @@ import time
 
 import pytest
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
-litellm = pytest.importorskip("litellm")
-fastapi = pytest.importorskip("fastapi")
+from distillwatch.enforce import Action, ActiveAction, Enforcer, MemoryStore, load_policy
+from distillwatch.enforce.rate_assessor import RateAssessor
+from distillwatch.gateway.stub import serve_in_thread, stub_app
+from distillwatch.ingest.normalize import check_record
 
-from litellm.proxy._types import UserAPIKeyAuth  # noqa: E402
 
-from distillwatch.enforce import Action, ActiveAction, Enforcer, MemoryStore, load_policy  # noqa: E402
-from distillwatch.enforce.rate_assessor import RateAssessor  # noqa: E402
-from distillwatch.gateway.litellm_guardrail import DistillwatchGuardrail, RequestRefused  # noqa: E402
-from distillwatch.gateway.stub import serve_in_thread, stub_app  # noqa: E402
-from distillwatch.ingest.normalize import check_record  # noqa: E402
+@pytest.fixture(scope="module")
+def lite():
+    """LiteLLM and the guardrail, imported when a test here runs (not at collection: the
+    import takes seconds, and every test run would pay it)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
+    litellm = pytest.importorskip("litellm")
+    pytest.importorskip("fastapi")
+    from litellm.proxy._types import UserAPIKeyAuth
+
+    from distillwatch.gateway import litellm_guardrail
+
+    return litellm, UserAPIKeyAuth, litellm_guardrail
+
 
 # LiteLLM's own pydantic models warn at import and first use; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
@@ -35,9 +43,10 @@ class ListSink:
         self.rows.append(record)
 
 
-def make_guardrail() -> tuple[DistillwatchGuardrail, MemoryStore, ListSink]:
+def make_guardrail(lite) -> tuple:
     store, sink = MemoryStore(), ListSink()
-    guardrail = DistillwatchGuardrail(Enforcer(load_policy(), RateAssessor(), store), sinks=[sink])
+    enforcer = Enforcer(load_policy(), RateAssessor(), store)
+    guardrail = lite[2].DistillwatchGuardrail(enforcer, sinks=[sink])
     return guardrail, store, sink
 
 
@@ -46,8 +55,9 @@ def block(store: MemoryStore, account: str) -> None:
     asyncio.run(store.set_override(account, entry))
 
 
-def test_sdk_guardrail_allows_logs_and_refuses() -> None:
-    guardrail, store, sink = make_guardrail()
+def test_sdk_guardrail_allows_logs_and_refuses(lite) -> None:
+    litellm, _, module = lite
+    guardrail, store, sink = make_guardrail(lite)
     block(store, "acct_blocked")
     previous = litellm.callbacks
     litellm.callbacks = [guardrail]
@@ -66,7 +76,7 @@ def test_sdk_guardrail_allows_logs_and_refuses() -> None:
 
             async def main():
                 answer = await call("acct_ok")
-                with pytest.raises(RequestRefused) as refused:
+                with pytest.raises(module.RequestRefused) as refused:
                     await call("acct_blocked")
                 for _ in range(100):  # success callbacks run after the call returns
                     if any(r.get("status") == 200 for r in sink.rows):
@@ -87,8 +97,11 @@ def test_sdk_guardrail_allows_logs_and_refuses() -> None:
     assert all("sk-upstream" not in str(r) for r in sink.rows)
 
 
-def test_proxy_pre_call_hook_refuses_with_the_gateway_answer() -> None:
-    guardrail, store, _ = make_guardrail()
+def test_proxy_pre_call_hook_refuses_with_the_gateway_answer(lite) -> None:
+    from fastapi import HTTPException
+
+    UserAPIKeyAuth = lite[1]
+    guardrail, store, _ = make_guardrail(lite)
     block(store, "user_7")
     data = {"model": "m", "messages": MESSAGES}
 
@@ -96,7 +109,7 @@ def test_proxy_pre_call_hook_refuses_with_the_gateway_answer() -> None:
         ok = await guardrail.async_pre_call_hook(
             UserAPIKeyAuth(user_id="user_1", api_key="sk-1"), None, dict(data), "acompletion"
         )
-        with pytest.raises(fastapi.HTTPException) as refused:
+        with pytest.raises(HTTPException) as refused:
             await guardrail.async_pre_call_hook(
                 UserAPIKeyAuth(user_id="user_7", api_key="sk-7"), None, dict(data), "acompletion"
             )
