@@ -81,7 +81,7 @@ def hydra(prefix: str, accounts: int, each: int) -> list[dict[str, Any]]:
                     i,
                     f"{SWEEP[(a + i) % len(SWEEP)]} (case {i})",
                     a * 37.0 + i * 600.0,
-                    ip=f"203.0.{a % 250}.{i % 250}",
+                    ip=f"203.0.{a % 5}.{(a * 25 + i) % 250}",  # one proxy pool of five /24s
                     asn=65000 + a,
                     payment_fingerprint=f"pf-shared-{a % 3}",
                     email_domain="mailbox.example",
