@@ -49,12 +49,12 @@ class LogprobScoring(LogprobHarvesting):
 
 
 class LogprobHarvestCheck(AccountCheck):
-    """Sampling many 1-token answers with their logprobs harvests a distribution and is
-    judged from 50 requests; researchers score benchmarks with one sample each, which is
-    only listed (at low severity) once it reaches harvesting volume."""
+    """Researchers read 1-token logprobs too -- to score benchmarks, sometimes sampling
+    several answers -- tens to a few hundred requests a week; distributions worth distilling
+    from take thousands. Below harvesting volume nothing is said; one sample per prompt is
+    listed at low severity only (benchmark scoring)."""
 
-    min_requests = 50
-    scoring_min_requests = 300
+    min_requests = 300
     share = 0.5
     broad_capabilities = 4
 
@@ -66,7 +66,5 @@ class LogprobHarvestCheck(AccountCheck):
         broad = num(account, "capabilities") >= self.broad_capabilities
         kind: type[LogprobHarvesting] = BroadLogprobHarvesting if broad else LogprobHarvesting
         if num(account, "multi_n_share") < self.share:
-            if num(account, "requests") < self.scoring_min_requests:
-                return []
             kind = LogprobScoring
         return [kind(share=share, top_logprobs=int(num(account, "top_logprobs_max")))]
