@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from distillwatch.ingest import RequestStream
-from distillwatch.signals import OUTPUT_SCHEMA, PromptMemo, compute
+from distillwatch.signals import OUTPUT_SCHEMA, PromptMemo, compute, compute_remembering
 from distillwatch.signals.patterns import alternation, passes
 from distillwatch.signals.patterns import cot as cot_phrases
 from distillwatch.signals.template import MASKS, apply_mask, marks
@@ -143,3 +143,13 @@ def test_derive_runs_in_the_stream_and_appends_columns(
     assert derived.select(plain.column_names).equals(plain)
     expected = pa.Table.from_batches([compute(plain.to_batches()[0])])
     assert derived.select(OUTPUT_SCHEMA.names).equals(expected)
+
+
+def test_derive_in_worker_processes_with_the_process_memo(
+    tmp_path: Path, make_record: Callable[..., dict[str, Any]]
+) -> None:
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(make_record(i % 7)) + b"\n" for i in range(60)))
+    one = RequestStream([path], workers=1, chunk_bytes=2048, derive=compute)
+    two = RequestStream([path], workers=2, chunk_bytes=2048, derive=compute_remembering)
+    assert pa.Table.from_batches(list(two)).equals(pa.Table.from_batches(list(one)))
