@@ -130,16 +130,18 @@ def generate(
     model: GPT2LMHeadModel,
     prompts: Sequence[np.ndarray],
     new_tokens: int,
-    key: WatermarkKey | None,
+    key: WatermarkKey | Sequence[WatermarkKey] | None,
     seed: int,
     batch: int = 128,
 ) -> list[np.ndarray]:
-    """Sample ``new_tokens`` after each prompt (all prompts the same length), marked or not."""
+    """Sample ``new_tokens`` after each prompt (all the same length): unmarked, marked with
+    one key, or with one key per prompt (as a provider marks each account's answers)."""
     torch.manual_seed(seed)
     out: list[np.ndarray] = []
-    procs = [WatermarkLogitsProcessor(key)] if key is not None else []
     for i in range(0, len(prompts), batch):
         ids = torch.from_numpy(np.stack(prompts[i : i + batch]).astype(np.int64))
+        rows = key if key is None or isinstance(key, WatermarkKey) else key[i : i + batch]
+        procs = [WatermarkLogitsProcessor(rows)] if rows is not None else []
         seqs = model.generate(
             ids,
             attention_mask=torch.ones_like(ids),
@@ -157,9 +159,10 @@ def generate(
 @torch.no_grad()
 def perplexity(
     model: GPT2LMHeadModel, prompts: Sequence[np.ndarray], continuations: Sequence[np.ndarray]
-) -> float:
-    """exp(mean NLL) of the continuations given their prompts, under ``model``."""
-    nll, count = 0.0, 0
+) -> dict[str, float]:
+    """Perplexity of the continuations given their prompts under ``model``, with a 95 %
+    interval from the spread of per-text mean NLL (texts are the independent units)."""
+    per_text: list[float] = []
     for i in range(0, len(prompts), 128):
         p = np.stack(prompts[i : i + 128])
         c = np.stack(continuations[i : i + 128])
@@ -167,6 +170,8 @@ def perplexity(
         logits = model(input_ids=ids).logits[:, p.shape[1] - 1 : -1]
         target = ids[:, p.shape[1] :]
         logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, target[..., None])
-        nll -= float(logp.sum())
-        count += target.numel()
-    return math.exp(nll / max(count, 1))
+        per_text.extend((-logp.squeeze(-1).mean(dim=1)).tolist())
+    nll = np.asarray(per_text)
+    half = 2.0 * nll.std(ddof=1) / math.sqrt(nll.size)
+    mean = float(nll.mean())
+    return {"ppl": math.exp(mean), "low": math.exp(mean - half), "high": math.exp(mean + half)}

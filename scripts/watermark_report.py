@@ -51,11 +51,14 @@ def tables(res: dict[str, Any]) -> list[str]:
         "",
         "### Quality cost: teacher perplexity of its own samples",
         "",
-        "| sampling | perplexity |",
-        "|---|---|",
+        f"Same {res['sizes']['gumbel']} prompts for each row, one account key per prompt; "
+        "95 % interval over texts.",
+        "",
+        "| sampling | perplexity | 95 % interval |",
+        "|---|---|---|",
     ]
-    for name, ppl in res["perplexity"].items():
-        lines.append(f"| {name} | {ppl:.2f} |")
+    for name, q in res["perplexity"].items():
+        lines.append(f"| {name} | {q['ppl']:.1f} | {q['low']:.1f} - {q['high']:.1f} |")
     lines += [
         "",
         "### False positives on clean teacher text (one fresh key per text)",
