@@ -105,23 +105,18 @@ def _p(p: float) -> str:
 
 def _report(result: Detection, alpha: float, top: int, radioactive: bool) -> None:
     table = Table(title="keys, best match first", title_justify="left")
-    for col in ("key", "scheme", "tuples", "z", "p", "p (corrected)"):
-        table.add_column(col, justify="left" if col in ("key", "scheme") else "right")
+    table.add_column("key", overflow="fold")
+    for col in ("tuples", "z", "p", "p (corrected)"):
+        table.add_column(col, justify="right", no_wrap=True)
     for s in result.scores[:top]:
-        hit = s.p_adjusted <= alpha
-        style = "bold green" if hit else ""
-        table.add_row(
-            s.label,
-            s.scheme,
-            f"{s.scored:,}",
-            f"{s.z:.2f}",
-            _p(s.p_value),
-            _p(s.p_adjusted),
-            style=style,
-        )
+        style = "bold green" if s.p_adjusted <= alpha else ""
+        row = (s.label, f"{s.scored:,}", f"{s.z:.2f}", _p(s.p_value), _p(s.p_adjusted))
+        table.add_row(*row, style=style)
+    schemes = ", ".join(dict.fromkeys(s.scheme for s in result.scores))
     out.print(
         f"{result.documents:,} document(s), {result.tokens:,} tokens, "
-        f"{len(result.scores):,} key(s) tried"
+        f"{len(result.scores):,} key(s) tried; {schemes}",
+        soft_wrap=True,
     )
     out.print(table)
     found = findings(list(result.scores), alpha, radioactive)
