@@ -3,6 +3,11 @@
 This is the only pass over the raw logs in a scan: ingest validates and flattens, the signals
 are computed batch by batch, and the result is written for the SQL engine to aggregate.
 Memory stays bounded by the batch size, whatever the size of the logs.
+
+Both stages run in the ingest worker processes (``RequestStream(derive=...)``), so every
+core parses *and* computes signals while this process only reads, writes and counts; each
+worker keeps a memo of per-prompt signal values (:func:`signals.compute_remembering`), since
+traffic repeats prompts across the whole log.
 """
 
 from __future__ import annotations
