@@ -153,3 +153,10 @@ def test_derive_in_worker_processes_with_the_process_memo(
     one = RequestStream([path], workers=1, chunk_bytes=2048, derive=compute)
     two = RequestStream([path], workers=2, chunk_bytes=2048, derive=compute_remembering)
     assert pa.Table.from_batches(list(two)).equals(pa.Table.from_batches(list(one)))
+
+
+def test_an_empty_batch_gives_an_empty_result() -> None:
+    empty = pa.record_batch([pa.array([], pa.string())], names=["last_user"])
+    for memo in (None, PromptMemo()):
+        out = compute(empty, memo)
+        assert out.num_rows == 0 and out.schema == OUTPUT_SCHEMA

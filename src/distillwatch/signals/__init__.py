@@ -115,6 +115,8 @@ def compute(batch: pa.RecordBatch, memo: PromptMemo | None = None) -> pa.RecordB
     ``memo`` (optional) keeps per-prompt values across calls; the result is the same with
     or without it.
     """
+    if not batch.num_rows:
+        return pa.RecordBatch.from_pylist([], schema=OUTPUT_SCHEMA)
     if batch.num_rows > CHUNK_ROWS:
         parts = [
             compute(batch.slice(i, CHUNK_ROWS), memo) for i in range(0, batch.num_rows, CHUNK_ROWS)
