@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,9 +32,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import orjson
 
 from distillwatch.watermark import TokenCorpus, detect, encode, load_tokenizer
-from distillwatch.watermark.keys import MasterKey
+from distillwatch.watermark.keys import MasterKey, WatermarkKey
 from distillwatch.watermark.radioactive import radioactivity
 from distillwatch.watermark.scheme import Scheme
+from distillwatch.watermark.textio import read_token_ids
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 RESULTS = Path(__file__).resolve().parent / "results" / "watermark.md"
@@ -52,6 +54,19 @@ def load(max_tokens: int) -> tuple[list[str], TokenCorpus]:
             if tokens >= max_tokens:
                 return texts, encode(texts)
     return texts, encode(texts)
+
+
+def write_ids(corpus: TokenCorpus) -> str:
+    """The corpus as ``{"ids": [...]}`` JSON Lines, as a serving stack would log it."""
+    fd, name = tempfile.mkstemp(suffix=".jsonl")
+    with os.fdopen(fd, "wb") as fh:
+        for seq in corpus.sequences():
+            fh.write(orjson.dumps({"ids": seq.tolist()}) + b"\n")
+    return name
+
+
+def from_ids(path: str, key: WatermarkKey) -> object:
+    return detect(TokenCorpus.of(read_token_ids(path)), [key])
 
 
 def timed(fn: Callable[[], object], repeat: int = 3) -> tuple[float, float]:
@@ -78,6 +93,7 @@ def main() -> None:
     served = TokenCorpus.of(corpus.sequences()[::10])
     tok = load_tokenizer()
     n = corpus.tokens
+    ids_file = write_ids(corpus)
 
     rows = [
         ("tokenise (text -> ids)", timed(lambda: encode(texts, tok), repeat=2)),
@@ -89,7 +105,12 @@ def main() -> None:
             timed(lambda: radioactivity(corpus, [kgw], watermarked=served)),
         ),
         ("end to end: text -> p-value, 1 key", timed(lambda: detect(encode(texts, tok), [kgw]))),
+        (
+            "end to end: logged ids (JSONL) -> p-value, 1 key",
+            timed(lambda: from_ids(ids_file, kgw)),
+        ),
     ]
+    os.unlink(ids_file)
     lines = [
         f"Corpus: {len(texts):,} prompts from ../shared/corpora, {n:,} tokens (packaged "
         "2,048-entry BPE), window 2; best of 3 (tokenisation: of 2); one thread.",

@@ -116,6 +116,21 @@ def test_detect_errors_are_clear(ring: Path, tmp_path: Path) -> None:
     assert noring.exit_code == 2 and "keyring not found" in noring.output
 
 
+def test_detect_on_logged_token_ids(ring: Path, tmp_path: Path) -> None:
+    key = load_keyring(ring).active.derive("acct-3")
+    model = bigram_model(2048, seed=8, sharpness=1.5)
+    seqs = generate(model, [[5], [9]], 200, key, np.random.default_rng(9))
+    ids = tmp_path / "ids.jsonl"
+    ids.write_text(json.dumps({"ids": seqs[0].tolist()}) + "\n" + json.dumps(seqs[1].tolist()))
+    result = wm(f"detect {ids} --token-ids --key {ring} --account acct-3 --account acct-4 --json")
+    assert result.exit_code == 0, result.output
+    best = json.loads(result.stdout)["scores"][0]
+    assert best["account"] == "acct-3" and best["p_adjusted"] < 1e-6
+    ids.write_text('{"ids": [1, -2]}\n')
+    bad = wm(f"detect {ids} --token-ids --key {ring}")
+    assert bad.exit_code == 2 and f"{ids}:1" in bad.output
+
+
 class _Suspect(BaseHTTPRequestHandler):
     """An OpenAI-compatible server whose model answers with pre-made text."""
 

@@ -29,7 +29,7 @@ from distillwatch.watermark.keys import (
     save_keyring,
 )
 from distillwatch.watermark.scheme import Scheme, SchemeError
-from distillwatch.watermark.textio import TextInputError, read_texts
+from distillwatch.watermark.textio import TextInputError, read_texts, read_token_ids
 from distillwatch.watermark.tokens import TokenCorpus, TokenizerError, encode, load_tokenizer
 
 app = typer.Typer(
@@ -186,6 +186,12 @@ def detect_cmd(
     accounts_file: Path | None = _ACCOUNTS_FILE,
     tokenizer: Path | None = _TOKENIZER,
     jsonl: bool = typer.Option(False, "--jsonl", help="Read stdin as JSON Lines."),
+    token_ids: bool = typer.Option(
+        False,
+        "--token-ids",
+        help="Input is JSON Lines of token ids ({'ids': [...]}), as "
+        "logged by the serving stack: no tokenizer needed.",
+    ),
     alpha: float = typer.Option(1e-4, "--alpha", help="Corrected p-value that counts as a match."),
     as_json: bool = _JSON,
     top: int = _TOP,
@@ -194,7 +200,14 @@ def detect_cmd(
     from distillwatch.watermark.detect import detect
 
     keys = _candidate_keys(rings, accounts, accounts_file)
-    corpus = _tokenize(_read(source, jsonl), tokenizer)
+    if token_ids:
+        try:
+            corpus = TokenCorpus.of(read_token_ids(source))
+        except TextInputError as exc:
+            fail(str(exc))
+            raise
+    else:
+        corpus = _tokenize(_read(source, jsonl), tokenizer)
     result = detect(corpus, keys)
     if as_json:
         out.print_json(json.dumps(result.to_dict()))

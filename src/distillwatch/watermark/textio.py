@@ -15,6 +15,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+import orjson
+
 
 class TextInputError(ValueError):
     """Input that holds no usable text, with the file and line."""
@@ -61,8 +65,8 @@ def parse_jsonl(lines: list[str], where: str) -> list[str]:
     return docs
 
 
-def read_texts(source: str, jsonl: bool = False) -> list[str]:
-    """Documents from ``source`` (a path, or ``-`` for stdin)."""
+def _read_raw(source: str) -> tuple[str, str]:
+    """The text of ``source`` (a path, ``.gz`` allowed, or ``-`` for stdin) and its name."""
     if source == "-":
         data = sys.stdin.read()
         where = "<stdin>"
@@ -76,7 +80,37 @@ def read_texts(source: str, jsonl: bool = False) -> list[str]:
         except (OSError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
             raise TextInputError(f"{source}: cannot read text ({exc})") from exc
         where = source
+    return data, where
+
+
+def read_texts(source: str, jsonl: bool = False) -> list[str]:
+    """Documents from ``source`` (a path, or ``-`` for stdin)."""
+    data, where = _read_raw(source)
     docs = parse_jsonl(data.splitlines(), where) if jsonl or is_jsonl(source) else [data]
     if not any(d.strip() for d in docs):
         raise TextInputError(f"{where}: no text to test")
+    return docs
+
+
+def read_token_ids(source: str) -> list[npt.NDArray[np.int64]]:
+    """Token-id documents from JSON Lines: ``{"ids": [...]}`` or a bare list per line.
+
+    For a provider's own logs, which can keep the ids the model produced: no tokenizer, no
+    re-tokenisation drift, and detection at its full speed.
+    """
+    data, where = _read_raw(source)
+    docs = []
+    for number, line in enumerate(data.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise TextInputError(f"{where}:{number}: not JSON ({exc})") from exc
+        ids = record.get("ids", record.get("token_ids")) if isinstance(record, dict) else record
+        if not isinstance(ids, list) or not all(isinstance(i, int) and i >= 0 for i in ids):
+            raise TextInputError(f"{where}:{number}: expected 'ids', a list of token ids >= 0")
+        docs.append(np.asarray(ids, dtype=np.int64))
+    if not docs:
+        raise TextInputError(f"{where}: no token ids to test")
     return docs
