@@ -10,8 +10,8 @@ apart because a context window must not span two of them.
 from __future__ import annotations
 
 import gzip
-import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +46,20 @@ def _text_of(record: Any) -> str | None:
     return None
 
 
-def parse_jsonl(lines: list[str], where: str) -> list[str]:
-    docs: list[str] = []
+def _records(lines: list[str], where: str) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed JSON) of every non-blank line; bad JSON names file and line."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TextInputError(f"{where}:{number}: not JSON ({exc.msg})") from exc
+            yield number, orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise TextInputError(f"{where}:{number}: not JSON ({exc})") from exc
+
+
+def parse_jsonl(lines: list[str], where: str) -> list[str]:
+    docs: list[str] = []
+    for number, record in _records(lines, where):
         text = _text_of(record)
         if text is None:
             raise TextInputError(
@@ -100,13 +105,7 @@ def read_token_ids(source: str) -> list[npt.NDArray[np.int64]]:
     """
     data, where = _read_raw(source)
     docs = []
-    for number, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise TextInputError(f"{where}:{number}: not JSON ({exc})") from exc
+    for number, record in _records(data.splitlines(), where):
         ids = record.get("ids", record.get("token_ids")) if isinstance(record, dict) else record
         if not isinstance(ids, list) or not all(isinstance(i, int) and i >= 0 for i in ids):
             raise TextInputError(f"{where}:{number}: expected 'ids', a list of token ids >= 0")
