@@ -32,7 +32,7 @@ from distillwatch.enforce.store import MemoryStore
 from distillwatch.ingest import IngestSummary
 from distillwatch.ingest.stream import ProgressCallback
 from distillwatch.online.engine import OnlineEngine
-from distillwatch.scan.enrich import enrich
+from distillwatch.scan.enrich import enrich_into
 
 REPLAY_VERSION = "1"
 #: Columns the engine reads: prompt text only for the instruction frame, never the response.
@@ -136,14 +136,9 @@ def run_replay(
 ) -> ReplayResult:
     started = time.perf_counter()
     paths = list(paths)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    work = out_dir / "_work"
-    enriched = work / "enriched.parquet"
     load_policy(policy_path)  # a broken policy fails before the long part
-    summary = enrich(
-        paths, enriched, out_dir / "quarantine.jsonl", strict=strict,
-        on_progress=on_progress, exclude=out_dir,
-    )  # fmt: skip
+    enriched, summary = enrich_into(paths, out_dir, strict=strict, on_progress=on_progress)
+    work = enriched.parent
     try:
         count, tallies = replay_enriched(enriched, out_dir, policy_path, learned)
     finally:

@@ -28,7 +28,7 @@ from distillwatch.detect.score import (
 from distillwatch.features import group_features, link_keys, prepare_events
 from distillwatch.ingest import IngestSummary
 from distillwatch.ingest.stream import ProgressCallback
-from distillwatch.scan.enrich import enrich
+from distillwatch.scan.enrich import enrich_into
 from distillwatch.scan.outputs import write_outputs
 
 __all__ = ["ScanResult", "run_scan"]
@@ -70,17 +70,8 @@ def run_scan(
     """Scan ``paths``; write the scan output v1 files (``docs/scan-output.md``) to ``out_dir``."""
     started = time.perf_counter()
     paths = list(paths)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    work = out_dir / "_work"
-    enriched = work / "enriched.parquet"
-    summary = enrich(
-        paths,
-        enriched,
-        out_dir / "quarantine.jsonl",
-        strict=strict,
-        on_progress=on_progress,
-        exclude=out_dir,
-    )
+    enriched, summary = enrich_into(paths, out_dir, strict=strict, on_progress=on_progress)
+    work = enriched.parent
     try:
         verdicts, campaigns = detect_enriched(
             enriched,

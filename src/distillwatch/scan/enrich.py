@@ -65,3 +65,25 @@ def enrich(
     finally:
         quarantine.close()
     return stream.summary()
+
+
+def enrich_into(
+    paths: list[str | os.PathLike[str]],
+    out_dir: Path,
+    *,
+    strict: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> tuple[Path, IngestSummary]:
+    """The first step of ``scan`` and ``replay``: ``out_dir/_work/enriched.parquet`` and the
+    quarantine file in ``out_dir`` (the logs are read once, whatever runs after)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    enriched = out_dir / "_work" / "enriched.parquet"
+    summary = enrich(
+        paths,
+        enriched,
+        out_dir / "quarantine.jsonl",
+        strict=strict,
+        on_progress=on_progress,
+        exclude=out_dir,
+    )
+    return enriched, summary
