@@ -91,12 +91,17 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
             raise TaxiiError(406, "not acceptable", f"this server answers {TAXII}")
         return found
 
-    def readable(cid: str, who: Member) -> Collection:
+    def visible(cid: str, who: Member) -> Collection:
+        """The collection, if ``who`` may read or write it; otherwise it does not exist (404)."""
         c = config.collection(cid)
         if c is None or not (c.can_read(who.name) or c.can_write(who.name)):
             raise TaxiiError(
                 404, "no such collection", f"{cid!r:.80} is not a collection you can see"
             )
+        return c
+
+    def readable(cid: str, who: Member) -> Collection:
+        c = visible(cid, who)
         if not c.can_read(who.name):
             raise TaxiiError(
                 403, "read not permitted", f"{who.name} may not read collection {c.alias}"
@@ -189,11 +194,7 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
         openapi_extra={"requestBody": {"required": True, **_TAXII_BODY}},
     )
     async def add_objects(cid: str, request: Request, who: Member = Depends(member)) -> Response:
-        c = config.collection(cid)
-        if c is None or not (c.can_read(who.name) or c.can_write(who.name)):
-            raise TaxiiError(
-                404, "no such collection", f"{cid!r:.80} is not a collection you can see"
-            )
+        c = visible(cid, who)
         if not c.can_write(who.name):
             raise TaxiiError(
                 403, "write not permitted", f"{who.name} may not write to collection {c.alias}"
