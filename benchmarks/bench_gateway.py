@@ -36,6 +36,8 @@ from pathlib import Path
 from bench_signals import update_section  # the same results-file sections
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gateway.md"
+#: A p99 above this for the stub alone (a few lines of code) means the machine stalled.
+STALL_MS = 3.0
 BODY = json.dumps(
     {"model": "stub-model", "messages": [{"role": "user", "content": "Name three primes."}]}
 ).encode()
@@ -271,7 +273,7 @@ def _rows(runs: list[tuple[str, dict, dict]]) -> list[str]:
     return lines
 
 
-def bench_proxy(rate: float, seconds: float, warmup: float, nice: int = 0) -> str:
+def bench_proxy(rate: float, seconds: float, warmup: float, nice: int = 0, rounds: int = 5) -> str:
     python = sys.executable
     stub_url = f"http://127.0.0.1:{_free_port()}"
     gw_url = f"http://127.0.0.1:{_free_port()}"
@@ -289,35 +291,49 @@ def bench_proxy(rate: float, seconds: float, warmup: float, nice: int = 0) -> st
          "--port", gw_url.rsplit(":", 1)[1], "--log-dir", logs],
         **quiet,
     )  # fmt: skip
+    runs: list[tuple[str, dict, dict]] = []
     try:
         _wait(stub_url, stub)
         _wait(gw_url, gateway)
         loads = [os.getloadavg()[0]]
-        (direct,) = _drive([(stub_url, rate)], seconds, warmup, nice)
-        cpu0 = _cpu_seconds(gateway.pid)
-        (proxied,) = _drive([(gw_url, rate)], seconds, warmup, nice)
-        cpu = (_cpu_seconds(gateway.pid) - cpu0) / ((seconds + warmup) * rate) * 1e6
+        cpu = 0.0
+        for i in range(rounds):  # alternate, so both sides sample the same stretches of time
+            (direct,) = _drive([(stub_url, rate)], seconds, warmup, nice)
+            cpu0 = _cpu_seconds(gateway.pid)
+            (proxied,) = _drive([(gw_url, rate)], seconds, warmup, nice)
+            cpu += _cpu_seconds(gateway.pid) - cpu0
+            runs.append((f"sequential {i + 1}", direct, proxied))
+        cpu_us = cpu / (rounds * (seconds + warmup) * rate) * 1e6
         loads.append(os.getloadavg()[0])
         both = _drive([(stub_url, rate / 5), (gw_url, rate)], seconds, warmup, nice)
+        runs.append(("concurrent", both[0], both[1]))
         loads.append(os.getloadavg()[0])
     finally:
         for proc in (gateway, stub):
             proc.terminate()
             proc.wait(timeout=10)
+    sequential = runs[:rounds]
+    overheads = sorted(p["p99"] - d["p99"] for _, d, p in sequential)
+    stalled = sum(1 for _, d, _ in sequential if d["p99"] > STALL_MS)
     lines = [
-        f"Open-loop load at {rate:g} requests/s for {seconds:g} s (after {warmup:g} s warm-up), "
-        "small non-streamed chat completions from 2,000 API keys, keep-alive HTTP/1.1 from a "
+        f"Open-loop load at {rate:g} requests/s, {rounds} rounds of {seconds:g} s (after "
+        f"{warmup:g} s warm-up) at the stub directly then through the gateway, small "
+        "non-streamed chat completions from 2,000 API keys, keep-alive HTTP/1.1 from a "
         "separate process; gateway with the default policy, in-memory state and its traffic "
         f"log on. 1-minute load average {' / '.join(f'{x:.1f}' for x in loads)} (start / "
-        f"between / end) on {os.cpu_count()} cores shared with other work"
+        f"after the rounds / end) on {os.cpu_count()} cores"
         + (f"; the three benchmark processes at nice {nice}." if nice else ".")
-        + " *sequential*: the stub alone, then the gateway alone, each at the full rate; "
-        f"*concurrent*: the gateway at {rate:g}/s while the stub is sampled directly at "
-        f"{rate / 5:g}/s in the same moments, so both see the same load on the machine.",
+        + f" *concurrent*: the gateway at {rate:g}/s while the stub is sampled directly at "
+        f"{rate / 5:g}/s in the same moments.",
         "",
-        *_rows([("sequential", direct, proxied), ("concurrent", both[0], both[1])]),
+        *_rows(runs),
         "",
-        f"Gateway CPU per request: {cpu:.0f} µs (user + system; sequential run).",
+        f"**p99 overhead over the {rounds} sequential rounds: median "
+        f"{statistics.median(overheads):.2f} ms** (best {overheads[0]:.2f}, worst "
+        f"{overheads[-1]:.2f}); in {stalled} of {rounds} rounds the stub *alone* had a p99 "
+        f"over {STALL_MS:g} ms, i.e. the machine stalled under both.",
+        "",
+        f"Gateway CPU per request: {cpu_us:.0f} µs (user + system; sequential rounds).",
     ]
     return "\n".join(lines)
 
@@ -333,6 +349,7 @@ def main() -> None:
     ap.add_argument(
         "--nice", type=int, default=0, help="scheduling priority of the proxy benchmark's processes"
     )
+    ap.add_argument("--rounds", type=int, default=5, help="proxy: stub/gateway rounds")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     if args.what == "load":
@@ -348,11 +365,11 @@ def main() -> None:
         if args.write:
             update_section(RESULTS, "decide", body)
     if args.what in ("proxy", "all"):
-        text = bench_proxy(args.rate, args.seconds, args.warmup, args.nice)
+        text = bench_proxy(args.rate, args.seconds, args.warmup, args.nice, args.rounds)
         nice = f" --nice {args.nice}" if args.nice else ""
         command = (
             f"`.venv/bin/python benchmarks/bench_gateway.py proxy --rate {args.rate:g} "
-            f"--seconds {args.seconds:g}{nice}`"
+            f"--seconds {args.seconds:g} --rounds {args.rounds}{nice}`"
         )
         title = f"{args.rate:g} requests/s" + (f", nice {args.nice}" if args.nice else "")
         body = f"## Proxy overhead at {title}\n\n{text}\n\nCommand: {command}"
