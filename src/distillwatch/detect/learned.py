@@ -57,7 +57,11 @@ MODEL_FEATURES: tuple[str, ...] = (
     "wrapper_frames",
 )
 
+#: The scan's model, fitted to whole weeks of account features.
 MODEL_FILE = "scorer.txt"
+#: The online engine's model, fitted to the snapshots the engine judges (after 10, 11, 12, ...
+#: requests): early features read differently (``scripts/train_scorer.py --online``).
+ONLINE_MODEL_FILE = "scorer-online.txt"
 
 
 def model_matrix(features: pl.DataFrame) -> np.ndarray:
@@ -92,12 +96,12 @@ class LearnedResemblance(Finding):
         )
 
 
-@lru_cache(maxsize=1)
-def load_model() -> Any:
-    """The packaged model, or ``None`` when none is shipped (rules only)."""
+@lru_cache(maxsize=2)
+def load_model(name: str = MODEL_FILE) -> Any:
+    """A packaged model, or ``None`` when none is shipped (rules only)."""
     import lightgbm as lgb
 
-    path = resources.files("distillwatch").joinpath(f"data/{MODEL_FILE}")
+    path = resources.files("distillwatch").joinpath(f"data/{name}")
     if not path.is_file():
         return None
     model = lgb.Booster(model_str=path.read_text(encoding="utf-8"))
@@ -134,18 +138,20 @@ def learned_findings(features: pl.DataFrame, min_probability: float = 0.5) -> li
     return findings_from_matrix(model_matrix(features), min_probability)
 
 
-def findings_from_matrix(x: np.ndarray, min_probability: float = 0.5) -> list[list[Finding]]:
+def findings_from_matrix(
+    x: np.ndarray, min_probability: float = 0.5, model: str = MODEL_FILE
+) -> list[list[Finding]]:
     """One list per row of a :func:`model_matrix`; empty lists when no model is shipped."""
-    model = load_model()
-    if model is None:
+    booster = load_model(model)
+    if booster is None:
         return [[] for _ in range(len(x))]
     # one thread: the rows are few and OpenMP start-up would cost more than the trees
-    prob = model.predict(x, num_threads=1)
+    prob = booster.predict(x, num_threads=1)
     out: list[list[Finding]] = [[] for _ in range(len(x))]
     hits = [i for i, p in enumerate(prob) if p >= min_probability and not math.isnan(p)]
     if not hits:
         return out
-    contrib = model.predict(x[hits], pred_contrib=True, num_threads=1)[:, : len(MODEL_FEATURES)]
+    contrib = booster.predict(x[hits], pred_contrib=True, num_threads=1)[:, : len(MODEL_FEATURES)]
     for i, c in zip(hits, contrib, strict=True):
         top = np.argsort(-c)[:3]
         drivers = tuple(MODEL_FEATURES[j].replace("_", " ") for j in top if c[j] > 0)

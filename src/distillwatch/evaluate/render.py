@@ -132,8 +132,14 @@ def targets_table(ev: Evaluation) -> Table:
 def online_tables(figures: OnlineFigures) -> tuple[Table, Table]:
     """Leak per campaign, then the online targets (with benign requests refused)."""
     leaks = Table(title="online: requests each campaign got answered", title_justify="left")
-    for name, justify in (("campaign", "left"), ("tactic", "left"), ("accounts", "right"),
-                          ("requests", "right"), ("answered", "right"), ("leak", "right")):
+    for name, justify in (
+        ("campaign", "left"),
+        ("tactic", "left"),
+        ("accounts", "right"),
+        ("requests", "right"),
+        ("answered", "right"),
+        ("leak", "right"),
+    ):
         leaks.add_column(name, justify=justify)  # type: ignore[arg-type]
     for c in sorted(figures.campaigns, key=lambda c: -c.share):
         leaks.add_row(c.campaign, c.tactic, f"{c.accounts:,}", f"{c.requests:,}",

@@ -9,6 +9,7 @@ volume. A cluster's state is the merge of its members' states plus their later r
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from distillwatch.features.aggregates import (
     WRAPPER_MIN_BITS,
     WRAPPER_MIN_REQUESTS,
 )
-from distillwatch.online.sketch import Distinct, Moments, bounded_add, entropy_bits
+from distillwatch.online.sketch import Distinct, Frequency, Moments, bounded_add, entropy_bits
 
 #: Flags counted per request; each becomes ``<name>_share`` in the features.
 FLAGS = (
@@ -64,6 +65,10 @@ def _either(pick: Any, a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else pick(a, b)
 
 
+def _frame_hash(frame: str) -> int:
+    return zlib.crc32(frame.encode())  # stable across processes, unlike hash()
+
+
 def frame_of(prompt: str | None) -> str | None:
     """The instruction frame of a prompt, as in ``features``: its first words, lower-cased."""
     if not prompt:
@@ -93,8 +98,12 @@ class ProfileState:
     ips: Distinct = field(default_factory=lambda: Distinct(64))
     ip24s: Distinct = field(default_factory=lambda: Distinct(64))
     asns: Distinct = field(default_factory=lambda: Distinct(64))
-    #: frame -> capability counts under it (capped at MAX_FRAMES frames)
+    #: frame -> capability counts under it (capped at MAX_FRAMES frames) ...
     frames: dict[str, Counter[str]] = field(default_factory=dict)
+    #: ... and, once the table is full, how often each frame was seen (admission to it)
+    frame_counts: Frequency | None = None
+    #: (ageings, count): the rarest tabled frame was seen at least ``count`` times
+    frame_floor: tuple[int, int] = (0, 0)
     #: near-duplicate prompt -> [requests, models seen] (capped at MAX_SKETCHES)
     replays: dict[int, tuple[int, frozenset[str]]] = field(default_factory=dict)
 
@@ -164,10 +173,37 @@ class ProfileState:
             return
         table = self.frames.get(frame)
         if table is None:
-            if len(self.frames) >= MAX_FRAMES:
-                _evict_rarest(self.frames, lambda t: t.total())
+            if not self._admit_frame(frame):
+                return
             table = self.frames[frame] = Counter()
+        elif self.frame_counts is not None:
+            self.frame_counts.add(_frame_hash(frame))
         bounded_add(table, area, MAX_AREAS)
+
+    def _admit_frame(self, frame: str) -> bool:
+        """Room for a new frame? Below the cap always; at it, only for a frame seen more
+        often than the rarest one in the table, which then makes room (TinyLFU)."""
+        if len(self.frames) < MAX_FRAMES:
+            return True
+        counts = self.frame_counts
+        if counts is None:  # the table just filled: seed the sketch with what it holds
+            counts = self.frame_counts = Frequency()
+            for known, table in self.frames.items():
+                counts.add(_frame_hash(known), table.total())
+        seen = counts.add(_frame_hash(frame))
+        ageings, floor = self.frame_floor
+        if ageings == counts.ageings and seen <= floor:
+            return False  # cheap refusal: the rarest tabled frame was seen at least as often
+        rarest, lowest = min(
+            ((known, counts.estimate(_frame_hash(known))) for known in self.frames),
+            key=lambda pair: pair[1],
+        )
+        if seen <= lowest:
+            self.frame_floor = (counts.ageings, lowest)
+            return False
+        del self.frames[rarest]
+        self.frame_floor = (counts.ageings, 0)
+        return True
 
     def _add_replay(self, sketch: int | None, model: str | None) -> None:
         if sketch is None or model is None:
@@ -214,6 +250,11 @@ class ProfileState:
                 self.frames[frame].update(table)
             elif len(self.frames) < MAX_FRAMES:
                 self.frames[frame] = Counter(table)
+        if other.frame_counts is not None:  # the merged sketch counts both streams
+            if self.frame_counts is None:
+                self.frame_counts = Frequency()
+            self.frame_counts.merge(other.frame_counts)
+            self.frame_floor = (self.frame_counts.ageings, 0)
         for sketch, (n, models) in other.replays.items():
             mine = self.replays.get(sketch)
             if mine is not None:

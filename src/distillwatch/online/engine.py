@@ -20,20 +20,26 @@ from typing import Any
 from distillwatch.detect.checks import CHECKS
 from distillwatch.detect.cluster import CLUSTER_CHECKS
 from distillwatch.detect.evidence import Finding, noisy_or, strongest_first
-from distillwatch.detect.learned import findings_from_matrix, model_row
+from distillwatch.detect.learned import ONLINE_MODEL_FILE, findings_from_matrix, model_row
 from distillwatch.detect.score import FRESH_DAYS, run_checks
 from distillwatch.enforce.assessment import Assessment
 from distillwatch.online.account import ProfileState
 from distillwatch.online.cluster import STRONG_KEYS, Cluster, Clusters
 
-#: Judgements before this many requests would rest on too little (the checks agree).
-FIRST_JUDGEMENT = 20
+#: Judgements before this many requests would rest on too little (the checks have their own
+#: minimums on top; the online model was trained on snapshots from here on).
+FIRST_JUDGEMENT = 10
 #: Re-judge after this much growth (in requests) since the last judgement.
 GROWTH = 1.1
 #: A day: a model first seen later than this after the engine started counts as released.
 _RELEASE_GRACE_S = 86400.0
 _NEW_MODEL_WINDOW_S = 172800.0
 MAX_REASONS = 6
+
+
+def next_judgement(requests: int) -> int:
+    """When to judge again an account (or cluster) judged at ``requests`` requests."""
+    return max(requests + 1, int(requests * GROWTH))
 
 
 @dataclass
@@ -114,10 +120,10 @@ class OnlineEngine:
         found = run_checks([features], self._checks)[0]
         if self.learned:
             size = len(cluster.members) if cluster is not None else 1
-            found += findings_from_matrix(model_row(features, size))[0]
+            found += findings_from_matrix(model_row(features, size), model=ONLINE_MODEL_FILE)[0]
         judgement.findings = tuple(strongest_first(found))
         judgement.score = noisy_or(found)
-        judgement.next_at = max(entry.state.requests + 1, int(entry.state.requests * GROWTH))
+        judgement.next_at = next_judgement(entry.state.requests)
 
     def _judge_cluster(self, cluster: Cluster) -> Judgement:
         judgement = self._cluster_judgements.setdefault(cluster.root, Judgement(next_at=2))
@@ -138,7 +144,7 @@ class OnlineEngine:
         judged = any(f.kind != "SharedInfrastructure" for f in found)
         judgement.findings = tuple(strongest_first(found))
         judgement.score = noisy_or(found) if judged else 0.0
-        judgement.next_at = max(cluster.state.requests + 1, int(cluster.state.requests * GROWTH))
+        judgement.next_at = next_judgement(cluster.state.requests)
         return judgement
 
     def _assessment(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -78,6 +79,49 @@ class Moments:
         self.m2 += other.m2 + delta * delta * self.n * other.n / n
         self.mean += delta * other.n / n
         self.n = n
+
+
+@dataclass
+class Frequency:
+    """How often each of many keys was seen, approximately, in fixed memory.
+
+    A count-min sketch (two rows, conservative update) whose counters are halved every
+    ``10 * width`` additions, so it follows recent traffic (TinyLFU's ageing). It guards a
+    capped table: once the table is full, a newcomer takes the place of the table's rarest
+    entry only when it has been seen more often -- so a flood of one-off keys (a reseller's
+    end users' first words) cannot flush out keys that recur slowly but steadily (the
+    harvest's few wrapper frames, a few times a day each).
+    """
+
+    width: int = 512
+    cells: array[int] = field(default_factory=lambda: array("I", bytes(4 * 2 * 512)))
+    added: int = 0
+    #: how many times the counters were halved (estimates read before then are stale)
+    ageings: int = 0
+
+    def _slots(self, hashed: int) -> tuple[int, int]:
+        return hashed % self.width, self.width + (hashed >> 16) % self.width
+
+    def add(self, hashed: int, count: int = 1) -> int:
+        """Count ``count`` sightings; returns the key's estimated count."""
+        i, j = self._slots(hashed)
+        cells = self.cells
+        seen = min(cells[i], cells[j]) + count
+        cells[i], cells[j] = max(cells[i], seen), max(cells[j], seen)  # conservative update
+        self.added += count
+        if self.added >= 10 * self.width:
+            self.cells = array("I", (c >> 1 for c in cells))
+            self.added //= 2
+            self.ageings += 1
+        return seen
+
+    def estimate(self, hashed: int) -> int:
+        i, j = self._slots(hashed)
+        return min(self.cells[i], self.cells[j])
+
+    def merge(self, other: Frequency) -> None:
+        self.cells = array("I", (a + b for a, b in zip(self.cells, other.cells, strict=True)))
+        self.added += other.added
 
 
 def entropy_bits(counts: Counter[str] | dict[str, int]) -> tuple[float, float]:

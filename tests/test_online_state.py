@@ -1,0 +1,67 @@
+"""The online state's bounded summaries: they must keep what recurs under a flood of one-offs."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from distillwatch.online.account import MAX_FRAMES, ProfileState
+from distillwatch.online.sketch import Frequency
+
+AREAS = ("math", "coding", "knowledge", "creative", "translation", "reasoning")
+
+
+def _row(prompt: str, area: str) -> dict[str, Any]:
+    return {"last_user": prompt, "capability": area, "account_id": "a"}
+
+
+def test_frequency_counts_recurring_keys_and_ages() -> None:
+    sketch = Frequency(width=64)
+    for _ in range(30):
+        sketch.add(12345)
+    assert sketch.estimate(12345) >= 30
+    assert sketch.estimate(999) <= sketch.estimate(12345) // 2  # an unseen key stays low
+    for key in range(10 * 64):  # enough additions to halve every counter once
+        sketch.add(key * 7919)
+    assert sketch.ageings >= 1
+    assert sketch.estimate(12345) < 30
+
+
+def test_frequency_merge_adds_both_streams() -> None:
+    a, b = Frequency(), Frequency()
+    a.add(42, 3)
+    b.add(42, 4)
+    a.merge(b)
+    assert a.estimate(42) == 7
+
+
+def test_slow_steady_frames_survive_a_flood_of_one_off_frames() -> None:
+    """A reseller's end users open with endless one-off words; a harvest hidden in the
+    same account sends a few fixed wrapper frames a few times a day. The capped frame table
+    must end up holding the wrappers, not the latest one-offs."""
+    rng = random.Random(3)
+    state = ProfileState()
+    wrappers = [f"answer in language{i}:" for i in range(6)]
+    ts = 0.0
+    for i in range(20_000):
+        ts += 30.0
+        if i % 40 == 0:  # each wrapper every 240 requests, over unrelated tasks
+            prompt = f"{wrappers[(i // 40) % 6]} item {i}"
+            area = rng.choice(AREAS)
+        else:
+            prompt = f"hello{rng.randrange(10**9)} there my friend"
+            area = "knowledge"
+        state.update(_row(prompt, area), ts, 30.0, False)
+    assert len(state.frames) <= MAX_FRAMES
+    kept = [w for w in wrappers if " ".join(f"{w} item".split(" ")[:4]) in state.frames]
+    assert len(kept) == 6
+    features = state.features()
+    assert features["wrapper_frames"] == 6
+
+
+def test_frames_below_the_cap_are_counted_exactly() -> None:
+    state = ProfileState()
+    for i in range(50):
+        state.update(_row(f"please rate this answer: {i}", AREAS[i % 6]), float(i), 1.0, False)
+    assert state.frame_counts is None  # no sketch until the table is full
+    assert state.frames["please rate this answer:"].total() == 50
