@@ -1,6 +1,6 @@
-"""The gateway with the online engine behind it (``--assessor
-distillwatch.online.deferred:for_gateway``): a chain-of-thought harvester is refused once
-the engine has learned its requests, an ordinary user is not."""
+"""The gateway with the online engine behind it (the default, and ``--assessor online``): a
+chain-of-thought harvester is refused once the engine has learned its requests, an ordinary
+user is not."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 
 from builders import CASUAL, SWEEP  # noqa: E402
+from distillwatch.enforce.assessment import Assessment  # noqa: E402
+from distillwatch.enforce.combined import CombinedAssessor, combine  # noqa: E402
 from distillwatch.gateway import GatewayConfig, build_gateway  # noqa: E402
 from distillwatch.gateway.stub import serve_in_thread, stub_app  # noqa: E402
 from distillwatch.online.deferred import DeferredAssessor  # noqa: E402
@@ -30,17 +32,23 @@ key = "sk-user"
 COT = " Explain your reasoning step by step before giving the final answer."
 
 
-def test_online_engine_behind_the_gateway(tmp_path: Path) -> None:
+@pytest.mark.parametrize("choice", ["online", None])
+def test_online_engine_behind_the_gateway(tmp_path: Path, choice: str | None) -> None:
     (tmp_path / "keys.toml").write_text(KEYS)
     with serve_in_thread(stub_app()) as upstream:
         config = GatewayConfig(
             upstream=upstream + "/v1",
             keys=tmp_path / "keys.toml",
             log_dir=tmp_path / "logs",
-            assessor="distillwatch.online.deferred:for_gateway",
+            assessor=choice,
         )
         gw = build_gateway(config)
-        assert isinstance(gw.assessor, DeferredAssessor)
+        if choice is None:  # the default: the online engine and the decayed rates
+            assert isinstance(gw.assessor, CombinedAssessor)
+            online = gw.assessor.parts[0]
+        else:
+            online = gw.assessor
+        assert isinstance(online, DeferredAssessor)
         with serve_in_thread(gw.app) as url:
 
             def ask(key: str, text: str) -> int:
@@ -52,7 +60,20 @@ def test_online_engine_behind_the_gateway(tmp_path: Path) -> None:
             codes = [ask("sk-harvester", SWEEP[i % len(SWEEP)] + COT) for i in range(60)]
             codes += [ask("sk-user", CASUAL[i % len(CASUAL)]) for i in range(30)]
             assert all(c == 200 for c in codes[:10])  # nothing is judged on 10 requests
-            gw.assessor.flush()
+            online.flush()
             assert ask("sk-harvester", SWEEP[0] + COT) in (403, 428, 429)
             assert ask("sk-user", CASUAL[0]) == 200
-        gw.assessor.close()
+        online.close()
+
+
+def test_combined_assessment_keeps_the_strongest_of_each_side() -> None:
+    rates = Assessment("a", cluster_id="keys-cluster", score=0.2, cluster_score=0.6,
+                       reasons=("900 requests/min recently",))  # fmt: skip
+    engine = Assessment("a", score=0.8, reasons=("93% of prompts elicit step-by-step",),
+                        tactics=("cot_harvesting",))  # fmt: skip
+    both = combine([rates, engine])
+    assert both.score == 0.8 and both.cluster_id == "keys-cluster" and both.cluster_score == 0.6
+    assert both.reasons == ("93% of prompts elicit step-by-step", "900 requests/min recently")
+    assert both.tactics == ("cot_harvesting",)
+    with pytest.raises(ValueError, match="at least one"):
+        CombinedAssessor([])

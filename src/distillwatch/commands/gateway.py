@@ -42,7 +42,10 @@ def command(
         None, "--group-key", help="Sharing-group key file, for hashed indicators."
     ),
     assessor: str | None = typer.Option(
-        None, "--assessor", help="module:callable returning the assessor to use."
+        None,
+        "--assessor",
+        help="default (online engine + decayed rates), rate, online, or module:callable "
+        "returning your own assessor.",
     ),
     overrides: Path = typer.Option(
         Path("distillwatch-state/overrides.jsonl"),

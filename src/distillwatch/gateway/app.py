@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from distillwatch.enforce.assessment import Assessor, IndicatorMatcher
+from distillwatch.enforce.combined import CombinedAssessor
 from distillwatch.enforce.enforcer import Enforcer, FailMode
 from distillwatch.enforce.policy import load_policy
 from distillwatch.enforce.rate_assessor import RateAssessor, load_scan
@@ -103,6 +104,9 @@ class Gateway:
             await self.nats.start()
 
     async def shutdown(self) -> None:
+        close = getattr(self.assessor, "close", None)
+        if close is not None:  # the online engine's learner thread learns what is queued
+            close()
         if self.nats is not None:
             await self.nats.close()
         await self.store.close()
@@ -152,18 +156,33 @@ def make_matcher(config: GatewayConfig) -> IndicatorMatcher | None:
     return BlocklistMatcher(config.blocklist, config.group_key)
 
 
+#: ``--assessor`` names: both (the default), the decayed rates alone, the online engine alone.
+ASSESSORS = ("default", "rate", "online")
+
+
 def make_assessor(config: GatewayConfig, keys: KeyRing) -> Assessor:
-    if config.assessor:
-        module, _, name = config.assessor.partition(":")
+    """The assessor ``config.assessor`` names (one of :data:`ASSESSORS` or ``module:callable``)."""
+    choice = config.assessor or "default"
+    if choice not in ASSESSORS:
+        module, _, name = choice.partition(":")
         if not name:
-            raise ValueError(f"--assessor must be 'module:callable', got {config.assessor!r}")
+            raise ValueError(
+                f"--assessor must be one of {', '.join(ASSESSORS)} or 'module:callable', "
+                f"got {choice!r}"
+            )
         factory = getattr(importlib.import_module(module), name)
         assessor = factory(keys)
         if not isinstance(assessor, Assessor):
-            raise ValueError(f"{config.assessor} did not return an object with assess(record)")
+            raise ValueError(f"{choice} did not return an object with assess(record)")
         return assessor
     verdicts, campaigns = load_scan(config.scan) if config.scan else ({}, {})
-    return RateAssessor(verdicts=verdicts, campaigns=campaigns, clusters=keys.clusters())
+    rate = RateAssessor(verdicts=verdicts, campaigns=campaigns, clusters=keys.clusters())
+    if choice == "rate":
+        return rate
+    from distillwatch.online.deferred import for_gateway
+
+    online = for_gateway(keys)
+    return online if choice == "online" else CombinedAssessor([online, rate])
 
 
 def build_gateway(config: GatewayConfig, assessor: Assessor | None = None) -> Gateway:

@@ -7,12 +7,18 @@ request *before* this one -- and queues the request; a background thread enriche
 in micro-batches and feeds the engine in arrival order. Decisions therefore never use a
 record later than the request itself (the replay contract), and lag the request's own
 signals by one micro-batch interval.
+
+The request path never waits for the background thread: the queue is a ``deque`` (appends
+and pops are atomic) and the assessment is read from the engine without a lock. Under the
+GIL every dictionary read is atomic, so the worst a read racing a batch can see is the
+account as it was a few requests earlier -- the same staleness the design already accepts.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,8 +37,8 @@ class DeferredAssessor:
         self.engine = engine or OnlineEngine()
         self.interval = interval
         self.invalid = 0
-        self._queue: list[dict[str, Any]] = []
-        self._lock = threading.Lock()  # guards the queue and the engine
+        self._queue: deque[dict[str, Any]] = deque()
+        self._lock = threading.Lock()  # one learner at a time (background thread or flush)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if start:
@@ -42,24 +48,23 @@ class DeferredAssessor:
             self._thread.start()
 
     def assess(self, record: Mapping[str, Any]) -> Assessment:
-        with self._lock:
-            self._queue.append(dict(record))
-            return self.engine.current(str(record.get("account_id", "")))
+        assessment = self.engine.current(str(record.get("account_id", "")))
+        self._queue.append(dict(record))
+        return assessment
 
     def flush(self) -> int:
         """Learn every queued request now; returns how many were learned."""
         with self._lock:
-            batch, self._queue = self._queue, []
-        if not batch:
-            return 0
-        rows, problems = enrich_records(batch)
-        if problems:
-            self.invalid += len(problems)
-            log.warning("%d requests not learned (invalid): %s", len(problems), problems[0])
-        with self._lock:
+            batch = [self._queue.popleft() for _ in range(len(self._queue))]
+            if not batch:
+                return 0
+            rows, problems = enrich_records(batch)
+            if problems:
+                self.invalid += len(problems)
+                log.warning("%d requests not learned (invalid): %s", len(problems), problems[0])
             for row in rows:
                 self.engine.observe(row)
-        return len(rows)
+            return len(rows)
 
     def close(self) -> None:
         self._stop.set()
@@ -76,6 +81,25 @@ class DeferredAssessor:
 
 
 def for_gateway(keys: object = None) -> DeferredAssessor:
-    """Factory for ``distillwatch gateway --assessor distillwatch.online.deferred:for_gateway``:
-    the online engine (rules and learned model) learning in the background."""
+    """The online engine (rules and learned model) learning in the background, as the gateway
+    runs it (``--assessor online``, and half of the default).
+
+    The model and the signal classifiers load here, before the first request: loaded on the
+    learner thread's first judgement, the imports would hold the interpreter for seconds
+    while requests wait."""
+    from distillwatch.detect.learned import ONLINE_MODEL_FILE, load_model
+
+    load_model(ONLINE_MODEL_FILE)
+    enrich_records([_WARM_UP])
     return DeferredAssessor(OnlineEngine())
+
+
+#: One valid record, enriched at start-up so that every signal's resources are loaded.
+_WARM_UP: dict[str, Any] = {
+    "ts": "2026-01-01T00:00:00Z",
+    "account_id": "warm-up",
+    "request_id": "warm-up",
+    "endpoint": "chat",
+    "model": "warm-up",
+    "messages": [{"role": "user", "content": "Explain step by step: what is 2 + 2?"}],
+}
