@@ -273,7 +273,14 @@ def _rows(runs: list[tuple[str, dict, dict]]) -> list[str]:
     return lines
 
 
-def bench_proxy(rate: float, seconds: float, warmup: float, nice: int = 0, rounds: int = 5) -> str:
+def bench_proxy(
+    rate: float,
+    seconds: float,
+    warmup: float,
+    nice: int = 0,
+    rounds: int = 5,
+    assessor: str = "default",
+) -> str:
     python = sys.executable
     stub_url = f"http://127.0.0.1:{_free_port()}"
     gw_url = f"http://127.0.0.1:{_free_port()}"
@@ -288,7 +295,7 @@ def bench_proxy(rate: float, seconds: float, warmup: float, nice: int = 0, round
     )
     gateway = subprocess.Popen(
         [python, "-m", "distillwatch.cli", "gateway", "--upstream", stub_url,
-         "--port", gw_url.rsplit(":", 1)[1], "--log-dir", logs],
+         "--port", gw_url.rsplit(":", 1)[1], "--log-dir", logs, "--assessor", assessor],
         **quiet,
     )  # fmt: skip
     runs: list[tuple[str, dict, dict]] = []
@@ -350,6 +357,9 @@ def main() -> None:
         "--nice", type=int, default=0, help="scheduling priority of the proxy benchmark's processes"
     )
     ap.add_argument("--rounds", type=int, default=5, help="proxy: stub/gateway rounds")
+    ap.add_argument(
+        "--assessor", default="default", help="proxy: the gateway's --assessor (default, rate...)"
+    )
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     if args.what == "load":
@@ -365,17 +375,22 @@ def main() -> None:
         if args.write:
             update_section(RESULTS, "decide", body)
     if args.what in ("proxy", "all"):
-        text = bench_proxy(args.rate, args.seconds, args.warmup, args.nice, args.rounds)
+        text = bench_proxy(
+            args.rate, args.seconds, args.warmup, args.nice, args.rounds, args.assessor
+        )
         nice = f" --nice {args.nice}" if args.nice else ""
         command = (
             f"`.venv/bin/python benchmarks/bench_gateway.py proxy --rate {args.rate:g} "
-            f"--seconds {args.seconds:g} --rounds {args.rounds}{nice}`"
+            f"--seconds {args.seconds:g} --rounds {args.rounds} --assessor {args.assessor}{nice}`"
         )
-        title = f"{args.rate:g} requests/s" + (f", nice {args.nice}" if args.nice else "")
+        title = f"{args.rate:g} requests/s, `--assessor {args.assessor}`" + (
+            f", nice {args.nice}" if args.nice else ""
+        )
         body = f"## Proxy overhead at {title}\n\n{text}\n\nCommand: {command}"
         print(body)
         if args.write:
             section = "proxy" if args.rate == 500 else f"proxy-{args.rate:g}"
+            section += "" if args.assessor == "default" else f"-{args.assessor}"
             update_section(RESULTS, section + ("-nice" if args.nice else ""), body)
 
 

@@ -181,8 +181,14 @@ def link_accounts(
 def communities(n: int, edges: np.ndarray, weights: np.ndarray, resolution: float) -> np.ndarray:
     """Leiden communities (modularity) of the weighted account graph; a label per account.
 
-    Deterministic: the search is seeded, so the same logs give the same campaigns.
+    Deterministic: the search is seeded and the edges are put in a canonical order first (the
+    search depends on it, and the order of the joins that produced them is not fixed), so the
+    same logs give the same campaigns.
     """
+    if len(edges):
+        edges = np.sort(edges, axis=1)
+        order = np.lexsort((weights, edges[:, 1], edges[:, 0]))
+        edges, weights = edges[order], weights[order]
     graph = ig.Graph(n=n, edges=edges.tolist())
     graph.es["weight"] = weights.tolist()
     graph.simplify(combine_edges="max")
