@@ -65,3 +65,38 @@ def test_frames_below_the_cap_are_counted_exactly() -> None:
         state.update(_row(f"please rate this answer: {i}", AREAS[i % 6]), float(i), 1.0, False)
     assert state.frame_counts is None  # no sketch until the table is full
     assert state.frames["please rate this answer:"].total() == 50
+
+
+_COUNT_IPS = """
+from distillwatch.online.account import ProfileState
+state = ProfileState()
+for i in range(3000):
+    row = {"account_id": "a", "ip": f"10.{i % 250}.{i // 250}.7", "asn": 64000 + i % 700,
+           "system_prompt": f"bot {i % 90}"}
+    state.update(row, float(i), 1.0, False)
+f = state.features()
+print(f["ips"], f["ip24s"], f["asns"], f["system_prompts"])
+"""
+
+
+def test_sketch_estimates_are_the_same_in_every_process() -> None:
+    """Past their exact range the distinct-count sketches estimate from hashes; a salted
+    hash (Python's ``hash()`` of a string) made the estimates, and so replayed decisions,
+    differ from run to run."""
+    import os
+    import subprocess
+    import sys
+
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", _COUNT_IPS],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outs) == 1
+    ips, ip24s, asns, prompts = (float(x) for x in outs.pop().split())
+    assert 2400 < ips < 3600 and 2400 < ip24s < 3600 and 550 < asns < 900 and 70 < prompts < 115

@@ -13,6 +13,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from typing import Any
 
 from distillwatch.features.aggregates import (
@@ -44,8 +45,15 @@ _FAST_GAP_S = 2.0
 _MASK = 0xFFFFFFFFFFFFFFFF
 
 
-def _h(value: object) -> int:
-    return hash(value) & _MASK
+def _h(value: str | int) -> int:
+    """A 64-bit hash, the same in every process (``hash()`` of a string is salted per
+    process, which made sketch estimates -- and so decisions -- differ between runs)."""
+    if isinstance(value, str):
+        return int.from_bytes(blake2b(value.encode(), digest_size=8).digest(), "little")
+    x = (value + 0x9E3779B97F4A7C15) & _MASK  # splitmix64: ASNs are small, clustered ints
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
 
 
 def _evict_rarest(table: dict[Any, Any], count: Callable[[Any], int]) -> None:
