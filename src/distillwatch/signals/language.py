@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillwatch.signals import rematch
 from distillwatch.signals.base import RequestSignal
 from distillwatch.signals.patterns.stopwords import STOPWORDS
 from distillwatch.signals.text import (
@@ -129,7 +130,7 @@ def script_counts(texts: pa.Array) -> np.ndarray:
 
 def _contains_any(texts: pa.Array, needles: tuple[bytes, ...]) -> np.ndarray:
     pattern = "|".join(n.decode() for n in needles)
-    return pc.match_substring_regex(texts, pattern).to_numpy(zero_copy_only=False).astype(bool)
+    return rematch.match(texts, pattern)
 
 
 def detect(view: PromptView) -> np.ndarray:

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillwatch.signals import rematch
 from distillwatch.signals.base import RequestSignal
 from distillwatch.signals.text import PromptView, Tokens, mix64, string_offsets, tokenize
 
@@ -128,9 +129,9 @@ def _replace_where(texts: pa.Array, where: np.ndarray, pattern: str, replacement
     if hits == 0:
         return texts
     if hits == len(texts):
-        return pc.replace_substring_regex(texts, pattern, replacement)
+        return rematch.replace(texts, pattern, replacement)
     selected = pa.array(where)
-    changed = pc.replace_substring_regex(texts.filter(selected), pattern, replacement)
+    changed = rematch.replace(texts.filter(selected), pattern, replacement)
     return pc.replace_with_mask(texts, selected, changed)
 
 
@@ -149,8 +150,7 @@ def apply_mask(texts: pa.Array, mask: Mask, text_marks: np.ndarray | None = None
         offsets, _ = string_offsets(texts)
         maybe &= np.diff(offsets) >= mask.min_bytes
     if mask.trigger and maybe.any():
-        found = pc.match_substring_regex(texts, mask.trigger).to_numpy(zero_copy_only=False)
-        maybe &= found.astype(bool)
+        maybe &= rematch.match(texts, mask.trigger)
     if not mask.simple:
         return _replace_where(texts, maybe, mask.pattern, mask.replacement)
     exotic = (text_marks & mask.exotic) != 0

@@ -27,6 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillwatch.signals import rematch
+
 T = TypeVar("T")
 
 HEAD_CHARS = 1200
@@ -429,11 +431,9 @@ class PromptView:
             if rest.all():
                 hit = self.matches(pattern)
             else:
-                found = pc.match_substring_regex(self.lowered.filter(pa.array(rest)), pattern)
-                hit[rest] = found.to_numpy(zero_copy_only=False).astype(bool)
+                hit[rest] = rematch.match(self.lowered.filter(pa.array(rest)), pattern)
         return hit
 
     def matches(self, pattern: str) -> np.ndarray:
         """Boolean per unique prompt: does the RE2 ``pattern`` match the lower-cased text?"""
-        hit = pc.match_substring_regex(self.lowered, pattern)
-        return hit.to_numpy(zero_copy_only=False).astype(bool)
+        return rematch.match(self.lowered, pattern)
