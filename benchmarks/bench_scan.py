@@ -165,7 +165,7 @@ def _child_scan(log: str) -> dict[str, Any]:
     import distillwatch.scan as scan
 
     stages: dict[str, list[float]] = {}
-    scan.enrich = _timed(stages, "enrich", scan.enrich)
+    scan.enrich_into = _timed(stages, "enrich", scan.enrich_into)
     scan.write_outputs = _timed(stages, "outputs", scan.write_outputs)
     with tempfile.TemporaryDirectory() as out:
         result = scan.run_scan([log], Path(out) / "scan")
