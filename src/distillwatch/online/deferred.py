@@ -113,9 +113,9 @@ def for_gateway(keys: object = None) -> DeferredAssessor:
 def signal_worker() -> ProcessPoolExecutor:
     """A process that computes signals for the learner, warmed up and ready.
 
-    Signals cost ~0.8 ms of CPU per request in micro-batches of ~25 (RE2 compiles each
-    template mask afresh per call), bursts that made requests wait for the interpreter: in
-    their own process they cost the gateway only the records' pickling. ``forkserver``:
+    Signals cost ~0.3 ms of CPU per request in micro-batches of ~25 (0.8 ms before
+    ``signals.rematch``), in bursts that made requests wait for the interpreter: in their own
+    process they cost the gateway only the records' pickling. ``forkserver``:
     forking the gateway itself, with its threads, could copy a held lock into the child.
     """
     context = multiprocessing.get_context("forkserver")
