@@ -75,6 +75,11 @@ _CLOUDS = [
     "Lumen Edge",
 ]
 _CLOUD_REGIONS = ["US", "US", "DE", "GB", "SG", "JP", "IN", "BR"]
+#: Consumer VPN providers and the countries of their exit nodes (hosted in datacentres).
+_VPNS = ["Veil VPN", "Tunnelfox", "Shieldway"]
+_VPN_REGIONS = ["NL", "SE", "US", "GB", "DE", "SG", "JP", "CA"]
+#: Countries with a university research network (campus ASN) in the table.
+_CAMPUS_COUNTRIES = ["US", "US", "US", "GB", "DE", "IN", "JP", "CA", "SG", "FR", "BR", "AU"]
 
 FREE_MAIL = [
     "gmail.com",
@@ -154,7 +159,7 @@ class Asn:
 
     number: int
     name: str
-    kind: str  # residential | mobile | cloud
+    kind: str  # residential | mobile | cloud | carrier | campus | vpn | hyperscale
     country: str
     blocks: tuple[int, ...]  # network address of each block as an int
     block_size: int
@@ -198,6 +203,30 @@ def network() -> Network:
                 for _ in range(int(rng.integers(1, 3)))
             )
             asns.append(Asn(next(numbers), f"{cloud} {region}", "cloud", region, blocks, 1 << 10))
+
+    # Added after the original table (same rng, drawn later), so that table is unchanged:
+    # carrier = further mobile carriers (CGNAT pools); campus = university networks;
+    # vpn = a VPN's exit nodes; hyperscale = a cloud's large egress/NAT ranges.
+    def extra(kind: str, label: str, cc: str, count: int, cloud: bool = False) -> None:
+        src, base, shift = (
+            (cloud_blocks, 198 << 24 | 18 << 16, 10)
+            if cloud
+            else (res_blocks, 100 << 24 | 64 << 16, 12)
+        )
+        blocks = tuple(base + (next(src) << shift) for _ in range(count))
+        asns.append(Asn(next(numbers), label, kind, cc, blocks, 1 << shift))
+
+    for cc in COUNTRY_CODES:
+        for _ in range(1 + int(COUNTRIES[cc][1] > 3)):
+            extra("carrier", f"{name()} Mobile {cc}", cc, int(rng.integers(2, 5)))
+    for cc in _CAMPUS_COUNTRIES:
+        word = _WORDS[rng.integers(len(_WORDS))].title()
+        extra("campus", f"{word} University Network {cc}", cc, 1)
+    for vpn in _VPNS:
+        for cc in rng.choice(_VPN_REGIONS, int(rng.integers(3, 6)), replace=False).tolist():
+            extra("vpn", f"{vpn} {cc}", str(cc), 1, cloud=True)
+    for cloud in _CLOUDS[:3]:
+        extra("hyperscale", f"{cloud} Global", "US", int(rng.integers(5, 9)), cloud=True)
     return Network(tuple(asns))
 
 
@@ -206,6 +235,12 @@ def ip_in(rng: np.random.Generator, asn: Asn, n: int) -> list[str]:
     block = np.array(asn.blocks)[rng.integers(0, len(asn.blocks), n)]
     addr = block + rng.integers(0, asn.block_size // 256, n) * 256 + rng.integers(1, 255, n)
     return [f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}" for a in addr.tolist()]
+
+
+def same_prefix(rng: np.random.Generator, ip: str, n: int) -> list[str]:
+    """``n`` addresses in the /24 of ``ip`` (``ip`` itself first): one NAT pool or subnet."""
+    head = ip.rsplit(".", 1)[0]
+    return [ip] + [f"{head}.{h}" for h in rng.integers(1, 255, n - 1).tolist()]
 
 
 def pick_country(rng: np.random.Generator) -> str:
