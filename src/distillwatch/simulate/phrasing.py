@@ -268,11 +268,25 @@ def cot_request(rng: np.random.Generator, question: str) -> str:
     return f"{opener}\n\n{body}".strip()
 
 
-def grading_request(rng: np.random.Generator, question: str, candidates: list[str]) -> str:
-    """A reward-signal harvesting prompt: a question, candidate answers, a judging ask."""
+def grading_request(
+    rng: np.random.Generator,
+    question: str,
+    candidates: list[str],
+    rubric: tuple[str, str] | None = None,
+) -> str:
+    """A reward-signal harvesting prompt: a question, candidate answers, a judging ask.
+
+    ``rubric`` (layout, ask) fixes the phrasing, as a judge service's rubric would.
+    """
     labels = "ABCDEFGH"
     cands = "\n\n".join(f"Response {labels[i]}: {c}" for i, c in enumerate(candidates))
-    return pick(rng, _GRADE_FMT).format(q=question, cands=cands, ask=pick(rng, _GRADE_ASK))
+    fmt, ask = rubric or (pick(rng, _GRADE_FMT), pick(rng, _GRADE_ASK))
+    return fmt.format(q=question, cands=cands, ask=ask)
+
+
+def grading_rubrics(rng: np.random.Generator, k: int) -> list[tuple[str, str]]:
+    """``k`` fixed (layout, ask) rubrics."""
+    return [(pick(rng, _GRADE_FMT), pick(rng, _GRADE_ASK)) for _ in range(k)]
 
 
 def human_frame(rng: np.random.Generator, text: str) -> str:

@@ -126,9 +126,14 @@ def attach(acct: Account, rng: np.random.Generator, asn: infra.Asn, n: int) -> N
     acct.ip_countries.extend([asn.country] * n)
 
 
-def proxy_ips(ctx: Ctx, acct: Account, rng: np.random.Generator, n: int) -> None:
-    """Residential-proxy exits: ``n`` addresses spread over many residential/mobile ASNs."""
+def proxy_ips(
+    ctx: Ctx, acct: Account, rng: np.random.Generator, n: int, countries: Sequence[str] = ()
+) -> None:
+    """Residential-proxy exits: ``n`` addresses spread over many residential/mobile ASNs
+    (only those in ``countries`` when given)."""
     pool = ctx.net.of_kind("residential") + ctx.net.of_kind("mobile")
+    if countries:
+        pool = [a for a in pool if a.country in countries] or pool
     which = rng.integers(0, len(pool), n)
     ips: list[str] = [""] * n
     for k in np.unique(which).tolist():

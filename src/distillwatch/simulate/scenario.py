@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -73,8 +73,23 @@ _COMMON_TACTIC = {
     "start_hour": 0.0,
     "end_hour": -1.0,
 }
+#: Keys of the tactics defined by what they ask (``elicit.py``). The defaults reproduce the
+#: original behaviour; the other values make a campaign look more like honest traffic.
+_ELICIT_TACTIC = {
+    **_COMMON_TACTIC,
+    "timing": "auto",  # auto (60% flat, 40% office) | flat | office | human (sessions)
+    "session_requests": 6.0,  # human timing: mean requests per session
+    "think_median_s": 40.0,  # human timing: median gap between requests of a session
+    "network": "auto",  # auto (60% cloud) | cloud | home
+    "system_prompt_share": 0.0,  # share of requests carrying the account's persona prompt
+}
 TACTIC_DEFAULTS: dict[str, dict[str, Any]] = {
-    "bulk": {**_COMMON_TACTIC, "requests_per_day": 1500.0},
+    "bulk": {
+        **_COMMON_TACTIC,
+        "requests_per_day": 1500.0,
+        "templates": 4,
+        "system_prompt_share": 0.0,
+    },
     "hydra": {
         **_COMMON_TACTIC,
         "max_requests_per_hour": 12,
@@ -84,6 +99,8 @@ TACTIC_DEFAULTS: dict[str, dict[str, Any]] = {
         "templates": 8,
         "disposable_email_share": 0.75,
         "min_accounts": 5,
+        "countries": 0,  # countries of the proxy exits (0 = anywhere)
+        "exit_hours": 1.0,  # hours each proxy exit is kept
     },
     "reseller_mix": {
         **_COMMON_TACTIC,
@@ -91,13 +108,40 @@ TACTIC_DEFAULTS: dict[str, dict[str, Any]] = {
         "extraction_share": 0.2,
         "end_users": 250,
     },
-    "cot": {**_COMMON_TACTIC},
-    "grading": {**_COMMON_TACTIC, "requests_per_day": 120.0, "max_candidates": 4},
-    "tool_trace": {**_COMMON_TACTIC},
-    "multilingual": {**_COMMON_TACTIC, "languages": 12},
-    "logprob": {**_COMMON_TACTIC, "requests_per_day": 300.0, "n": 8, "top_logprobs": 20},
-    "slow_low": {**_COMMON_TACTIC, "requests_per_day": 14.0, "think_median_s": 80.0},
-    "pivot": {**_COMMON_TACTIC, "requests_per_day": 220.0, "pivot_within_hours": 6.0},
+    "cot": {**_ELICIT_TACTIC, "elicit_share": 1.0},
+    "grading": {
+        **_ELICIT_TACTIC,
+        "requests_per_day": 120.0,
+        "max_candidates": 4,
+        "rubric_templates": 0,  # 0 = phrasing varies per request; k = k fixed rubrics
+    },
+    "tool_trace": {**_ELICIT_TACTIC, "toolset_pool": 0, "tool_results_share": 0.0},
+    "multilingual": {**_ELICIT_TACTIC, "languages": 12, "repeat_share": 1.0},
+    "logprob": {
+        **_ELICIT_TACTIC,
+        "requests_per_day": 300.0,
+        "n": 8,
+        "top_logprobs": 20,
+        "tiny_share": 1.0,
+    },
+    "slow_low": {
+        **_COMMON_TACTIC,
+        "requests_per_day": 14.0,
+        "think_median_s": 80.0,
+        "templates": 6,
+        "cot_share": 0.25,
+    },
+    "pivot": {
+        **_COMMON_TACTIC,
+        "requests_per_day": 220.0,
+        "pivot_within_hours": 6.0,
+        "new_model_share": 1.0,
+    },
+}
+#: String keys and the values they accept.
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "timing": ("auto", "flat", "office", "human"),
+    "network": ("auto", "cloud", "home"),
 }
 
 _SIMULATION_DEFAULTS: dict[str, Any] = {
@@ -157,6 +201,7 @@ class Scenario:
     throttle_rate: float
     populations: tuple[PopulationSpec, ...]
     campaigns: tuple[CampaignSpec, ...] = field(default_factory=tuple)
+    origin: str = ""  # where it came from (a family draw); a comment atop ``to_toml()``
 
     @property
     def start_ts(self) -> float:
@@ -193,7 +238,8 @@ class Scenario:
         for c in self.campaigns:
             body = {"id": c.campaign_id, "tactic": c.tactic, **dict(c.params)}
             parts.append("[[campaigns]]\n" + _table("", body).split("\n", 1)[1])
-        return "\n".join(parts)
+        head = "".join(f"# {line}\n" for line in self.origin.splitlines())
+        return head + "\n".join(parts)
 
 
 def _iso(dt: datetime) -> str:
@@ -248,6 +294,12 @@ def _check_keys(
             and key not in ("end_hour", "release_hour")
         ):
             raise ScenarioError(f"[{where}] key {key!r} must not be negative, got {value!r}")
+        if key.endswith("_share") and value > 1:
+            raise ScenarioError(f"[{where}] key {key!r} must be at most 1, got {value!r}")
+        if key in _CHOICES and value not in _CHOICES[key]:
+            raise ScenarioError(
+                f"[{where}] key {key!r} must be one of {', '.join(_CHOICES[key])}, got {value!r}"
+            )
         out[key] = value
     return out
 
@@ -272,9 +324,18 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
     Overrides are keys of ``[simulation]``: ``seed``, ``accounts``, ``days``, ``start``,
     ``corpora``, ``format``.
     """
+    return resolve_scenario(_read(Path(path)) if path is not None else None, **overrides)
+
+
+def resolve_scenario(
+    user: Mapping[str, Any] | None, *, origin: str = "", **overrides: Any
+) -> Scenario:
+    """Resolve default.toml + the parsed scenario ``user`` + overrides (see ``load_scenario``).
+
+    ``origin`` (e.g. the family and draw a scenario came from) heads ``to_toml()`` as a comment.
+    """
     raw = _load_default()
-    if path is not None:
-        user = _read(Path(path))
+    if user is not None:
         unknown = set(user) - {"simulation", "models", "traffic", "populations", "campaigns"}
         if unknown:
             raise ScenarioError(f"unknown top-level table(s): {', '.join(sorted(unknown))}")
@@ -290,7 +351,8 @@ def load_scenario(path: str | Path | None = None, **overrides: Any) -> Scenario:
     sim = _check_keys("simulation", sim_in, _SIMULATION_DEFAULTS)
     models = _check_keys("models", raw.get("models", {}), _MODELS_DEFAULTS)
     traffic = _check_keys("traffic", raw.get("traffic", {}), _TRAFFIC_DEFAULTS)
-    return _build(sim, models, traffic, raw.get("populations", {}), raw.get("campaigns", []))
+    sc = _build(sim, models, traffic, raw.get("populations", {}), raw.get("campaigns", []))
+    return replace(sc, origin=origin) if origin else sc
 
 
 def _build(

@@ -1,6 +1,12 @@
 """Attack tactics that are about *who and when*: bulk, hydra, reseller mixing, slow-and-low,
 pivot. The tactics that are about *what is asked* (CoT, grading, tool traces, multilingual,
 logprobs) live in ``elicit.py``. Registered together in :data:`TACTICS`.
+
+Weaker variants: bulk ``system_prompt_share`` (an app persona) and ``templates``; hydra
+``countries`` (proxy exits in a few countries), ``exit_hours`` (stickier exits) and
+``payment_fingerprints = 0`` (one card per account); slow-and-low ``templates`` and
+``cot_share``; pivot ``new_model_share`` (only part of the traffic moves). The defaults
+reproduce the original streams exactly.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from distillwatch.simulate import infra, timing
+from distillwatch.simulate.disguise import personas_for
 from distillwatch.simulate.phrasing import human_frame, pick
 from distillwatch.simulate.plan import (
     Account,
@@ -49,6 +56,7 @@ def sweep_plan(
     ts: np.ndarray,
     models: np.ndarray | str,
     out_median: float = 600.0,
+    system_share: float = 0.0,
 ) -> Plan:
     """Single-shot sweep prompts at times ``ts`` (shared by bulk, hydra and pivot)."""
     prompts = acct.shared["sweep"].prompts(ctx, rng, len(ts))
@@ -57,10 +65,11 @@ def sweep_plan(
         "temperature": float(pick(rng, (0.7, 1.0, 0.8))),
         "max_tokens": int(pick(rng, (2048, 4096, 8192))),
     }
+    systems = personas_for(rng, len(ts), system_share)
 
     def render(i: int) -> dict[str, Any]:
         model = models if isinstance(models, str) else str(models[i])
-        return body(model, [user(prompts[i])], params, int(outs[i]))
+        return body(model, [user(prompts[i])], params, int(outs[i]), system=systems[i])
 
     return Plan(ts, render)
 
@@ -69,25 +78,36 @@ def sweep_plan(
 def bulk_accounts(
     ctx: Ctx, group: str, p: Params, n: int, rng: np.random.Generator, cid: str | None
 ) -> list[Account]:
-    return _with_sweep(attack_accounts(ctx, rng, n, group, cid), rng, 4)
+    return _with_sweep(attack_accounts(ctx, rng, n, group, cid), rng, int(p["templates"]))
 
 
 def bulk_plan(ctx: Ctx, acct: Account, p: Params, rng: np.random.Generator) -> Plan:
     a, b = active_span(ctx, acct, p)
     ts = timing.poisson_stream(rng, a, b, lognormal_rate(rng, p["requests_per_day"], 0.3))
-    return sweep_plan(ctx, acct, rng, ts, ctx.scenario.models[0])
+    model = ctx.scenario.models[0]
+    return sweep_plan(ctx, acct, rng, ts, model, system_share=p["system_prompt_share"])
 
 
 # --- hydra cluster ----------------------------------------------------------------------
 def hydra_accounts(
     ctx: Ctx, group: str, p: Params, n: int, rng: np.random.Generator, cid: str | None
 ) -> list[Account]:
-    """Many new accounts: staggered sign-ups, shared cards, disposable mail, proxy exits."""
+    """Many new accounts: staggered sign-ups, shared cards, disposable mail, proxy exits.
+
+    ``payment_fingerprints = 0``: one card per account; ``countries`` > 0: the accounts and
+    their proxy exits are in that many countries."""
     sc = ctx.scenario
     life = p["lifetime_days"] * timing.DAY
-    cards = infra.hex_ids(rng, max(1, int(p["payment_fingerprints"])), 8, "pm_")
+    n_cards = int(p["payment_fingerprints"])
+    cards = infra.hex_ids(rng, n_cards, 8, "pm_") if n_cards > 0 else []
     uas = tuple(infra.user_agent(rng, f) for f in ("sdk", "sdk", "http"))
     latest = max(sc.start_ts, sc.end_ts - life / 2)
+    k = min(int(p["countries"]), len(infra.COUNTRY_CODES))
+    where = (
+        [str(c) for c in rng.choice(infra.COUNTRY_CODES, k, replace=False, p=infra.COUNTRY_WEIGHTS)]
+        if k > 0
+        else []
+    )
     out = []
     for _ in range(n):
         created = rng.uniform(sc.start_ts - 2 * timing.DAY, latest)
@@ -101,10 +121,12 @@ def hydra_accounts(
             email=infra.email_domain(
                 rng, free=1.0 - p["disposable_email_share"], disposable=p["disposable_email_share"]
             ),
-            payment=pick(rng, cards),
+            payment=pick(rng, cards) if cards else None,
             network="proxy",
+            country=pick(rng, where) if where else None,
         )
         acct.user_agents = (pick(rng, uas),)
+        acct.shared["exit_countries"] = where
         out.append(acct)
     return _with_sweep(out, rng, int(p["templates"]))
 
@@ -120,9 +142,11 @@ def hydra_plan(ctx: Ctx, acct: Account, p: Params, rng: np.random.Generator) -> 
     )
     ts = timing.paced(rng, windows, int(p["max_requests_per_hour"]), fill=max(fill, 0.5))
     plan = sweep_plan(ctx, acct, rng, ts, ctx.scenario.models[0])
-    hours = ((ts - ts[0]) // 3600).astype(np.int64) if len(ts) else np.zeros(0, np.int64)
-    proxy_ips(ctx, acct, rng, int(hours.max()) + 1 if len(ts) else 1)
-    plan.ip_idx = hours  # a fresh residential exit every hour
+    per = 3600 * max(p["exit_hours"], 1 / 60)
+    hours = ((ts - ts[0]) // per).astype(np.int64) if len(ts) else np.zeros(0, np.int64)
+    n_ips = int(hours.max()) + 1 if len(ts) else 1
+    proxy_ips(ctx, acct, rng, n_ips, acct.shared.get("exit_countries", ()))
+    plan.ip_idx = hours  # a fresh residential exit every ``exit_hours`` (default: hourly)
     return plan
 
 
@@ -163,7 +187,7 @@ def slow_low_accounts(
         ua=("browser", "sdk"),
         email=(0.9, 0.0),
     )
-    return _with_sweep(accts, rng, 6, cot_share=0.25)
+    return _with_sweep(accts, rng, int(p["templates"]), cot_share=p["cot_share"])
 
 
 def slow_low_plan(ctx: Ctx, acct: Account, p: Params, rng: np.random.Generator) -> Plan:
@@ -198,7 +222,10 @@ def pivot_plan(ctx: Ctx, acct: Account, p: Params, rng: np.random.Generator) -> 
     before = timing.poisson_stream(rng, a, min(b, switch), rate * 0.6)
     after = timing.poisson_stream(rng, max(a, switch), b, rate * 1.4)
     ts = np.concatenate([before, after])
-    models = np.where(ts >= switch, sc.new_model, sc.models[0]).astype(object)
+    moved = ts >= switch
+    if p["new_model_share"] < 1:  # only part of the traffic moves to the new model
+        moved &= rng.random(len(ts)) < p["new_model_share"]
+    models = np.where(moved, sc.new_model, sc.models[0]).astype(object)
     return sweep_plan(ctx, acct, rng, ts, models, out_median=900.0)
 
 

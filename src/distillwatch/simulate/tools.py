@@ -166,6 +166,26 @@ def synthetic_toolset(rng: np.random.Generator, k: int) -> list[dict[str, Any]]:
     return out
 
 
+_RESULT_VALUES = [
+    "ok",
+    "not found",
+    "3 results",
+    "12.5",
+    "2026-03-04T09:30:00Z",
+    "confirmed",
+    "pending",
+    "sunny, 18 C",
+    "EUR 41.20",
+]
+
+
+def fake_tool_result(rng: np.random.Generator, call: dict[str, str]) -> str:
+    """A short, plausible JSON result for ``call`` (harvesters fabricate tool outputs)."""
+    args = orjson.loads(call["arguments"])
+    res = {"status": pick(rng, ("ok", "ok", "ok", "error")), "result": pick(rng, _RESULT_VALUES)}
+    return orjson.dumps({**args, **res}).decode()
+
+
 # --- enterprise batch templates ---------------------------------------------------------
 BATCH_TEMPLATES = [
     "Classify the sentiment of the following customer review as positive, negative or "
