@@ -21,6 +21,7 @@ _COMMANDS = {
     "simulate": "simulate",
     "ingest": "ingest",
     "scan": "scan",
+    "calibrate": "calibrate",
     "evaluate": "evaluate",
     "replay": "replay",
     "share": "share",

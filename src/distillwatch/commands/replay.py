@@ -17,6 +17,9 @@ def command(
     policy: Path | None = typer.Option(
         None, "--policy", help="Enforcement policy (TOML); default: the built-in policy."
     ),
+    calibration: Path | None = typer.Option(
+        None, "--calibration", help="Apply the [online] thresholds of a `calibrate` file."
+    ),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first broken record."),
     rules_only: bool = typer.Option(
         False, "--rules-only", help="Judge with the rules alone, without the learned model."
@@ -24,7 +27,10 @@ def command(
 ) -> None:
     """Run the online engine and the policy over logs in time order; record every change of
     an account's action, as the gateway would have made it."""
+    from distillwatch.commands.calibrate import calibrated_policy
     from distillwatch.online.replay import run_replay
+
+    chosen = calibrated_policy(policy, calibration) if calibration is not None else None
 
     with progress_bar() as bar:
         task = bar.add_task("reading", total=None)
@@ -37,6 +43,7 @@ def command(
                 logs,
                 out,
                 policy_path=policy,
+                policy=chosen,
                 strict=strict,
                 learned=not rules_only,
                 on_progress=on_progress,

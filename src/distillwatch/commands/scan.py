@@ -15,8 +15,17 @@ def command(
     logs: list[Path] = typer.Argument(..., help="Traffic log v1 files or directories."),
     out: Path = typer.Option(..., "--out", "-o", help="Directory for the scan results."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first broken record."),
-    threshold: float = typer.Option(
-        DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0, help="Score at which to flag."
+    threshold: float | None = typer.Option(
+        None, "--threshold", min=0.0, max=1.0, help=f"Score at which to flag [{DEFAULT_THRESHOLD}]."
+    ),
+    calibration: Path | None = typer.Option(
+        None, "--calibration", help="Flag at the threshold of a `distillwatch calibrate` file."
+    ),
+    known_good: Path | None = typer.Option(
+        None, "--known-good", help="Calibrate on these honest account ids (with --target-fpr)."
+    ),
+    target_fpr: float | None = typer.Option(
+        None, "--target-fpr", min=0.0, max=1.0, help="With --known-good: the FPR to calibrate for."
     ),
     html: bool = typer.Option(True, "--html/--no-html", help="Write report.html."),
     rules_only: bool = typer.Option(
@@ -27,8 +36,10 @@ def command(
     ),
 ) -> None:
     """Score every account and campaign in traffic logs; write accounts, campaigns, a report."""
+    from distillwatch.commands.calibrate import calibrate_scan, scan_threshold
     from distillwatch.scan import run_scan
 
+    threshold = scan_threshold(threshold, calibration, known_good, target_fpr)
     with progress_bar() as bar:
         task = bar.add_task("scanning", total=None)
 
@@ -42,12 +53,14 @@ def command(
                 strict=strict,
                 threshold=threshold,
                 on_progress=on_progress,
-                keep_work=keep_work,
+                keep_work=keep_work or known_good is not None,
                 learned=not rules_only,
             )
         except IngestError as exc:
             fail(str(exc))
             return
+    if known_good is not None and target_fpr is not None:
+        result = calibrate_scan(result, logs, known_good, target_fpr, keep_work, not rules_only)
     _report(out, html)
     console.print(
         f"scanned {result.ingest.records:,} requests from {len(result.verdicts):,} accounts "

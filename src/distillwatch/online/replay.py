@@ -25,9 +25,10 @@ import duckdb
 import orjson
 import pyarrow as pa
 
+from distillwatch.enforce.assessment import Assessment
 from distillwatch.enforce.decision import Decision
 from distillwatch.enforce.enforcer import Enforcer
-from distillwatch.enforce.policy import load_policy
+from distillwatch.enforce.policy import Policy, load_policy
 from distillwatch.enforce.store import MemoryStore
 from distillwatch.ingest import IngestSummary
 from distillwatch.ingest.stream import ProgressCallback
@@ -50,6 +51,9 @@ class Tally:
     refused: int = 0
     first_refused: str | None = None
     actions: dict[str, int] = field(default_factory=dict)
+    #: The highest online score the account reached (what ``calibrate`` sets thresholds on).
+    max_score: float = 0.0
+    max_cluster_score: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,22 @@ def ordered_rows(enriched: Path, batch_rows: int = 8192) -> Iterator[dict[str, A
         con.close()
 
 
+class _PeakScores:
+    """The engine, remembering each account's highest score: the policy acts on scores at
+    thresholds, so the peak says at which thresholds the account would have been actioned
+    (``calibrate --replay``), whatever the replayed policy was."""
+
+    def __init__(self, engine: OnlineEngine) -> None:
+        self.engine = engine
+        self.peaks: dict[str, tuple[float, float]] = {}
+
+    def assess(self, record: Mapping[str, Any]) -> Assessment:
+        found = self.engine.assess(record)
+        score, cluster = self.peaks.get(found.account_id, (0.0, 0.0))
+        self.peaks[found.account_id] = (max(score, found.score), max(cluster, found.cluster_score))
+        return found
+
+
 async def _drive(
     rows: Iterable[Mapping[str, Any]], enforcer: Enforcer, clock: list[float]
 ) -> dict[str, Tally]:
@@ -105,23 +125,30 @@ def replay_rows(
     on_decision: Callable[[dict[str, Any]], None],
     policy_path: Path | None = None,
     learned: bool = True,
+    policy: Policy | None = None,
 ) -> dict[str, Tally]:
     """Run engine + policy over enriched rows already in time order; the core of ``replay``
     (and of the prefix-consistency test)."""
     clock = [0.0]
+    engine = _PeakScores(OnlineEngine(learned=learned))
 
     def changed(decision: Decision, record: Mapping[str, Any]) -> None:
         on_decision(decision.to_record(_iso(record["ts"]), str(record["request_id"])))
 
     enforcer = Enforcer(
-        load_policy(policy_path),
-        OnlineEngine(learned=learned),
+        policy if policy is not None else load_policy(policy_path),
+        engine,
         MemoryStore(),
         on_change=changed,
         clock=lambda: clock[0],
         strict=True,  # an engine error must stop a replay, not be decided around
     )
-    return asyncio.run(_drive(rows, enforcer, clock))
+    tallies = asyncio.run(_drive(rows, enforcer, clock))
+    for account_id, (score, cluster) in engine.peaks.items():
+        if account_id in tallies:
+            tallies[account_id].max_score = round(score, 4)
+            tallies[account_id].max_cluster_score = round(cluster, 4)
+    return tallies
 
 
 def run_replay(
@@ -133,24 +160,31 @@ def run_replay(
     learned: bool = True,
     on_progress: ProgressCallback | None = None,
     keep_work: bool = False,
+    policy: Policy | None = None,
 ) -> ReplayResult:
+    """``policy``, when given, is used instead of reading ``policy_path`` (a policy with
+    calibrated thresholds)."""
     started = time.perf_counter()
     paths = list(paths)
-    load_policy(policy_path)  # a broken policy fails before the long part
+    policy = policy if policy is not None else load_policy(policy_path)  # fails early
     enriched, summary = enrich_into(paths, out_dir, strict=strict, on_progress=on_progress)
     work = enriched.parent
     try:
-        count, tallies = replay_enriched(enriched, out_dir, policy_path, learned)
+        count, tallies = replay_enriched(enriched, out_dir, policy_path, learned, policy)
     finally:
         if not keep_work:
             shutil.rmtree(work, ignore_errors=True)
     seconds = time.perf_counter() - started
-    _write_outputs(out_dir, paths, summary, tallies, count, seconds, policy_path)
+    _write_outputs(out_dir, paths, summary, tallies, count, seconds, policy)
     return ReplayResult(out_dir, summary, count, tallies, seconds)
 
 
 def replay_enriched(
-    enriched: Path, out_dir: Path, policy_path: Path | None = None, learned: bool = True
+    enriched: Path,
+    out_dir: Path,
+    policy_path: Path | None = None,
+    learned: bool = True,
+    policy: Policy | None = None,
 ) -> tuple[int, dict[str, Tally]]:
     """Replay an enriched file (as ``scan --keep-work`` leaves it) into ``out_dir``:
     ``decisions.jsonl`` and ``replay-accounts.jsonl``. Returns the number of decisions and
@@ -164,7 +198,7 @@ def replay_enriched(
             count += 1
             out.write(orjson.dumps(line) + b"\n")
 
-        tallies = replay_rows(ordered_rows(enriched), write, policy_path, learned)
+        tallies = replay_rows(ordered_rows(enriched), write, policy_path, learned, policy)
     _write_tallies(out_dir, tallies)
     return count, tallies
 
@@ -175,7 +209,8 @@ def _write_tallies(out_dir: Path, tallies: dict[str, Tally]) -> None:
             t = tallies[account_id]
             line = {"account_id": account_id, "requests": t.requests, "refused": t.refused,
                     "answered": t.requests - t.refused, "first_refused": t.first_refused,
-                    "actions": t.actions}  # fmt: skip
+                    "actions": t.actions, "max_score": t.max_score,
+                    "max_cluster_score": t.max_cluster_score}  # fmt: skip
             fh.write(orjson.dumps(line) + b"\n")
 
 
@@ -186,12 +221,12 @@ def _write_outputs(
     tallies: dict[str, Tally],
     decisions: int,
     seconds: float,
-    policy_path: Path | None,
+    policy: Policy,
 ) -> None:
     doc = {
         "replay_version": REPLAY_VERSION,
         "inputs": [str(p) for p in paths],
-        "policy": str(policy_path) if policy_path else "built-in default",
+        "policy": policy.source,
         "records": summary.records,
         "quarantined": dict(summary.quarantined),
         "accounts": len(tallies),
