@@ -18,6 +18,7 @@ Pure functions over plain numbers: no I/O, no labels beyond the ones the provide
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -164,7 +165,7 @@ def choose_threshold(
         min_supported_fpr=min_supported_fpr(n, confidence),
         needed_known_good=needed_known_good(target_fpr, confidence),
     )
-    return OperatingPoint(**{**point.__dict__, "warnings": tuple(_warnings(point, allowed))})
+    return dataclasses.replace(point, warnings=tuple(_warnings(point, allowed)))
 
 
 def _warnings(point: OperatingPoint, allowed: int) -> Iterable[str]:
