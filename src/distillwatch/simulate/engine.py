@@ -22,6 +22,7 @@ import orjson
 from distillwatch.simulate import infra
 from distillwatch.simulate.corpus import load_corpus
 from distillwatch.simulate.elicit import ELICIT
+from distillwatch.simulate.lookalikes_identity import IDENTITY_LOOKALIKES
 from distillwatch.simulate.plan import Account, Ctx, Plan
 from distillwatch.simulate.populations import POPULATIONS, Behaviour
 from distillwatch.simulate.scenario import Scenario, ScenarioError
@@ -29,7 +30,13 @@ from distillwatch.simulate.tactics import ROSTER
 from distillwatch.simulate.workloads import WORKLOADS
 from distillwatch.simulate.writer import open_log, write_labels
 
-BEHAVIOURS: dict[str, Behaviour] = {**POPULATIONS, **WORKLOADS, **ROSTER, **ELICIT}
+BEHAVIOURS: dict[str, Behaviour] = {
+    **POPULATIONS,
+    **WORKLOADS,
+    **ROSTER,
+    **ELICIT,
+    **IDENTITY_LOOKALIKES,
+}
 CHUNK = 20000
 
 

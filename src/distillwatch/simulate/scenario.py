@@ -63,6 +63,47 @@ POPULATION_DEFAULTS: dict[str, dict[str, Any]] = {
     "researcher": {"share": 0.04, "requests_per_day": 12.0, "logprobs_share": 0.4},
     "reseller": {"share": 0.004, "requests_per_day": 1200.0, "end_users": 300},
     "translation": {"share": 0.03, "requests_per_day": 110.0},
+    # honest look-alikes of who / where / when (lookalikes_identity.py)
+    "cohort": {
+        "share": 0.02,
+        "accounts_per_cohort": 25.0,
+        "signup_spread_hours": 30.0,
+        "fresh_share": 0.6,
+        "hackathon_share": 0.25,
+        "eval_course_share": 0.3,
+        "shared_card_share": 0.15,
+        "labs_per_week": 2.0,
+        "requests_per_day": 12.0,
+    },
+    "shared_card": {
+        "share": 0.02,
+        "accounts_per_card": 4.0,
+        "company_share": 0.6,
+        "new_account_share": 0.2,
+        "sessions_per_day": 1.2,
+        "turns_mean": 4.0,
+        "think_median_s": 55.0,
+        "adopt_new_model": 0.3,
+    },
+    "mobile": {
+        "share": 0.03,
+        "ips_per_week": 30.0,
+        "vpn_share": 0.35,
+        "power_share": 0.3,
+        "lease_hours": 1.5,
+        "sessions_per_day": 1.5,
+        "turns_mean": 3.0,
+        "think_median_s": 45.0,
+        "adopt_new_model": 0.3,
+    },
+    "cloud_egress": {"share": 0.006, "requests_per_day": 600.0, "prefixes": 20, "asns_max": 4},
+    "release_eval": {
+        "share": 0.006,
+        "requests_per_day": 300.0,
+        "switch_within_hours": 8.0,
+        "new_model_share": 0.85,
+        "cot_share": 0.5,
+    },
 }
 
 #: Attack tactics: key -> default. Size with ``accounts`` (absolute) or ``share`` (of all).
