@@ -64,9 +64,19 @@ def casual_user(account: str, n: int, start: float = 0.0) -> list[dict[str, Any]
 
 
 def cot_harvester(account: str, n: int) -> list[dict[str, Any]]:
+    """Step-by-step asks over a sweep from a throw-away sign-up: a tutoring app asks the same,
+    so the fraud marker (a new account on disposable mail) is what lets it flag."""
     suffix = " Explain your reasoning step by step before giving the final answer."
     return [
-        record(account, i, SWEEP[i % len(SWEEP)] + suffix, i * 20.0, ip="192.0.2.9")
+        record(
+            account,
+            i,
+            SWEEP[i % len(SWEEP)] + suffix,
+            i * 20.0,
+            ip="192.0.2.9",
+            email_domain="mailinator.com",
+            account_created="2026-11-14T00:00:00Z",
+        )
         for i in range(n)
     ]
 

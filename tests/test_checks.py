@@ -10,6 +10,7 @@ from distillwatch.detect.checks.automation import AutomationCheck
 from distillwatch.detect.checks.capability_sweep import CapabilitySweepCheck
 from distillwatch.detect.checks.cot_harvest import CotHarvestCheck
 from distillwatch.detect.checks.grading_harvest import GradingHarvestCheck
+from distillwatch.detect.checks.harvest_structure import HarvestStructureCheck
 from distillwatch.detect.checks.instruction_frames import InstructionFrameCheck
 from distillwatch.detect.checks.logprob_harvest import LogprobHarvestCheck
 from distillwatch.detect.checks.model_pivot import ModelPivotCheck
@@ -40,8 +41,22 @@ def row(**changes: Any) -> dict[str, Any]:
     return {**QUIET, **changes}
 
 
+HARVEST = row(
+    requests=900,
+    templates=800,
+    multi_turn_share=0.0,
+    capabilities=8,
+    capability_entropy=2.6,
+    capability_top_share=0.3,
+    cot_share=0.95,
+    system_share=0.0,
+    replayed_share=0.05,
+)
+
 CASES = [
     # (check, tactic row, benign look-alike row)
+    # a tutoring app: the same asks, but a product (its tutor system prompt)
+    (HarvestStructureCheck, HARVEST, {**HARVEST, "system_share": 0.9}),
     (CotHarvestCheck, row(cot_share=0.9, capabilities=7), row(cot_share=0.1)),
     (GradingHarvestCheck, row(grading_share=0.6, capabilities=6), row(grading_share=0.02)),
     (SensitiveRewriteCheck, row(sensitive_share=0.5), row(sensitive_share=0.01)),

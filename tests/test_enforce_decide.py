@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,26 @@ from distillwatch.enforce import (
 from distillwatch.enforce.bucket import take
 from distillwatch.enforce.policy import parse_duration, parse_policy
 from distillwatch.enforce.rate_assessor import RateAssessor
+
+
+def Distinct(*args: Any, **kw: Any) -> Assessment:
+    """An assessment of an account with distinctive evidence (score rules may act on it)."""
+    return Assessment(*args, distinctive=True, **kw)
+
+
+def test_score_rules_need_distinctive_evidence(policy) -> None:
+    # a judge service or a tutoring app: shared behaviour only, whatever the score
+    shared = decide(policy, Assessment("a", score=0.99, cluster_id="C", cluster_score=0.99),
+                    EMPTY_STATE, 100.0)  # fmt: skip
+    assert shared.allowed
+    assert not decide(policy, Distinct("a", score=0.99), EMPTY_STATE, 100.0).allowed
+    lenient = parse_policy(
+        '[[rule]]\naction = "throttle"\nmin_score = 0.5\nevidence = "any"\n', "t.toml"
+    )
+    assert not decide(lenient, Assessment("a", score=0.6), EMPTY_STATE, 0.0).allowed
+    with pytest.raises(PolicyError, match="evidence"):
+        parse_policy('[[rule]]\naction = "block"\nevidence = "some"\n', "t.toml")
+
 
 POLICY = """
 default_action = "allow"
@@ -100,54 +121,54 @@ def test_durations() -> None:
 
 
 def test_rules_map_scores_and_tactics_to_actions(policy) -> None:
-    low = decide(policy, Assessment("a", score=0.2), EMPTY_STATE, 100.0)
+    low = decide(policy, Distinct("a", score=0.2), EMPTY_STATE, 100.0)
     assert low.action is Action.ALLOW and not low.changed
-    mid = decide(policy, Assessment("a", score=0.6, reasons=["fast"]), EMPTY_STATE, 100.0)
+    mid = decide(policy, Distinct("a", score=0.6, reasons=["fast"]), EMPTY_STATE, 100.0)
     assert mid.action is Action.THROTTLE and mid.retry_after == 45
     assert mid.reasons[0].startswith("rule mid: score 0.60") and "fast" in mid.reasons
     assert mid.changed and mid.sticky_until is None
-    cot = Assessment("a", score=0.6, tactics=["cot_harvesting"])
+    cot = Distinct("a", score=0.6, tactics=["cot_harvesting"])
     challenged = decide(policy, cot, EMPTY_STATE, 100.0, request_id="r1")
     assert challenged.action is Action.CHALLENGE
     assert challenged.reference_id and challenged.reference_id.startswith("DW-")
     assert challenged.rules == ("cot", "mid")  # every firing rule is recorded
-    high = decide(policy, Assessment("a", score=0.95), EMPTY_STATE, 100.0)
+    high = decide(policy, Distinct("a", score=0.95), EMPTY_STATE, 100.0)
     assert high.action is Action.BLOCK and high.sticky_until == 100.0 + 600
 
 
 def test_indicator_rule_blocks_the_whole_cluster(policy) -> None:
     match = IndicatorMatch(source="provider-b", kind="ip_prefix", value="203.0.113.0/24")
-    a = Assessment("a", cluster_id="C-1", indicators=[match])
+    a = Distinct("a", cluster_id="C-1", indicators=[match])
     d = decide(policy, a, EMPTY_STATE, 0.0)
     assert d.action is Action.BLOCK and d.sticky_cluster and d.sticky_until == 3600.0
     assert any("203.0.113.0/24 shared by provider-b" in r for r in d.reasons)
     other_kind = IndicatorMatch(source="provider-b", kind="asn", value="64500")
-    assert decide(policy, Assessment("a", indicators=[other_kind]), EMPTY_STATE, 0).allowed
+    assert decide(policy, Distinct("a", indicators=[other_kind]), EMPTY_STATE, 0).allowed
 
 
 def test_precedence_override_then_allowlist_then_rules(policy) -> None:
     block = ActiveAction(Action.BLOCK, until=200.0, reasons=("fraud desk",), reference_id="DW-X")
     allow = ActiveAction(Action.ALLOW, until=200.0, reasons=("customer escalation",))
-    trusted = Assessment("trusted", score=0.99)
+    trusted = Distinct("trusted", score=0.99)
     assert decide(policy, trusted, EMPTY_STATE, 100.0).source == "allowlist"
     forced = decide(policy, trusted, EnforcementState(override=block), 100.0)
     assert forced.action is Action.BLOCK and forced.reference_id == "DW-X"
     assert forced.reasons[:2] == ("manual override", "fraud desk")
-    unblocked = decide(policy, Assessment("a", score=0.99), EnforcementState(override=allow), 100.0)
+    unblocked = decide(policy, Distinct("a", score=0.99), EnforcementState(override=allow), 100.0)
     assert unblocked.allowed and unblocked.source == "override"
-    partner = Assessment("p", cluster_id="C-partner", score=0.99)
+    partner = Distinct("p", cluster_id="C-partner", score=0.99)
     assert decide(policy, partner, EMPTY_STATE, 100.0).allowed
 
 
 def test_actions_expire(policy) -> None:
     sticky = ActiveAction(Action.BLOCK, until=200.0, reasons=("old",), source="rule:high")
     state = EnforcementState(account_action=sticky, last_action=Action.BLOCK)
-    held = decide(policy, Assessment("a"), state, 199.9)
+    held = decide(policy, Distinct("a"), state, 199.9)
     assert held.action is Action.BLOCK and not held.changed and held.source == "account"
-    expired = decide(policy, Assessment("a"), state, 200.0)
+    expired = decide(policy, Distinct("a"), state, 200.0)
     assert expired.allowed and expired.changed  # block -> allow is a change worth recording
     override = ActiveAction(Action.BLOCK, until=50.0)
-    assert decide(policy, Assessment("a"), EnforcementState(override=override), 60).allowed
+    assert decide(policy, Distinct("a"), EnforcementState(override=override), 60).allowed
 
 
 def test_token_bucket_arithmetic() -> None:
@@ -168,7 +189,7 @@ def test_cluster_limit_is_one_budget_for_all_linked_accounts(policy) -> None:
     limit = policy.cluster_limit
     actions = []
     for i in range(800):
-        a = Assessment(f"acct_{i}", cluster_id="C-hydra", cluster_score=0.9)
+        a = Distinct(f"acct_{i}", cluster_id="C-hydra", cluster_score=0.9)
         state = store.load_now(a.account_id, a.cluster_id, 1000.0, limit)
         actions.append(decide(policy, a, state, 1000.0))
     allowed = [d for d in actions if d.allowed]
@@ -177,11 +198,11 @@ def test_cluster_limit_is_one_budget_for_all_linked_accounts(policy) -> None:
     assert refused.action is Action.THROTTLE and refused.source == "cluster_limit"
     assert refused.retry_after == pytest.approx(1.0)
     assert "C-hydra is over its shared budget" in refused.reasons[0]
-    loner = Assessment("solo", cluster_id="C-other")
+    loner = Distinct("solo", cluster_id="C-other")
     assert decide(policy, loner, store.load_now("solo", "C-other", 1000.0, limit), 1000.0).allowed
     # one second later the cluster has earned exactly one more request
     later = [
-        decide(policy, Assessment(f"acct_{i}", cluster_id="C-hydra"), state, 1001.0)
+        decide(policy, Distinct(f"acct_{i}", cluster_id="C-hydra"), state, 1001.0)
         for i in range(5)
         for state in [store.load_now(f"acct_{i}", "C-hydra", 1001.0, limit)]
     ]
@@ -194,7 +215,7 @@ def test_enforcer_remembers_sticky_actions_and_records_changes(policy) -> None:
 
     class Fixed:
         def assess(self, record):
-            return Assessment(record["account_id"], score=next(scores))
+            return Distinct(record["account_id"], score=next(scores))
 
     clock = iter([10.0, 20.0, 700.0])
     store = MemoryStore()
@@ -233,7 +254,7 @@ def test_rate_assessor_scores_by_rate_and_cluster() -> None:
 def test_memory_store_forgets_expired_actions_and_idle_buckets(policy) -> None:
     store = MemoryStore()
     store.SWEEP_EVERY = 10
-    sticky = decide(policy, Assessment("a", score=0.95), EMPTY_STATE, 0.0)
+    sticky = decide(policy, Distinct("a", score=0.95), EMPTY_STATE, 0.0)
     store.save_now(sticky, 0.0, None)
     store.load_now("x", "C-1", 0.0, policy.cluster_limit)
     assert store._sticky and store._buckets

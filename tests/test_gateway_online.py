@@ -4,6 +4,7 @@ user is not."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ KEYS = """
 id = "key_h"
 account = "acct_harvester"
 key = "sk-harvester"
+email_domain = "mailinator.com"   # a throw-away sign-up: what lets its behaviour act
+created = "{created}"
 
 [[key]]
 id = "key_u"
@@ -34,7 +37,8 @@ COT = " Explain your reasoning step by step before giving the final answer."
 
 @pytest.mark.parametrize("choice", ["online", None])
 def test_online_engine_behind_the_gateway(tmp_path: Path, choice: str | None) -> None:
-    (tmp_path / "keys.toml").write_text(KEYS)
+    today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT00:00:00Z")
+    (tmp_path / "keys.toml").write_text(KEYS.replace("{created}", today))
     with serve_in_thread(stub_app()) as upstream:
         config = GatewayConfig(
             upstream=upstream + "/v1",
@@ -70,10 +74,10 @@ def test_combined_assessment_keeps_the_strongest_of_each_side() -> None:
     rates = Assessment("a", cluster_id="keys-cluster", score=0.2, cluster_score=0.6,
                        reasons=("900 requests/min recently",))  # fmt: skip
     engine = Assessment("a", score=0.8, reasons=("93% of prompts elicit step-by-step",),
-                        tactics=("cot_harvesting",))  # fmt: skip
+                        tactics=("cot_harvesting",), distinctive=True)  # fmt: skip
     both = combine([rates, engine])
     assert both.score == 0.8 and both.cluster_id == "keys-cluster" and both.cluster_score == 0.6
     assert both.reasons == ("93% of prompts elicit step-by-step", "900 requests/min recently")
-    assert both.tactics == ("cot_harvesting",)
+    assert both.tactics == ("cot_harvesting",) and both.distinctive
     with pytest.raises(ValueError, match="at least one"):
         CombinedAssessor([])

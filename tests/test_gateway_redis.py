@@ -77,7 +77,9 @@ class Suspicious:
 
     def assess(self, record):
         return Assessment(
-            record["account_id"], score=0.95 if record["account_id"] == "acct_0" else 0
+            record["account_id"],
+            score=0.95 if record["account_id"] == "acct_0" else 0,
+            distinctive=True,
         )
 
 

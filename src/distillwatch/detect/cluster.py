@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from distillwatch.detect.checks.base import num
-from distillwatch.detect.evidence import Finding, Severity
+from distillwatch.detect.evidence import Basis, Finding, Severity
 
 #: Per-component facts the checks read (built by :func:`distillwatch.detect.score.score`).
 Component = Mapping[str, Any]
@@ -23,6 +23,7 @@ class HydraCluster(Finding):
     description: ClassVar[str] = "Many light, new accounts run as one"
     severity: ClassVar[Severity] = Severity.HIGH
     tactic: ClassVar[str | None] = "hydra_cluster"
+    basis: ClassVar[Basis] = Basis.COORDINATION
     accounts: int
     requests: int
     median_requests: float
@@ -32,6 +33,42 @@ class HydraCluster(Finding):
         return (
             f"one of {self.accounts} linked accounts ({self.fresh_share:.0%} new) that each "
             f"send about {self.median_requests:,.0f} requests but {self.requests:,} together"
+        )
+
+
+@dataclass(frozen=True)
+class InstitutionCohort(Finding):
+    """A class, a hackathon or a company's new team: many new accounts that arrive together
+    and share infrastructure, but on the institution's own mail domain. Honest cohorts look
+    exactly like this, so it is listed, and never flags alone."""
+
+    description: ClassVar[str] = "Many new accounts of one institution arrived together"
+    severity: ClassVar[Severity] = Severity.LOW
+    accounts: int
+    domain_share: float
+
+    def __str__(self) -> str:
+        return (
+            f"one of {self.accounts} linked new accounts, {self.domain_share:.0%} on one "
+            "institution's own mail domain (a class, hackathon or team looks like this)"
+        )
+
+
+@dataclass(frozen=True)
+class DisposableCardRing(Finding):
+    """Cards shared across accounts whose owners cannot be reached."""
+
+    description: ClassVar[str] = "Payment shared by accounts on disposable mail domains"
+    severity: ClassVar[Severity] = Severity.MEDIUM
+    tactic: ClassVar[str | None] = "hydra_cluster"
+    basis: ClassVar[Basis] = Basis.FRAUD
+    accounts: int
+    disposable_share: float
+
+    def __str__(self) -> str:
+        return (
+            f"pays with the same card as {self.accounts - 1} other accounts, "
+            f"{self.disposable_share:.0%} of them signed up with disposable mail"
         )
 
 
@@ -57,6 +94,22 @@ class SharedInfrastructure(Finding):
         return f"shares {shared} with {self.accounts - 1} other accounts"
 
 
+def institution(component: Component) -> bool:
+    """Most accounts on one mail domain that hardly anybody else in the log uses -- the
+    institution's own (free mail is used by everybody, and disposable mail is no institution)
+    -- reaching us through a few networks (a campus, an office). A ring on its own catch-all
+    domain behind residential proxies comes from dozens."""
+    share = num(component, "top_domain_share")
+    users = num(component, "top_domain_accounts", 1e9)
+    accounts = num(component, "accounts")
+    return (
+        share >= 0.7
+        and not component.get("top_domain_disposable")
+        and users <= 1.5 * accounts + 2
+        and num(component, "asns", 1e9) <= 3
+    )
+
+
 class HydraCheck:
     """Several unrelated accounts (not one organisation), light each, mostly new."""
 
@@ -73,6 +126,8 @@ class HydraCheck:
         fresh = num(component, "fresh_share")
         if median > self.light_median or fresh < self.fresh_share:
             return []
+        if institution(component):
+            return [InstitutionCohort(accounts, num(component, "top_domain_share"))]
         return [
             HydraCluster(
                 accounts=accounts,
@@ -94,4 +149,22 @@ class SharedInfrastructureCheck:
         return [SharedInfrastructure(accounts=accounts, kinds=kinds)]
 
 
-CLUSTER_CHECKS = (HydraCheck(), SharedInfrastructureCheck())
+class DisposableCardCheck:
+    """Families and companies share cards with reachable people; rings of throw-away
+    sign-ups do not."""
+
+    min_accounts = 3
+    disposable_share = 0.3
+
+    def score_one(self, component: Component) -> list[Finding]:
+        accounts = int(num(component, "accounts"))
+        share = num(component, "disposable_share")
+        paid = "payment_fingerprint" in component.get("links", {})
+        if accounts < self.min_accounts or not paid or share < self.disposable_share:
+            return []
+        if int(num(component, "organisations")) == 1:
+            return []
+        return [DisposableCardRing(accounts=accounts, disposable_share=share)]
+
+
+CLUSTER_CHECKS = (HydraCheck(), DisposableCardCheck(), SharedInfrastructureCheck())

@@ -9,9 +9,27 @@ sentences.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
+
+
+class Basis(StrEnum):
+    """What kind of evidence a finding is, which decides whether it may flag.
+
+    Honest products share most behaviour of distillation: LLM-as-judge services grade,
+    tutoring apps ask for step-by-step reasoning, resellers and evaluation runs sweep every
+    capability, researchers read logprobs, phones change networks, families share cards.
+    Such findings are ``SHARED``: they raise a score, never flag alone. A flag also needs a
+    finding of one of the other kinds -- what honest customers rarely produce.
+    """
+
+    SHARED = "shared"  # honest products do this too
+    COORDINATION = "coordination"  # many accounts acting as one
+    FRAUD = "fraud"  # identity or payment fraud
+    EVASION = "evasion"  # hiding from rate limits and linking (residential proxy rotation)
+    HARVEST = "harvest"  # the shape of dataset collection, not of any product
 
 
 class Severity(StrEnum):
@@ -36,6 +54,8 @@ class Finding:
     severity: ClassVar[Severity] = Severity.LOW
     #: The distillation tactic this evidence points to, if any (used for campaign tactics).
     tactic: ClassVar[str | None] = None
+    #: Whether honest products share it (see :class:`Basis`).
+    basis: ClassVar[Basis] = Basis.SHARED
 
     @property
     def kind(self) -> str:
@@ -44,6 +64,11 @@ class Finding:
     @property
     def weight(self) -> float:
         return SEVERITY_WEIGHT[self.severity]
+
+    @property
+    def distinctive(self) -> bool:
+        """True for evidence honest customers rarely produce: it lets a score flag."""
+        return self.basis is not Basis.SHARED
 
     def __str__(self) -> str:
         return self.description
@@ -54,6 +79,7 @@ class Finding:
             "severity": self.severity.value,
             "text": str(self),
             "tactic": self.tactic,
+            "basis": self.basis.value,
         }
 
 
@@ -66,4 +92,9 @@ def noisy_or(findings: list[Finding]) -> float:
 
 
 def strongest_first(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: f.weight, reverse=True)
+    """Distinctive evidence first (it is what a flag rests on), then by weight."""
+    return sorted(findings, key=lambda f: (f.distinctive, f.weight), reverse=True)
+
+
+def any_distinctive(findings: Iterable[Finding]) -> bool:
+    return any(f.distinctive for f in findings)

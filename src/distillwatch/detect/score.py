@@ -6,8 +6,10 @@ The steps, all pure:
 2. each linked component is judged twice -- by the same account checks applied to the
    component's pooled features (so a hydra's light accounts add up to one heavy actor), and by
    the cluster checks (size, freshness, shared infrastructure);
-3. an account's score is the noisy-OR of its own findings, raised to its component's score
-   when the component is judged as a whole; the account is flagged at ``threshold``;
+3. an account's score is the calibrated probability of :mod:`.calibrated` over its findings
+   (with its component's, when the component is judged as a whole) and its behaviour; it is
+   flagged when the score reaches ``threshold`` and some evidence is distinctive -- of a kind
+   honest customers rarely produce (:class:`.evidence.Basis`);
 4. flagged accounts are grouped into campaigns by component.
 """
 
@@ -21,16 +23,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from distillwatch.detect.calibrated import calibrated_scores
 from distillwatch.detect.checks import CHECKS, AccountCheck
+from distillwatch.detect.checks.automation import FRESH_DAYS
 from distillwatch.detect.cluster import CLUSTER_CHECKS
-from distillwatch.detect.evidence import Finding, noisy_or, strongest_first
-from distillwatch.detect.learned import learned_findings
+from distillwatch.detect.evidence import Finding, any_distinctive, noisy_or, strongest_first
+from distillwatch.detect.identity import with_identity
 from distillwatch.detect.link import Links
 
 #: Default operating point, chosen for a low false-positive rate (see benchmarks/).
 DEFAULT_THRESHOLD = 0.5
-#: An account younger than this at its first request counts as new.
-FRESH_DAYS = 14.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Verdict:
     flagged: bool
     component: int
     findings: tuple[Finding, ...]
+    #: Some evidence is of a kind honest customers rarely produce (a flag needs it).
+    distinctive: bool = False
 
     @property
     def reasons(self) -> list[str]:
@@ -76,18 +80,28 @@ def run_checks(
 
 def component_facts(accounts: pl.DataFrame, links: Links) -> pl.DataFrame:
     """Per component of two or more accounts: size, volume, freshness, organisations."""
-    frame = accounts.select(
-        "account_id",
-        "requests",
-        # accounts of one declared organisation are one owner; others are their own
-        pl.coalesce("org_id", "account_id").alias("owner"),
-        (pl.col("account_age_days").fill_null(1e9) < FRESH_DAYS).alias("fresh"),
-    ).join(
-        pl.DataFrame(
-            {"account_id": links.accounts, "component": links.component},
-            schema={"account_id": pl.String, "component": pl.Int64},
-        ),
-        on="account_id",
+    domain = pl.col("email_domain").str.to_lowercase()
+    frame = (
+        with_identity(accounts)
+        .select(
+            "account_id",
+            "requests",
+            # accounts of one declared organisation are one owner; others are their own
+            pl.coalesce("org_id", "account_id").alias("owner"),
+            (pl.col("account_age_days").fill_null(1e9) < FRESH_DAYS).alias("fresh"),
+            domain.alias("domain"),
+            # how many accounts of the whole log use the domain: an institution's own domain is
+            # used by its members only; free mail by everybody
+            pl.len().over(domain).alias("domain_accounts"),
+            "disposable_email",
+        )
+        .join(
+            pl.DataFrame(
+                {"account_id": links.accounts, "component": links.component},
+                schema={"account_id": pl.String, "component": pl.Int64},
+            ),
+            on="account_id",
+        )
     )
     return (
         frame.group_by("component")
@@ -97,8 +111,34 @@ def component_facts(accounts: pl.DataFrame, links: Links) -> pl.DataFrame:
             pl.col("requests").median().alias("median_requests"),
             pl.col("fresh").mean().alias("fresh_share"),
             pl.col("owner").n_unique().alias("organisations"),
+            pl.col("disposable_email").mean().alias("disposable_share"),
         )
         .filter(pl.col("accounts") >= 2)
+        .join(_domain_facts(frame), on="component", how="left")
+    )
+
+
+def _domain_facts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Per component: the share of its accounts on its commonest mail domain, and how many
+    accounts of the whole log use that domain."""
+    counts = (
+        frame.drop_nulls("domain")
+        .group_by("component", "domain")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("domain_accounts").first(),
+            pl.col("disposable_email").first(),
+        )
+        .sort("n", "domain", descending=[True, False])
+        .group_by("component", maintain_order=True)
+        .first()
+    )
+    sizes = frame.group_by("component").agg(pl.len().alias("size"))
+    return counts.join(sizes, on="component").select(
+        "component",
+        (pl.col("n") / pl.col("size")).alias("top_domain_share"),
+        pl.col("domain_accounts").alias("top_domain_accounts"),
+        pl.col("disposable_email").alias("top_domain_disposable"),
     )
 
 
@@ -129,45 +169,58 @@ def score(
 ) -> tuple[list[Verdict], list[Campaign]]:
     """Verdicts for every account and the flagged campaigns.
 
-    ``learned=False`` scores with the rules alone (no :mod:`.learned` model finding).
+    The score is the calibrated model's probability (:mod:`.calibrated`); ``learned=False``
+    -- or no shipped model -- scores with the rules alone (noisy-OR of the findings, not a
+    probability). Either way an account is flagged only when its score reaches
+    ``threshold`` *and* some of its evidence is distinctive (:class:`.evidence.Basis`).
 
     ``accounts``: one row per account (features); ``pooled``: the same features per
     component, with a ``component`` column, for components of two accounts or more.
     """
+    accounts = with_component_size(with_identity(accounts), links)
     checks = [cls() for cls in CHECKS]
     own = run_checks(accounts.iter_rows(named=True), checks)
-    model = (
-        learned_findings(with_component_size(accounts, links))
-        if learned
-        else [[] for _ in range(accounts.height)]
-    )
-    for found, extra in zip(own, model, strict=True):
-        found.extend(extra)
-        found.sort(key=lambda f: f.weight, reverse=True)
+    component_findings = _component_findings(accounts, links, pooled, checks)
+
+    comp_of = dict(zip(links.accounts, links.component.tolist(), strict=True))
+    comps = [int(comp_of[a]) for a in accounts["account_id"]]
+    merged = []
+    rules = []
+    for found, comp in zip(own, comps, strict=True):
+        shared = component_findings.get(comp, [])
+        judged = _judged(shared)
+        merged.append(strongest_first(_merge(found, shared if judged else [])))
+        rules.append(max(noisy_or(found), noisy_or(shared) if judged else 0.0))
+    model = calibrated_scores(accounts, merged) if learned else None
+    values = model[0] if model is not None else np.asarray(rules, dtype=np.float64)
+    verdicts = []
+    for i, (account_id, comp) in enumerate(zip(accounts["account_id"], comps, strict=True)):
+        findings = merged[i] + ([model[1][i]] if model is not None else [])
+        value = round(float(values[i]), 4)
+        distinctive = any_distinctive(findings)
+        flagged = value >= threshold and distinctive
+        verdicts.append(Verdict(account_id, value, flagged, comp, tuple(findings), distinctive))
+    return verdicts, _campaigns(verdicts, component_findings, links)
+
+
+def _component_findings(
+    accounts: pl.DataFrame, links: Links, pooled: pl.DataFrame, checks: list[AccountCheck]
+) -> dict[int, list[Finding]]:
+    """Each linked component judged as a whole: the cluster checks on its facts, and the
+    account checks on its pooled features (unless it is one declared organisation)."""
     facts = {
         row["component"]: row for row in component_facts(accounts, links).iter_rows(named=True)
     }
     pooled_rows = {row["component"]: row for row in pooled.iter_rows(named=True)}
-
-    component_findings: dict[int, list[Finding]] = {}
+    out: dict[int, list[Finding]] = {}
     for comp, fact in facts.items():
-        fact = {**fact, "links": links.kinds.get(comp, {})}
+        pooled_row = pooled_rows.get(comp, {})
+        fact = {**fact, "links": links.kinds.get(comp, {}), "asns": pooled_row.get("asns")}
         found = [f for check in CLUSTER_CHECKS for f in check.score_one(fact)]
         if comp in pooled_rows and int(fact["organisations"]) != 1:
             found += run_checks([pooled_rows[comp]], checks)[0]
-        component_findings[comp] = strongest_first(found)
-
-    comp_of = dict(zip(links.accounts, links.component.tolist(), strict=True))
-    verdicts = []
-    for row, found in zip(accounts.iter_rows(named=True), own, strict=True):
-        comp = int(comp_of[row["account_id"]])
-        shared = component_findings.get(comp, [])
-        findings = strongest_first(_merge(found, shared))
-        value = max(noisy_or(found), noisy_or(shared) if _judged(shared) else 0.0)
-        verdicts.append(
-            Verdict(row["account_id"], round(value, 4), value >= threshold, comp, tuple(findings))
-        )
-    return verdicts, _campaigns(verdicts, component_findings, links)
+        out[comp] = strongest_first(found)
+    return out
 
 
 def _judged(findings: list[Finding]) -> bool:
@@ -194,7 +247,7 @@ def _campaigns(
             findings = _merge(findings, list(member.findings))
         findings = strongest_first(findings)
         ids = tuple(sorted(v.account_id for v in members))
-        value = max(max(v.score for v in members), noisy_or(findings))
+        value = max(v.score for v in members)
         campaigns.append(
             Campaign(
                 campaign_id(ids),

@@ -44,6 +44,10 @@ class Assessment:
     #: Distillation tactics seen (``cot_harvesting``, ``hydra_cluster``...).
     tactics: tuple[str, ...] = ()
     indicators: tuple[IndicatorMatch, ...] = field(default=())
+    #: Some evidence is of a kind honest customers rarely produce (coordination, fraud,
+    #: evasion, harvest structure). Score rules act only on such accounts unless a rule
+    #: says ``evidence = "any"``: behaviour honest products share raises a score, no more.
+    distinctive: bool = False
 
     def __post_init__(self) -> None:
         # Lists are accepted for convenience and frozen, so an assessment stays hashable.

@@ -49,4 +49,5 @@ def combine(assessments: Sequence[Assessment]) -> Assessment:
         reasons=tuple(reasons),
         tactics=tuple(sorted({t for a in assessments for t in a.tactics})),
         indicators=tuple(dict.fromkeys(i for a in assessments for i in a.indicators)),
+        distinctive=any(a.distinctive for a in assessments),
     )

@@ -104,6 +104,9 @@ def _candidates(
 def _matches(rule: Rule, a: Assessment) -> list[str] | None:
     """What made the rule fire, or ``None`` when one of its conditions fails."""
     why: list[str] = []
+    scored = rule.min_score is not None or rule.min_cluster_score is not None
+    if scored and rule.evidence == "distinctive" and not a.distinctive:
+        return None  # shared behaviour raises a score; it never acts alone
     if rule.min_score is not None:
         if a.score < rule.min_score:
             return None

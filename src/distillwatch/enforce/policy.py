@@ -64,6 +64,9 @@ class Rule:
     #: ``cluster``: the sticky action applies to every account of the cluster.
     scope: str = "account"
     retry_after: float | None = None
+    #: ``distinctive`` (the default for score rules): fires only on accounts with evidence
+    #: honest customers rarely produce; ``any``: on the score alone.
+    evidence: str = "distinctive"
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ _TOP_KEYS = {
 }  # fmt: skip
 _RULE_KEYS = {
     "name", "action", "min_score", "min_cluster_score", "tactics", "reasons", "indicators",
-    "indicator_kinds", "indicator_sources", "ttl", "scope", "retry_after",
+    "indicator_kinds", "indicator_sources", "ttl", "scope", "retry_after", "evidence",
 }  # fmt: skip
 _LIMIT_KEYS = {"rate", "burst", "min_cluster_score", "action", "idle_ttl"}
 _ALLOW_KEYS = {"accounts", "clusters"}
@@ -155,6 +158,9 @@ def _rule(raw: dict[str, Any], where: str) -> Rule:
     scope = str(raw.get("scope", "account"))
     if scope not in ("account", "cluster"):
         raise PolicyError(f"{where}: scope must be 'account' or 'cluster', got {scope!r}")
+    evidence = str(raw.get("evidence", "distinctive"))
+    if evidence not in ("distinctive", "any"):
+        raise PolicyError(f"{where}: evidence must be 'distinctive' or 'any', got {evidence!r}")
     return Rule(
         name=name,
         action=_action(raw["action"], f"{where}: action"),
@@ -168,6 +174,7 @@ def _rule(raw: dict[str, Any], where: str) -> Rule:
         indicator_sources=frozenset(_strings(raw, "indicator_sources", where)),
         ttl=parse_duration(raw["ttl"], f"{where}: ttl") if "ttl" in raw else None,
         scope=scope,
+        evidence=evidence,
         retry_after=(
             parse_duration(raw["retry_after"], f"{where}: retry_after")
             if "retry_after" in raw

@@ -102,6 +102,8 @@ class RateAssessor:
             reasons=tuple(reasons),
             tactics=tactics,
             indicators=as_matches(self.matcher.match(record)) if self.matcher else (),
+            # choosing the rate assessor is asking for rate limits: its scores act as they are
+            distinctive=True,
         )
 
     def _bump(self, table: dict[str, tuple[float, float]], key: str, now: float) -> float:

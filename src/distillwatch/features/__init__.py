@@ -35,7 +35,9 @@ __all__ = [
 #: Columns of ``enriched`` that the aggregates need; prompt text stays out of the work table.
 _EVENT_INPUTS = (
     "ts, account_id, request_id, ip, user_agent, country, asn, account_created, "
-    "payment_fingerprint, email_domain, org_id, model, hash(system_prompt) AS system_prompt, "
+    "payment_fingerprint, email_domain, org_id, model, "
+    # hash(NULL) is not NULL in DuckDB: keep "no system prompt" apart
+    "CASE WHEN system_prompt IS NULL THEN NULL ELSE hash(system_prompt) END AS system_prompt, "
     "n_messages, n_user_turns, n_tool_results, n_tools, temperature, max_tokens, n, logprobs, "
     "top_logprobs, input_tokens, output_tokens, reasoning_tokens, status, capability, "
     "cot_elicit, grading_request, sensitive_rewrite, language, template_id, lsh_0, prompt_chars, "

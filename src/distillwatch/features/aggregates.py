@@ -105,6 +105,11 @@ AGGREGATES: tuple[Aggregate, ...] = (
     Aggregate("tools_share", _share("n_tools > 0"), "tool definitions present"),
     Aggregate("tool_results_mean", "avg(n_tool_results)", "agent loops carry tool results"),
     Aggregate("system_prompts", "count(DISTINCT system_prompt)", "distinct system prompts"),
+    Aggregate(
+        "system_share",
+        _share("system_prompt IS NOT NULL"),
+        "products set a system prompt; a harvest script rarely does",
+    ),
     Aggregate("models", "count(DISTINCT model)", "models used"),
     Aggregate(
         "account_age_days",

@@ -9,6 +9,8 @@ cluster of linked accounts::
     account = "acct_alice"
     sha256 = "9f86d081884c7d65..."   # or: key = "sk-dev-alice"
     org = "org_acme"                  # optional
+    email_domain = "acme.example"     # optional sign-up facts, logged for detection
+    created = "2026-01-05T00:00:00Z"  # optional: when the account was created
     cluster = "C-1a2b3c4d"            # optional
 
 Without a keys file every distinct key is its own pseudonymous account (``key-`` + a hash
@@ -30,6 +32,10 @@ class Identity:
     key_id: str
     org_id: str | None = None
     cluster_id: str | None = None
+    #: Sign-up facts the provider knows; detection reads them (a new account on disposable
+    #: mail is a fraud marker), so they go into every logged record.
+    email_domain: str | None = None
+    account_created: str | None = None
 
 
 class KeysFileError(ValueError):
@@ -89,7 +95,8 @@ def load_keys(path: Path | None) -> KeyRing:
     entries: dict[str, Identity] = {}
     for n, raw in enumerate(data.get("key", []), 1):
         where = f"{path}: [[key]] #{n}"
-        bad = sorted(set(raw) - {"id", "account", "sha256", "key", "org", "cluster"})
+        known = {"id", "account", "sha256", "key", "org", "cluster", "email_domain", "created"}
+        bad = sorted(set(raw) - known)
         if bad:
             raise KeysFileError(f"{where}: unknown field(s) {bad}")
         if not raw.get("account") or not raw.get("id"):
@@ -106,5 +113,7 @@ def load_keys(path: Path | None) -> KeyRing:
             key_id=str(raw["id"]),
             org_id=raw.get("org"),
             cluster_id=raw.get("cluster"),
+            email_domain=raw.get("email_domain"),
+            account_created=raw.get("created"),
         )
     return KeyRing(entries)

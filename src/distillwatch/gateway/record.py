@@ -72,6 +72,10 @@ def request_record(
     }
     if identity.org_id:
         record["org_id"] = identity.org_id
+    if identity.email_domain:
+        record["email_domain"] = identity.email_domain
+    if identity.account_created:
+        record["account_created"] = identity.account_created
     if ip:
         record["ip"] = ip
     if user_agent:

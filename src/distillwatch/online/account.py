@@ -36,6 +36,7 @@ FLAGS = (
     "tools",
     "new_model",
     "fast_gap",
+    "system",
 )
 MAX_AREAS = 16
 MAX_LANGUAGES = 64
@@ -106,6 +107,7 @@ class ProfileState:
     ips: Distinct = field(default_factory=lambda: Distinct(64))
     ip24s: Distinct = field(default_factory=lambda: Distinct(64))
     asns: Distinct = field(default_factory=lambda: Distinct(64))
+    countries: Distinct = field(default_factory=lambda: Distinct(64))
     #: frame -> capability counts under it (capped at MAX_FRAMES frames) ...
     frames: dict[str, Counter[str]] = field(default_factory=dict)
     #: ... and, once the table is full, how often each frame was seen (admission to it)
@@ -154,6 +156,7 @@ class ProfileState:
             "tools": (row.get("n_tools") or 0) > 0,
             "new_model": new_model,
             "fast_gap": gap is not None and gap < _FAST_GAP_S,
+            "system": row.get("system_prompt") is not None,
         }
         for name, hit in checks.items():
             if hit:
@@ -174,6 +177,8 @@ class ProfileState:
             self.ip24s.add(_h(ip.rsplit(".", 1)[0] if "." in ip else ":".join(ip.split(":")[:3])))
         if row.get("asn") is not None:
             self.asns.add(_h(int(row["asn"])))
+        if row.get("country"):
+            self.countries.add(_h(str(row["country"])))
 
     def _add_frame(self, prompt: str | None, area: str | None) -> None:
         frame = frame_of(prompt)
@@ -250,7 +255,15 @@ class ProfileState:
         for lang, n in other.languages.items():
             if lang in self.languages or len(self.languages) < MAX_LANGUAGES:
                 self.languages[lang] += n
-        for name in ("templates", "sketches", "system_prompts", "ips", "ip24s", "asns"):
+        for name in (
+            "templates",
+            "sketches",
+            "system_prompts",
+            "ips",
+            "ip24s",
+            "asns",
+            "countries",
+        ):
             getattr(self, name).merge(getattr(other, name))
         self.models |= other.models
         for frame, table in other.frames.items():
@@ -300,6 +313,7 @@ class ProfileState:
             ips=self.ips.count(),
             ip24s=self.ip24s.count(),
             asns=self.asns.count(),
+            countries=self.countries.count(),
             top_logprobs_max=self.top_logprobs_max,
             tool_results_mean=self.tool_results / n,
             account_age_days=age,

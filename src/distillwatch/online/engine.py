@@ -13,13 +13,15 @@ shares move slowly, a new account's move fast. Between refreshes the last judgem
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from distillwatch.detect.checks import CHECKS
 from distillwatch.detect.cluster import CLUSTER_CHECKS
-from distillwatch.detect.evidence import Finding, noisy_or, strongest_first
+from distillwatch.detect.evidence import Finding, any_distinctive, noisy_or, strongest_first
+from distillwatch.detect.identity import is_disposable
 from distillwatch.detect.learned import ONLINE_MODEL_FILE, findings_from_matrix, model_row
 from distillwatch.detect.score import FRESH_DAYS, run_checks
 from distillwatch.enforce.assessment import Assessment
@@ -47,6 +49,8 @@ class Judgement:
     score: float = 0.0
     findings: tuple[Finding, ...] = ()
     next_at: int = FIRST_JUDGEMENT
+    #: some finding is of a kind honest customers rarely produce (policies act on it)
+    distinctive: bool = False
 
 
 @dataclass
@@ -54,6 +58,7 @@ class _Account:
     state: ProfileState = field(default_factory=ProfileState)
     judgement: Judgement = field(default_factory=Judgement)
     fresh: bool = False
+    domain: str | None = None
 
 
 class OnlineEngine:
@@ -67,6 +72,8 @@ class OnlineEngine:
         self._model_first_seen: dict[str, float] = {}
         self._start: float | None = None
         self._checks = [cls() for cls in CHECKS]
+        #: accounts seen per mail domain: an institution's own domain is used by few
+        self._domain_accounts: Counter[str] = Counter()
 
     # -- the Assessor protocol --------------------------------------------------------
     def assess(self, record: Mapping[str, Any]) -> Assessment:
@@ -86,8 +93,12 @@ class OnlineEngine:
         state = entry.state
         gap = ts - state.last_ts if state.last_ts is not None else None
         state.update(row, ts, gap, new_model)
-        if state.requests == 1 and state.created is not None:
-            entry.fresh = (ts - state.created) / 86400.0 < FRESH_DAYS
+        if state.requests == 1:
+            if state.created is not None:
+                entry.fresh = (ts - state.created) / 86400.0 < FRESH_DAYS
+            if row.get("email_domain"):
+                entry.domain = str(row["email_domain"]).lower()
+                self._domain_accounts[entry.domain] += 1
         keys = {kind: str(row[f]) for f, kind in STRONG_KEYS.items() if row.get(f)}
         owner = str(row.get("org_id") or account_id)
         cluster = self.clusters.link(account_id, keys, self._state_of, owner) if keys else None
@@ -117,6 +128,7 @@ class OnlineEngine:
         if entry.state.requests < judgement.next_at:
             return
         features = entry.state.features()
+        features["disposable_email"] = is_disposable(entry.domain)
         found = run_checks([features], self._checks)[0]
         if self.learned:
             size = len(cluster.members) if cluster is not None else 1
@@ -124,26 +136,31 @@ class OnlineEngine:
         judgement.findings = tuple(strongest_first(found))
         judgement.score = noisy_or(found)
         judgement.next_at = next_judgement(entry.state.requests)
+        judgement.distinctive = any_distinctive(found)
 
     def _judge_cluster(self, cluster: Cluster) -> Judgement:
         judgement = self._cluster_judgements.setdefault(cluster.root, Judgement(next_at=2))
         if cluster.state.requests < judgement.next_at:
             return judgement
-        counts = [self.accounts[a].state.requests for a in cluster.members]
+        members = [self.accounts[a] for a in cluster.members]
+        pooled = cluster.state.features()
         facts = {
-            "accounts": len(cluster.members),
+            "accounts": len(members),
             "requests": cluster.state.requests,
-            "median_requests": statistics.median(counts),
-            "fresh_share": sum(self.accounts[a].fresh for a in cluster.members) / len(counts),
+            "median_requests": statistics.median(m.state.requests for m in members),
+            "fresh_share": sum(m.fresh for m in members) / len(members),
             "organisations": len(cluster.owners),
             "links": cluster.links,
+            "asns": pooled["asns"],
+            **self._domain_facts(members),
         }
         found = [f for check in CLUSTER_CHECKS for f in check.score_one(facts)]
         if len(cluster.owners) != 1:
-            found += run_checks([cluster.state.features()], self._checks)[0]
+            found += run_checks([pooled], self._checks)[0]
         judged = any(f.kind != "SharedInfrastructure" for f in found)
         judgement.findings = tuple(strongest_first(found))
         judgement.score = noisy_or(found) if judged else 0.0
+        judgement.distinctive = judged and any_distinctive(found)
         judgement.next_at = next_judgement(cluster.state.requests)
         return judgement
 
@@ -164,9 +181,22 @@ class OnlineEngine:
             cluster_id=f"K-{cluster.root}" if cluster is not None else None,
             score=round(min(1.0, max(own.score, cluster_score)), 4),
             cluster_score=round(min(1.0, cluster_score), 4),
+            distinctive=own.distinctive
+            or (cluster_judgement is not None and cluster_judgement.distinctive),
             reasons=tuple(str(f) for f in findings[:MAX_REASONS]),
             tactics=tuple(sorted({f.tactic for f in findings if f.tactic})),
         )
+
+    def _domain_facts(self, members: list[_Account]) -> dict[str, Any]:
+        """The mail-domain facts of :func:`distillwatch.detect.score.component_facts`."""
+        domains = Counter(m.domain for m in members if m.domain)
+        top, n = domains.most_common(1)[0] if domains else (None, 0)
+        return {
+            "top_domain_share": n / len(members),
+            "top_domain_accounts": self._domain_accounts[top] if top else 0,
+            "top_domain_disposable": is_disposable(top),
+            "disposable_share": sum(is_disposable(m.domain) for m in members) / len(members),
+        }
 
     def _new_model(self, model: str | None, ts: float) -> bool:
         if not model:

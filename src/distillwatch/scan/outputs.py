@@ -135,6 +135,7 @@ def account_rows(
                 "account_id": v.account_id,
                 "score": v.score,
                 "flagged": v.flagged,
+                "distinctive": v.distinctive,
                 "campaign_id": campaign_of.get(v.account_id),
                 "reasons": v.reasons,
                 "requests": fact["requests"],

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from distillwatch.detect.checks.base import Account, AccountCheck, num
-from distillwatch.detect.evidence import Finding, Severity
+from distillwatch.detect.evidence import Basis, Finding, Severity
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,30 @@ class FreshAccount(Finding):
         return f"account was {self.age_days:.1f} days old at its first request"
 
 
+@dataclass(frozen=True)
+class DisposableSignup(FreshAccount):
+    """A new account on a temporary-mail domain: nobody can reach its owner, which is what
+    a throw-away account is for. Some privacy-minded people do it too, so it lets a high
+    score flag but adds little to the score itself."""
+
+    description: ClassVar[str] = "New account signed up with a disposable mail domain"
+    basis: ClassVar[Basis] = Basis.FRAUD
+
+    def __str__(self) -> str:
+        return (
+            f"account was {self.age_days:.1f} days old at its first request and signed up "
+            "with a disposable mail domain"
+        )
+
+
+#: An account younger than this at its first request counts as new.
+FRESH_DAYS = 14.0
+
+
 class AutomationCheck(AccountCheck):
     """Weak alone (batch jobs are heavy too); it adds to content evidence."""
 
-    min_requests = 200
+    min_requests = 20
     per_day = 500.0
     hours_of_day = 20
     fresh_days = 3.0
@@ -51,6 +71,8 @@ class AutomationCheck(AccountCheck):
         if per_day >= self.per_day and hours >= self.hours_of_day and single:
             findings.append(HeavySingleShot(per_day=per_day, hours_of_day=hours))
         age = num(account, "account_age_days", default=1e9)
-        if age < self.fresh_days:
+        if account.get("disposable_email") and age < FRESH_DAYS:
+            findings.append(DisposableSignup(age_days=max(age, 0.0)))
+        elif age < self.fresh_days:
             findings.append(FreshAccount(age_days=max(age, 0.0)))
         return findings

@@ -1,4 +1,11 @@
-"""Proxy rotation: one account's requests arrive from many networks."""
+"""Proxy rotation: one account's requests arrive from many networks.
+
+Many networks alone is ordinary: phones hop between carriers and Wi-Fi, VPN users pick exit
+countries, an enterprise app leaves through a cloud egress pool of many /24 prefixes. What
+honest customers rarely do is appear from *many unrelated ISPs in many countries* within a
+week -- the signature of a residential proxy service handing out a fresh exit per session,
+bought to stay under per-IP limits and to defeat linking. Only that counts as evasion.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +13,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from distillwatch.detect.checks.base import Account, AccountCheck, num
-from distillwatch.detect.evidence import Finding, Severity
+from distillwatch.detect.evidence import Basis, Finding, Severity
 
 
 @dataclass(frozen=True)
 class ProxyRotation(Finding):
     description: ClassVar[str] = "Requests come from many unrelated networks"
-    severity: ClassVar[Severity] = Severity.MEDIUM
+    severity: ClassVar[Severity] = Severity.LOW
     tactic: ClassVar[str | None] = "proxy_rotation"
     asns: int
     prefixes: int
@@ -21,16 +28,38 @@ class ProxyRotation(Finding):
         return f"requests from {self.prefixes} /24 prefixes in {self.asns} networks (ASNs)"
 
 
+@dataclass(frozen=True)
+class ResidentialProxyRotation(ProxyRotation):
+    """Many ISPs in many countries: exits of a residential proxy pool."""
+
+    description: ClassVar[str] = "Requests rotate through networks in many countries"
+    severity: ClassVar[Severity] = Severity.MEDIUM
+    basis: ClassVar[Basis] = Basis.EVASION
+    countries: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"requests rotate through {self.asns} networks (ASNs) in {self.countries} "
+            f"countries ({self.prefixes} /24 prefixes): a residential proxy pool"
+        )
+
+
 class ProxyRotationCheck(AccountCheck):
     """People move between home, office and phone: a few networks, not dozens."""
 
     min_requests = 10
     asns = 6
     prefixes = 12
+    #: a phone plus a VPN reaches a few ASNs in two or three countries; proxy pools many more
+    proxy_asns = 8
+    proxy_countries = 4
 
     def score_one(self, account: Account) -> list[Finding]:
         asns = int(num(account, "asns"))
         prefixes = int(num(account, "ip24s"))
         if asns < self.asns and prefixes < self.prefixes:
             return []
+        countries = int(num(account, "countries"))
+        if asns >= self.proxy_asns and countries >= self.proxy_countries:
+            return [ResidentialProxyRotation(asns, prefixes, countries)]
         return [ProxyRotation(asns=asns, prefixes=prefixes)]

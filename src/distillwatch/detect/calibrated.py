@@ -1,0 +1,163 @@
+"""The scan's score: a calibrated probability over the findings and the behaviour.
+
+The noisy-OR of findings treated correlated evidence as independent: an LLM-as-judge service
+showing "grades answers", "sweeps capability areas", "single-shot" and "fixed frames" summed
+four views of one product into a near-certain score. Here one small LightGBM model reads
+which findings an account has (its own and its linked component's) together with the
+behavioural features, and an isotonic map fitted on other scenario draws turns its output
+into a probability: among accounts scored 0.9, about nine in ten were attackers in the
+held-out draws (``benchmarks/results/reliability.md``).
+
+Both files are produced by ``scripts/train_scorer.py`` from randomised scenario draws that
+contain an honest look-alike for every tactic, and shipped in ``distillwatch/data``:
+``scorer.txt`` (the trees) and ``scorer-calibration.json`` (the isotonic map and the draws it
+was fitted on). The score never flags on its own: see :mod:`distillwatch.detect.evidence`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, ClassVar
+
+import numpy as np
+import polars as pl
+
+from distillwatch.detect.checks import CHECKS
+from distillwatch.detect.cluster import CLUSTER_CHECKS
+from distillwatch.detect.evidence import Finding, Severity
+from distillwatch.detect.learned import MODEL_FEATURES, model_matrix
+
+MODEL_FILE = "scorer.txt"
+CALIBRATION_FILE = "scorer-calibration.json"
+
+#: Behaviour the model reads besides ``learned.MODEL_FEATURES``.
+EXTRA_FEATURES: tuple[str, ...] = ("system_share", "countries", "disposable_email")
+
+
+def finding_kinds() -> tuple[str, ...]:
+    """Every finding class the account and cluster checks can return, sorted (the model's
+    indicator columns)."""
+    assert CHECKS and CLUSTER_CHECKS  # imported so that every finding class is defined
+    kinds: set[str] = set()
+    todo = list(Finding.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith(("distillwatch.detect.checks", "distillwatch.detect.cluster")):
+            kinds.add(cls.__name__)
+    return tuple(sorted(kinds))
+
+
+def feature_names() -> tuple[str, ...]:
+    return (*MODEL_FEATURES, *EXTRA_FEATURES, *(f"has_{k}" for k in finding_kinds()))
+
+
+def score_matrix(features: pl.DataFrame, findings: Sequence[Sequence[Finding]]) -> np.ndarray:
+    """Rows of ``features`` (with ``component_accounts`` and ``disposable_email``) and each
+    row's findings -> the model's input matrix."""
+    base = model_matrix(features)
+    extra = np.column_stack(
+        [
+            features[name].cast(pl.Float64).to_numpy()
+            if name in features.columns
+            else np.full(features.height, np.nan)
+            for name in EXTRA_FEATURES
+        ]
+    )
+    kinds = finding_kinds()
+    col = {k: i for i, k in enumerate(kinds)}
+    has = np.zeros((features.height, len(kinds)))
+    for i, found in enumerate(findings):
+        for f in found:
+            j = col.get(f.kind)
+            if j is not None:
+                has[i, j] = 1.0
+    return np.hstack([base, extra, has])
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """An isotonic map from the model's raw output to a probability."""
+
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        return np.interp(raw, self.x, self.y)
+
+
+@dataclass(frozen=True)
+class ModelScore(Finding):
+    """Not evidence by itself: says which features moved the calibrated score most."""
+
+    description: ClassVar[str] = "Calibrated score from the findings and behaviour"
+    severity: ClassVar[Severity] = Severity.LOW
+    probability: float
+    drivers: tuple[str, ...]
+
+    @property
+    def weight(self) -> float:
+        return 0.0
+
+    def __str__(self) -> str:
+        drivers = ", ".join(self.drivers) or "no single feature"
+        return f"calibrated score {self.probability:.2f} (raised most by {drivers})"
+
+
+@lru_cache(maxsize=1)
+def load() -> tuple[Any, Calibration] | None:
+    """The shipped model and its calibration, or ``None`` when none is shipped."""
+    import lightgbm as lgb
+
+    data = resources.files("distillwatch").joinpath("data")
+    model_path, cal_path = data.joinpath(MODEL_FILE), data.joinpath(CALIBRATION_FILE)
+    if not model_path.is_file() or not cal_path.is_file():
+        return None
+    booster = lgb.Booster(model_str=model_path.read_text(encoding="utf-8"))
+    if booster.num_feature() != len(feature_names()):
+        return None  # trained for other checks: scripts/train_scorer.py refits it
+    raw = json.loads(cal_path.read_text(encoding="utf-8"))
+    return booster, Calibration(tuple(raw["x"]), tuple(raw["y"]))
+
+
+def calibrated_scores(
+    features: pl.DataFrame, findings: Sequence[Sequence[Finding]]
+) -> tuple[np.ndarray, list[ModelScore]] | None:
+    """Probability per row and an explanation per row; ``None`` without a shipped model."""
+    loaded = load()
+    if loaded is None or features.height == 0:
+        return None
+    booster, calibration = loaded
+    x = score_matrix(features, findings)
+    prob = calibration(booster.predict(x, num_threads=1))
+    contrib = booster.predict(x, pred_contrib=True, num_threads=1)[:, : x.shape[1]]
+    names = feature_names()
+    notes = []
+    for p, c in zip(prob, contrib, strict=True):
+        top = np.argsort(-c)[:3]
+        drivers = tuple(_label(names[j]) for j in top if c[j] > 0)
+        notes.append(ModelScore(probability=round(float(p), 3), drivers=drivers))
+    return np.nan_to_num(prob, nan=0.0), notes
+
+
+def _label(name: str) -> str:
+    if name.startswith("has_"):
+        return "finding " + name[4:]
+    return name.replace("_", " ")
+
+
+def fit_calibration(raw: np.ndarray, labels: np.ndarray) -> Calibration:
+    """Isotonic regression of labels on raw outputs, kept as interpolation knots."""
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, labels)
+    xs = [float(v) for v in iso.X_thresholds_]
+    ys = [float(v) for v in iso.y_thresholds_]
+    if not xs or math.isnan(xs[0]):
+        return Calibration((0.0, 1.0), (0.0, 1.0))
+    return Calibration(tuple(xs), tuple(ys))

@@ -1,0 +1,103 @@
+"""Evidence kinds: shared behaviour raises a score but never flags; distinctive evidence
+(coordination, fraud, evasion, harvest structure) is what a flag needs -- and each kind stays
+quiet on the honest look-alike that motivates it."""
+
+from typing import Any
+
+import polars as pl
+
+from distillwatch.detect.checks.automation import AutomationCheck, DisposableSignup
+from distillwatch.detect.checks.harvest_structure import HarvestStructureCheck
+from distillwatch.detect.checks.proxy_rotation import ProxyRotationCheck, ResidentialProxyRotation
+from distillwatch.detect.cluster import (
+    DisposableCardCheck,
+    HydraCheck,
+    HydraCluster,
+    InstitutionCohort,
+)
+from distillwatch.detect.evidence import Basis, any_distinctive, strongest_first
+from distillwatch.detect.identity import is_disposable, with_identity
+from test_checks import CASES, HARVEST, row
+
+
+def test_only_the_named_kinds_are_distinctive() -> None:
+    distinctive = set()
+    for check, attack, _ in CASES:
+        distinctive |= {f.kind for f in check().score_one(attack) if f.distinctive}
+    # every per-request behaviour an honest product shares stays shared
+    assert distinctive == {"HarvestStructure"}
+    assert ResidentialProxyRotation(10, 30, 5).basis is Basis.EVASION
+    assert DisposableSignup(age_days=1.0).basis is Basis.FRAUD
+
+
+def test_tutoring_judge_and_comparison_runs_are_not_harvest_structure() -> None:
+    check = HarvestStructureCheck()
+    assert check.score_one(HARVEST)
+    assert not check.score_one({**HARVEST, "system_share": 0.8})  # a product's system prompt
+    assert not check.score_one({**HARVEST, "replayed_share": 0.8})  # evaluation across models
+    assert not check.score_one({**HARVEST, "templates": 50})  # a judge's fixed rubric
+    assert not check.score_one({**HARVEST, "multi_turn_share": 0.4})  # students follow up
+    assert not check.score_one({**HARVEST, "capabilities": 3})  # one subject
+    # logprob sampling alone is what researchers do: not harvest structure
+    sampler = {**HARVEST, "cot_share": 0.0, "logprob_share": 1.0, "multi_n_share": 1.0}
+    assert not check.score_one(sampler)
+
+
+def test_proxy_rotation_needs_many_countries_to_be_evasion() -> None:
+    phone_and_vpn = ProxyRotationCheck().score_one(row(asns=7, ip24s=30, countries=3))
+    assert phone_and_vpn and not any_distinctive(phone_and_vpn)
+    pool = ProxyRotationCheck().score_one(row(asns=25, ip24s=60, countries=12))
+    assert [type(f) for f in pool] == [ResidentialProxyRotation]
+    assert "12 countries" in str(pool[0])
+
+
+def test_disposable_signup() -> None:
+    assert is_disposable("mailinator.com") and is_disposable("eu.mailinator.com")
+    assert not is_disposable("gmail.com") and not is_disposable(None)
+    fresh = row(account_age_days=1.0, disposable_email=True)
+    assert any(f.kind == "DisposableSignup" for f in AutomationCheck().score_one(fresh))
+    aged = row(account_age_days=400.0, disposable_email=True)
+    assert not any_distinctive(AutomationCheck().score_one(aged))
+    frame = with_identity(pl.DataFrame({"email_domain": ["yopmail.com", "acme.io", None]}))
+    assert frame["disposable_email"].to_list() == [True, False, False]
+
+
+HYDRA: dict[str, Any] = {
+    "accounts": 40,
+    "organisations": 40,
+    "median_requests": 60,
+    "fresh_share": 0.9,
+    "requests": 2400,
+    "top_domain_share": 0.5,
+    "top_domain_accounts": 5000,  # free mail: everybody uses it
+    "top_domain_disposable": False,
+    "disposable_share": 0.5,
+    "links": {"payment_fingerprint": 40},
+}
+
+
+def test_a_class_on_its_university_domain_is_a_cohort_not_a_hydra() -> None:
+    assert [type(f) for f in HydraCheck().score_one(HYDRA)] == [HydraCluster]
+    course = {**HYDRA, "top_domain_share": 0.95, "top_domain_accounts": 41, "asns": 2}
+    found = HydraCheck().score_one(course)
+    assert [type(f) for f in found] == [InstitutionCohort] and not any_distinctive(found)
+    # a disposable domain is nobody's institution, nor a catch-all behind proxies
+    ring = {**course, "top_domain_disposable": True}
+    assert [type(f) for f in HydraCheck().score_one(ring)] == [HydraCluster]
+    catch_all = {**course, "asns": 35}
+    assert [type(f) for f in HydraCheck().score_one(catch_all)] == [HydraCluster]
+
+
+def test_card_rings_need_disposable_mail() -> None:
+    assert DisposableCardCheck().score_one(HYDRA)
+    family = {**HYDRA, "accounts": 4, "organisations": 4, "disposable_share": 0.0}
+    assert not DisposableCardCheck().score_one(family)
+    company = {**HYDRA, "organisations": 1}
+    assert not DisposableCardCheck().score_one(company)
+
+
+def test_distinctive_evidence_is_listed_first() -> None:
+    shared = CASES[1][0]().score_one(CASES[1][1])
+    evasion = ProxyRotationCheck().score_one(row(asns=25, ip24s=60, countries=12))
+    ordered = strongest_first(shared + evasion)
+    assert ordered[0].distinctive and ordered[0].to_dict()["basis"] == "evasion"
