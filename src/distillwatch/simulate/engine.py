@@ -22,6 +22,7 @@ import orjson
 from distillwatch.simulate import infra
 from distillwatch.simulate.corpus import load_corpus
 from distillwatch.simulate.elicit import ELICIT
+from distillwatch.simulate.lookalikes import LOOKALIKES
 from distillwatch.simulate.lookalikes_identity import IDENTITY_LOOKALIKES
 from distillwatch.simulate.plan import Account, Ctx, Plan
 from distillwatch.simulate.populations import POPULATIONS, Behaviour
@@ -36,6 +37,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
     **ROSTER,
     **ELICIT,
     **IDENTITY_LOOKALIKES,
+    **LOOKALIKES,
 }
 CHUNK = 20000
 
@@ -191,6 +193,8 @@ def simulate(
     ctx = Ctx(scenario, load_corpus(scenario.corpora), infra.network())
     lives: list[_Live] = []
     for gi, (beh, name, n, cid, params) in enumerate(allocate(scenario)):
+        if n == 0:  # a population too small to get an account in this run
+            continue
         behaviour = BEHAVIOURS[beh]
         accts = behaviour.accounts(
             ctx, name, params, n, np.random.default_rng([scenario.seed, 1, gi]), cid

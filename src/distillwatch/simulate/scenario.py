@@ -104,6 +104,55 @@ POPULATION_DEFAULTS: dict[str, dict[str, Any]] = {
         "new_model_share": 0.85,
         "cot_share": 0.5,
     },
+    # honest look-alikes of what is asked (lookalikes.py, lookalikes_batch.py)
+    "judge": {
+        "share": 0.012,
+        "runs_per_day": 1.5,
+        "items_per_run": 120.0,
+        "items_per_second": 2.0,
+        "pairwise_share": 0.4,
+        "system_share": 0.5,
+    },
+    "tutoring": {
+        "share": 0.015,
+        "sessions_per_day": 60.0,
+        "step_share": 0.9,
+        "school_share": 0.4,
+        "follow_up_share": 0.25,
+        "system_share": 0.8,
+        "adopt_new_model": 0.3,
+    },
+    "wrapper_app": {"share": 0.012, "requests_per_day": 150.0, "frames": 7.0, "system_share": 0.5},
+    "localisation": {
+        "share": 0.012,
+        "requests_per_day": 100.0,
+        "languages": 11.0,
+        "support_share": 0.5,
+    },
+    "classifier": {
+        "share": 0.01,
+        "runs_per_day": 0.8,
+        "items_per_run": 250.0,
+        "items_per_second": 5.0,
+        "online_share": 0.3,
+    },
+    "sampler": {"share": 0.012, "requests_per_day": 60.0, "n": 8.0, "logprobs_share": 0.3},
+    "tool_eval": {
+        "share": 0.01,
+        "runs_per_week": 2.0,
+        "items_per_run": 150,
+        "models_per_run": 2,
+        "items_per_second": 3.0,
+        "adopt_new_model": 0.6,
+        "app_share": 0.35,
+        "requests_per_day": 120.0,
+    },
+    "synthetic_data": {
+        "share": 0.008,
+        "requests_per_day": 350.0,
+        "templates": 2.0,
+        "system_share": 0.5,
+    },
 }
 
 #: Attack tactics: key -> default. Size with ``accounts`` (absolute) or ``share`` (of all).
