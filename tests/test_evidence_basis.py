@@ -38,9 +38,10 @@ def test_tutoring_judge_and_comparison_runs_are_not_harvest_structure() -> None:
     assert not check.score_one({**HARVEST, "templates": 50})  # a judge's fixed rubric
     assert not check.score_one({**HARVEST, "multi_turn_share": 0.4})  # students follow up
     assert not check.score_one({**HARVEST, "capabilities": 3})  # one subject
-    # logprob sampling alone is what researchers do: not harvest structure
+    # logprob sampling is what researchers do, grading what judge services do
     sampler = {**HARVEST, "cot_share": 0.0, "logprob_share": 1.0, "multi_n_share": 1.0}
     assert not check.score_one(sampler)
+    assert not check.score_one({**HARVEST, "cot_share": 0.0, "grading_share": 1.0})
 
 
 def test_proxy_rotation_needs_many_countries_to_be_evasion() -> None:

@@ -44,16 +44,16 @@ class HarvestStructure(Finding):
 def elicitation(account: Account) -> tuple[str, float]:
     """The account's dominant elicitation technique and the share of requests using it.
 
-    Left out on purpose: fixed instruction wrappers (prompt-library apps and batch jobs wrap
-    every task), tool definitions without results (apps use function calling for structured
-    output) and logprobs with several samples (researchers sample benchmark answers) -- the
-    features cannot tell those products from a harvest."""
+    Left out on purpose, because the features cannot tell the product from a harvest: grading
+    asks (LLM-as-judge services grade single-shot over every area, often with no system
+    prompt), fixed instruction wrappers (prompt-library apps and batch jobs wrap every task),
+    tool definitions without results (apps use function calling for structured output) and
+    logprobs with several samples (researchers sample benchmark answers)."""
     multilingual = 0.0
     if num(account, "languages") >= 5 and num(account, "language_entropy") >= 1.5:
         multilingual = 1.0 - num(account, "language_top_share", 1.0)
     shares = {
         "step-by-step reasoning asks": num(account, "cot_share"),
-        "grading asks": num(account, "grading_share"),
         "many languages": multilingual,
         "rewrites of sensitive questions": num(account, "sensitive_share"),
     }
