@@ -1,137 +1,230 @@
-"""Detection quality on simulator seeds the detector was never trained or tuned on.
+"""Detection quality on scenario draws never trained or tuned on, with leave-one-out rows.
 
-    .venv/bin/python benchmarks/bench_detection.py --seeds 23 31 --shifted 47 --write
+    .venv/bin/python benchmarks/bench_detection.py --heldout 0-5 --loo --write
 
-For each seed: simulate a week (2,000 accounts; the default scenario, or for ``--shifted``
-seeds the harder ``scenarios/shifted.toml``), scan it once, then score the
-same enriched requests twice -- with the rules and the learned model (the default), and with
-the rules alone -- and evaluate both against the simulator's labels. ``--write`` rewrites
-``benchmarks/results/detection.md``. Training seeds (``scripts/train_scorer.py``): 11 and 3.
+* Draws of ``scenarios/families/heldout.toml`` (other worlds, other mixes, weaker attack
+  variants; never used to train, calibrate or tune) are simulated, scanned with the shipped
+  calibrated model and with the rules alone, replayed through the online engine with the
+  built-in policy, and evaluated against their labels. Figures are pooled over the draws:
+  per honest population (share of its accounts flagged) and per tactic (share caught).
+* ``--loo``: for every look-alike population and every tactic, the scorer is refitted on the
+  train draws and recalibrated on the tune draws *without* it (``scripts/train_calibrated.py``
+  draws, reused from ``--work``), then measured on the heldout draws: how the detector does
+  on an honest product or a tactic it never saw. (The rules and the evidence gate are fixed
+  code; they were written before the heldout family was drawn.)
+* ``--write`` rewrites the figures in ``benchmarks/results/detection.md`` and the reliability
+  table in ``benchmarks/results/reliability.md``.
 """
 
 from __future__ import annotations
 
 import argparse
-import pickle
-import time
+import itertools
+import statistics
+from collections import defaultdict
 from pathlib import Path
 
-from distillwatch.evaluate import Evaluation, evaluate_scan
-from distillwatch.evaluate.online import OnlineFigures, online_figures
+import numpy as np
+import polars as pl
+
+from distillwatch.detect.score import DEFAULT_THRESHOLD
+from distillwatch.evaluate import evaluate_scan
+from distillwatch.evaluate.draws import Draw, make_draw
+from distillwatch.evaluate.online import online_figures
+from distillwatch.evaluate.training import draw_span, family_frame, fit_scorer, labels
 from distillwatch.online.replay import replay_enriched
-from distillwatch.scan import detect_enriched, run_scan
-from distillwatch.simulate import load_scenario, simulate
+from distillwatch.scan import run_scan
 
-RESULTS = Path(__file__).resolve().parent / "results" / "detection.md"
-SHIFTED = Path(__file__).resolve().parent / "scenarios" / "shifted.toml"
-
-
-def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2%}"
-
-
-def evaluate_seed(
-    work: Path, seed: int, accounts: int, scenario: Path | None, reuse: bool = False
-) -> dict[str, Evaluation]:
-    sim = work / f"sim{seed}"
-    if not (sim / "labels.jsonl").exists():
-        simulate(load_scenario(scenario, seed=seed, accounts=accounts), sim)
-    scan = work / f"scan{seed}"
-    enriched = scan / "_work" / "enriched.parquet"
-    kept = scan / "_work" / "ingest.pickle"
-    started = time.perf_counter()
-    if reuse and kept.exists():  # detection only, on the requests enriched last time
-        ingest = pickle.loads(kept.read_bytes())
-        detect_enriched(enriched, scan, [sim], ingest)
-    else:
-        ingest = run_scan([sim], scan, keep_work=True).ingest
-        kept.write_bytes(pickle.dumps(ingest))
-    print(f"seed {seed}: {ingest.records:,} requests, scan {time.perf_counter() - started:.0f} s")
-    out = {"rules + model": evaluate_scan(scan, sim / "labels.jsonl")}
-    rules = work / f"scan{seed}-rules"
-    detect_enriched(enriched, rules, [sim], ingest, learned=False)
-    out["rules only"] = evaluate_scan(rules, sim / "labels.jsonl")
-    started = time.perf_counter()
-    replay_enriched(enriched, work / f"replay{seed}")
-    print(f"seed {seed}: replayed in {time.perf_counter() - started:.0f} s")
-    ONLINE[seed] = online_figures(work / f"replay{seed}", sim / "labels.jsonl")
-    return out
+HERE = Path(__file__).resolve().parent
+FAMILIES = HERE / "scenarios" / "families"
+RESULTS = HERE / "results" / "detection.md"
+RELIABILITY = HERE / "results" / "reliability.md"
+LOOKALIKES = (
+    "judge", "tutoring", "wrapper_app", "classifier", "sampler", "localisation", "tool_eval",
+    "synthetic_data", "cohort", "shared_card", "mobile", "cloud_egress", "release_eval",
+)  # fmt: skip
+TACTICS = (
+    "bulk", "hydra", "reseller_mix", "cot", "grading", "tool_trace", "multilingual", "logprob",
+    "slow_low", "pivot",
+)  # fmt: skip
 
 
-#: seed -> online figures of a replay with the built-in policy
-ONLINE: dict[int, OnlineFigures] = {}
+def pct(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}%}"
 
 
-def online_table() -> list[str]:
+def run_draw(draw: Draw) -> dict[str, object]:
+    """Scan with the model, evaluate model and rules, replay: one draw's figures."""
+    model_dir = draw.scan.parent / "scan-model"
+    if not (model_dir / "accounts.jsonl").exists():
+        run_scan([draw.sim], model_dir)
+    replay_dir = draw.scan.parent / "replay"
+    if not (replay_dir / "replay-accounts.jsonl").exists():
+        replay_enriched(draw.scan / "_work" / "enriched.parquet", replay_dir)
+    labels_file = draw.sim / "labels.jsonl"
+    return {
+        "model": evaluate_scan(model_dir, labels_file),
+        "rules": evaluate_scan(draw.scan, labels_file),
+        "online": online_figures(replay_dir, labels_file),
+    }
+
+
+def pooled(runs: list[dict[str, object]], scorer: str, kind: str) -> dict[str, tuple[int, int]]:
+    """group -> (hits, accounts) over all draws; kind is 'populations' or 'tactics'."""
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for run in runs:
+        for g in getattr(run[scorer], kind):
+            out[g.group][0] += g.hits
+            out[g.group][1] += g.accounts
+    return {k: (v[0], v[1]) for k, v in sorted(out.items())}
+
+
+def headline(runs: list[dict[str, object]]) -> list[str]:
     lines = [
-        "| seed | median leak per campaign | largest leak (campaign) | benign requests refused |",
-        "|---|---:|---:|---:|",
+        "| scorer | honest accounts flagged | attack accounts flagged | campaigns detected | "
+        "populations above 1% |",
+        "|---|---:|---:|---:|---|",
     ]
-    for seed, fig in ONLINE.items():
-        worst = max(fig.campaigns, key=lambda c: c.share, default=None)
-        name = f" ({worst.tactic})" if worst else ""
+    for scorer in ("model", "rules"):
+        fp = sum(r[scorer].accounts.false_positives for r in runs)  # type: ignore[attr-defined]
+        benign = sum(r[scorer].accounts.benign for r in runs)  # type: ignore[attr-defined]
+        tp = sum(r[scorer].accounts.true_positives for r in runs)  # type: ignore[attr-defined]
+        attack = sum(r[scorer].accounts.attack for r in runs)  # type: ignore[attr-defined]
+        det = sum(r[scorer].campaigns.detected for r in runs)  # type: ignore[attr-defined]
+        tot = sum(r[scorer].campaigns.total for r in runs)  # type: ignore[attr-defined]
+        pops = pooled(runs, scorer, "populations")
+        high = [f"{g} {pct(h / n)}" for g, (h, n) in pops.items() if n and h / n > 0.01]
+        name = "calibrated model + gate" if scorer == "model" else "rules + gate"
         lines.append(
-            f"| {seed} | {pct(fig.median_leak)} | {pct(fig.max_leak)}{name} | "
-            f"{pct(fig.benign_refused_share)} ({fig.benign_refused}/{fig.benign_requests}) |"
+            f"| {name} | {pct(fp / benign if benign else None, 3)} ({fp}/{benign}) | "
+            f"{pct(tp / attack if attack else None)} ({tp}/{attack}) | {det}/{tot} | "
+            f"{', '.join(high) or 'none'} |"
         )
     return lines
 
 
-def table(results: dict[int, dict[str, Evaluation]]) -> list[str]:
+def groups_table(runs: list[dict[str, object]]) -> list[str]:
     lines = [
-        "| seed | scorer | benign FPR | attack recall | precision | ROC-AUC | campaigns "
-        "detected | campaign purity | volume baseline recall (same FPR) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| group | kind | accounts | flagged (model) | flagged (rules) |",
+        "|---|---|---:|---:|---:|",
     ]
-    for seed, runs in results.items():
-        for name, ev in runs.items():
-            a, c = ev.accounts, ev.campaigns
-            base = ev.baseline.rates.recall if ev.baseline.rates else None
-            auc = "—" if a.roc_auc is None else f"{a.roc_auc:.3f}"
-            lines.append(
-                f"| {seed} | {name} | {pct(a.fpr)} ({a.false_positives}/{a.benign}) | "
-                f"{pct(a.recall)} | {pct(a.precision)} | {auc} | {c.detected}/{c.total} | "
-                f"{pct(c.mean_purity)} | {pct(base)} |"
-            )
+    for kind, label in (("populations", "honest"), ("tactics", "attack")):
+        model, rules = pooled(runs, "model", kind), pooled(runs, "rules", kind)
+        for g, (h, n) in model.items():
+            rh = rules.get(g, (0, n))[0]
+            lines.append(f"| {g} | {label} | {n} | {pct(h / n if n else None)} | "
+                         f"{pct(rh / n if n else None)} |")  # fmt: skip
     return lines
 
 
-def breakdown(results: dict[int, dict[str, Evaluation]]) -> list[str]:
-    lines = ["| seed | scorer | tactic recall | population FPR (non-zero) |", "|---|---|---|---|"]
-    for seed, runs in results.items():
-        for name, ev in runs.items():
-            tactics = ", ".join(f"{t.group} {pct(t.rate)}" for t in ev.tactics)
-            pops = ", ".join(f"{p.group} {pct(p.rate)}" for p in ev.populations if p.hits)
-            lines.append(f"| {seed} | {name} | {tactics} | {pops or 'none'} |")
+def online_table(runs: list[dict[str, object]]) -> list[str]:
+    leaks = [c for r in runs for c in r["online"].campaigns]  # type: ignore[attr-defined]
+    refused = sum(r["online"].benign_refused for r in runs)  # type: ignore[attr-defined]
+    requests = sum(r["online"].benign_requests for r in runs)  # type: ignore[attr-defined]
+    by_tactic: dict[str, list[float]] = defaultdict(list)
+    for c in leaks:
+        by_tactic[c.tactic].append(c.share)
+    lines = [
+        f"Honest requests refused: **{pct(refused / requests if requests else None, 4)}** "
+        f"({refused:,} of {requests:,}). Share of each campaign's requests answered before "
+        f"action: median **{pct(statistics.median(c.share for c in leaks) if leaks else None)}**,"
+        f" largest **{pct(max((c.share for c in leaks), default=None))}**.",
+        "",
+        "| tactic | campaigns | median answered | largest answered |",
+        "|---|---:|---:|---:|",
+    ]
+    for tactic, shares in sorted(by_tactic.items()):
+        lines.append(f"| {tactic} | {len(shares)} | {pct(statistics.median(shares))} | "
+                     f"{pct(max(shares))} |")  # fmt: skip
+    return lines
+
+
+def leave_one_out(
+    work: Path, heldout: pl.DataFrame, train_draws: str, tune_draws: str
+) -> list[str]:
+    train = family_frame(FAMILIES, "train", draw_span(train_draws), work)
+    tune = family_frame(FAMILIES, "tune", draw_span(tune_draws), work)
+    lines = [
+        "| left out of training and calibration | kind | heldout accounts | flagged |",
+        "|---|---|---:|---:|",
+    ]
+    for group in (*LOOKALIKES, *TACTICS):
+        keep = pl.col("group").fill_null("") != group
+        scorer = fit_scorer(train.filter(keep), tune.filter(keep))
+        rows = heldout.filter(~keep)
+        if rows.height == 0:
+            continue
+        flagged = (scorer(rows) >= DEFAULT_THRESHOLD) & rows["distinctive"].to_numpy()
+        kind = "attack" if labels(rows).any() else "honest"
+        lines.append(f"| {group} | {kind} | {rows.height} | {pct(float(flagged.mean()))} |")
+    return lines
+
+
+def reliability(heldout: pl.DataFrame, scores: np.ndarray) -> list[str]:
+    y = labels(heldout)
+    lines = ["| score bin | accounts | attackers among them |", "|---|---:|---:|"]
+    edges = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0001]
+    for lo, hi in itertools.pairwise(edges):
+        sel = (scores >= lo) & (scores < hi)
+        if sel.any():
+            lines.append(f"| {lo:.1f}–{min(hi, 1.0):.1f} | {int(sel.sum())} | "
+                         f"{pct(float(y[sel].mean()), 1)} |")  # fmt: skip
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[23, 31])
-    parser.add_argument(
-        "--shifted",
-        type=int,
-        nargs="*",
-        default=[47],
-        help=f"seeds simulated with the harder scenario {SHIFTED.name}",
-    )
-    parser.add_argument("--accounts", type=int, default=2000)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/distillwatch-detection"))
-    parser.add_argument("--write", action="store_true", help=f"rewrite {RESULTS.name}")
-    parser.add_argument(
-        "--reuse", action="store_true", help="re-run detection on the last run's enriched requests"
-    )
+    parser.add_argument("--heldout", default="0-5", help="heldout-family draws")
+    parser.add_argument("--train", default="0-9", help="train draws (for --loo)")
+    parser.add_argument("--tune", default="0-4", help="tune draws (for --loo)")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/distillwatch-draws"))
+    parser.add_argument("--loo", action="store_true", help="leave-one-out rows (slow)")
+    parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    results = {s: evaluate_seed(args.work, s, args.accounts, None, args.reuse) for s in args.seeds}
-    for s in args.shifted:
-        results[s] = evaluate_seed(args.work, s, args.accounts, SHIFTED, args.reuse)
-    body = [*table(results), "", *breakdown(results), "", *online_table()]
+
+    draws = [make_draw(FAMILIES / "heldout.toml", k, args.work) for k in draw_span(args.heldout)]
+    runs = []
+    for d in draws:
+        runs.append(run_draw(d))
+        print(f"heldout draw {d.index} done", flush=True)
+    body = [
+        f"Heldout draws {args.heldout} ({len(draws)} worlds), default settings "
+        f"(threshold {DEFAULT_THRESHOLD}):",
+        "",
+        *headline(runs),
+        "",
+        *groups_table(runs),
+        "",
+        "Online (`replay`, built-in policy, online model):",
+        "",
+        *online_table(runs),
+    ]
+    frames = pl.concat([d.accounts() for d in draws], how="diagonal_relaxed")
+    model_scores = pl.concat(
+        [pl.read_ndjson(d.scan.parent / "scan-model" / "accounts.jsonl") for d in draws]
+    ).select("account_id", "score")
+    scored = frames.join(model_scores, on="account_id")
+    rel = reliability(scored, scored["score"].to_numpy())
+    if args.loo:
+        body += [
+            "",
+            "Leave-one-out (scan):",
+            "",
+            *leave_one_out(args.work, frames, args.train, args.tune),
+        ]
     print("\n".join(body))
+    print("\n".join(rel))
     if args.write:
         text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
         head = text.split("<!-- figures -->")[0] if text else "# Detection quality\n\n"
         RESULTS.write_text(head + "<!-- figures -->\n" + "\n".join(body) + "\n", "utf-8")
+        RELIABILITY.write_text(
+            "# Reliability of the calibrated score on heldout draws\n\n"
+            "Written by `benchmarks/bench_detection.py --write`: among heldout accounts in each "
+            "score bin, the share that were attackers (a calibrated score puts about 90% "
+            "attackers in the 0.9 bin).\n\n" + "\n".join(rel) + "\n",
+            "utf-8",
+        )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -57,9 +57,9 @@ def feature_names() -> tuple[str, ...]:
     return (*MODEL_FEATURES, *EXTRA_FEATURES, *(f"has_{k}" for k in finding_kinds()))
 
 
-def score_matrix(features: pl.DataFrame, findings: Sequence[Sequence[Finding]]) -> np.ndarray:
-    """Rows of ``features`` (with ``component_accounts`` and ``disposable_email``) and each
-    row's findings -> the model's input matrix."""
+def score_matrix(features: pl.DataFrame, kinds_per_row: Sequence[Iterable[str]]) -> np.ndarray:
+    """Rows of ``features`` (with ``component_accounts`` and ``disposable_email``) and the
+    kinds of each row's findings -> the model's input matrix."""
     base = model_matrix(features)
     extra = np.column_stack(
         [
@@ -72,9 +72,9 @@ def score_matrix(features: pl.DataFrame, findings: Sequence[Sequence[Finding]]) 
     kinds = finding_kinds()
     col = {k: i for i, k in enumerate(kinds)}
     has = np.zeros((features.height, len(kinds)))
-    for i, found in enumerate(findings):
-        for f in found:
-            j = col.get(f.kind)
+    for i, found in enumerate(kinds_per_row):
+        for kind in found:
+            j = col.get(kind)
             if j is not None:
                 has[i, j] = 1.0
     return np.hstack([base, extra, has])
@@ -133,7 +133,7 @@ def calibrated_scores(
     if loaded is None or features.height == 0:
         return None
     booster, calibration = loaded
-    x = score_matrix(features, findings)
+    x = score_matrix(features, [[f.kind for f in found] for found in findings])
     prob = calibration(booster.predict(x, num_threads=1))
     contrib = booster.predict(x, pred_contrib=True, num_threads=1)[:, : x.shape[1]]
     names = feature_names()

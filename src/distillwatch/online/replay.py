@@ -86,9 +86,10 @@ def ordered_rows(enriched: Path, batch_rows: int = 8192) -> Iterator[dict[str, A
 
 
 class _PeakScores:
-    """The engine, remembering each account's highest score: the policy acts on scores at
-    thresholds, so the peak says at which thresholds the account would have been actioned
-    (``calibrate --replay``), whatever the replayed policy was."""
+    """The engine, remembering each account's highest score while it had distinctive
+    evidence: the policy's score rules act on such scores at thresholds, so the peak says at
+    which thresholds the account would have been actioned (``calibrate --replay``), whatever
+    the replayed policy was."""
 
     def __init__(self, engine: OnlineEngine) -> None:
         self.engine = engine
@@ -96,8 +97,10 @@ class _PeakScores:
 
     def assess(self, record: Mapping[str, Any]) -> Assessment:
         found = self.engine.assess(record)
-        score, cluster = self.peaks.get(found.account_id, (0.0, 0.0))
-        self.peaks[found.account_id] = (max(score, found.score), max(cluster, found.cluster_score))
+        if found.distinctive:  # score rules act on nothing else (Assessment.distinctive)
+            score, cluster = self.peaks.get(found.account_id, (0.0, 0.0))
+            peak = (max(score, found.score), max(cluster, found.cluster_score))
+            self.peaks[found.account_id] = peak
         return found
 
 
