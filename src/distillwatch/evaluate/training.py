@@ -99,13 +99,13 @@ class Scorer:
     calibration: Calibration
 
     def __call__(self, accounts: pl.DataFrame) -> np.ndarray:
-        return self.calibration(self.booster.predict(matrix(accounts), num_threads=2))
+        return self.calibration(np.asarray(self.booster.predict(matrix(accounts), num_threads=2)))
 
 
 def fit_scorer(train: pl.DataFrame, tune: pl.DataFrame) -> Scorer:
     """Model on ``train``, isotonic calibration on ``tune`` (draws the model never saw)."""
     booster = fit_model(train)
-    raw = booster.predict(matrix(tune), num_threads=2)
+    raw = np.asarray(booster.predict(matrix(tune), num_threads=2))
     return Scorer(booster, fit_calibration(raw, labels(tune).astype(float)))
 
 
