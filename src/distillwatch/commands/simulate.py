@@ -25,25 +25,40 @@ def command(
     scenario: Path | None = typer.Option(
         None, "--scenario", help="Scenario TOML file (merged over the packaged default)."
     ),
+    family: Path | None = typer.Option(
+        None,
+        "--family",
+        help="Scenario family TOML (ranges drawn per run; see benchmarks/scenarios/families/).",
+    ),
+    draw: int | None = typer.Option(
+        None, "--draw", min=0, help="Which draw of --family (default 0); same draw, same scenario."
+    ),
     corpora: Path | None = typer.Option(
         None, "--corpora", help="Use a full corpora directory instead of the packaged sample."
     ),
     fmt: str | None = typer.Option(None, "--format", help="jsonl | jsonl.gz | jsonl.zst"),
 ) -> None:
     """Simulate benign traffic and distillation campaigns as a traffic log v1 with labels."""
-    from distillwatch.simulate import ScenarioError, load_scenario, simulate
+    from distillwatch.simulate import ScenarioError, draw_scenario, load_scenario, simulate
 
     if corpora is not None and not corpora.is_dir():
         fail(f"--corpora {corpora} is not a directory")
+    if family is not None and scenario is not None:
+        fail("give --scenario or --family, not both")
+    if draw is not None and family is None:
+        fail("--draw needs --family")
+    overrides = {
+        "accounts": accounts,
+        "days": days,
+        "seed": seed,
+        "corpora": str(corpora) if corpora else None,
+        "format": fmt,
+    }
     try:
-        sc = load_scenario(
-            scenario,
-            accounts=accounts,
-            days=days,
-            seed=seed,
-            corpora=str(corpora) if corpora else None,
-            format=fmt,
-        )
+        if family is not None:
+            sc = draw_scenario(family, draw or 0, **overrides)
+        else:
+            sc = load_scenario(scenario, **overrides)
     except ScenarioError as exc:
         fail(str(exc))
         return
