@@ -94,7 +94,7 @@ def hydra(prefix: str, accounts: int, each: int) -> list[dict[str, Any]]:
                     ip=f"203.0.{a % 5}.{(a * 25 + i) % 250}",  # one proxy pool of five /24s
                     asn=65000 + a,
                     payment_fingerprint=f"pf-shared-{a % 3}",
-                    email_domain="mailbox.example",
+                    email_domain="mailinator.com" if a % 2 else "gmail.com",
                     account_created="2026-11-01T00:00:00Z",
                 )
             )

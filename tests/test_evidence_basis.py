@@ -13,7 +13,7 @@ from distillwatch.detect.cluster import (
     DisposableCardCheck,
     HydraCheck,
     HydraCluster,
-    InstitutionCohort,
+    CohortCluster,
 )
 from distillwatch.detect.evidence import Basis, any_distinctive, strongest_first
 from distillwatch.detect.identity import is_disposable, with_identity
@@ -24,15 +24,17 @@ def test_only_the_named_kinds_are_distinctive() -> None:
     distinctive = set()
     for check, attack, _ in CASES:
         distinctive |= {f.kind for f in check().score_one(attack) if f.distinctive}
-    # every per-request behaviour an honest product shares stays shared
-    assert distinctive == {"HarvestStructure"}
+    # every per-account behaviour tried has an honest twin: all of it stays shared
+    assert distinctive == set()
     assert ResidentialProxyRotation(10, 30, 5).basis is Basis.EVASION
     assert DisposableSignup(age_days=1.0).basis is Basis.FRAUD
 
 
 def test_tutoring_judge_and_comparison_runs_are_not_harvest_structure() -> None:
     check = HarvestStructureCheck()
-    assert check.score_one(HARVEST)
+    found = check.score_one(HARVEST)
+    # a tutoring app without a system prompt sends exactly this: listed, never flags alone
+    assert found and not any_distinctive(found)
     assert not check.score_one({**HARVEST, "system_share": 0.8})  # a product's system prompt
     assert not check.score_one({**HARVEST, "replayed_share": 0.8})  # evaluation across models
     assert not check.score_one({**HARVEST, "templates": 50})  # a judge's fixed rubric
@@ -77,16 +79,21 @@ HYDRA: dict[str, Any] = {
 }
 
 
-def test_a_class_on_its_university_domain_is_a_cohort_not_a_hydra() -> None:
-    assert [type(f) for f in HydraCheck().score_one(HYDRA)] == [HydraCluster]
-    course = {**HYDRA, "top_domain_share": 0.95, "top_domain_accounts": 41, "asns": 2}
-    found = HydraCheck().score_one(course)
-    assert [type(f) for f in found] == [InstitutionCohort] and not any_distinctive(found)
-    # a disposable domain is nobody's institution, nor a catch-all behind proxies
+def test_honest_groups_are_cohorts_and_proxy_rings_are_hydras() -> None:
+    proxies = {**HYDRA, "disposable_share": 0.0, "asns": 35}
+    assert [type(f) for f in HydraCheck().score_one(proxies)] == [HydraCluster]
+    throw_away = {**HYDRA, "asns": 1}  # half of it on disposable mail
+    assert [type(f) for f in HydraCheck().score_one(throw_away)] == [HydraCluster]
+    # a family or an office sharing a card: free or corporate mail, one or two networks
+    family = {**HYDRA, "disposable_share": 0.0, "asns": 2}
+    found = HydraCheck().score_one(family)
+    assert [type(f) for f in found] == [CohortCluster] and not any_distinctive(found)
+    # a class whose students work from home: many networks, but the university's own domain
+    course = {**proxies, "top_domain_share": 0.95, "top_domain_accounts": 41}
+    assert [type(f) for f in HydraCheck().score_one(course)] == [CohortCluster]
+    # a disposable domain is nobody's institution
     ring = {**course, "top_domain_disposable": True}
     assert [type(f) for f in HydraCheck().score_one(ring)] == [HydraCluster]
-    catch_all = {**course, "asns": 35}
-    assert [type(f) for f in HydraCheck().score_one(catch_all)] == [HydraCluster]
 
 
 def test_card_rings_need_disposable_mail() -> None:

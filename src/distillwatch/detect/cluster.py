@@ -37,20 +37,20 @@ class HydraCluster(Finding):
 
 
 @dataclass(frozen=True)
-class InstitutionCohort(Finding):
-    """A class, a hackathon or a company's new team: many new accounts that arrive together
-    and share infrastructure, but on the institution's own mail domain. Honest cohorts look
-    exactly like this, so it is listed, and never flags alone."""
+class CohortCluster(Finding):
+    """A family, an office team, a class or a hackathon: new accounts that arrive together and
+    share a card, a network or a mail domain -- through a few networks, on reachable mail.
+    Honest groups look exactly like this, so it is listed, and never flags alone."""
 
-    description: ClassVar[str] = "Many new accounts of one institution arrived together"
+    description: ClassVar[str] = "Many new accounts arrived together through a few networks"
     severity: ClassVar[Severity] = Severity.LOW
     accounts: int
-    domain_share: float
+    networks: int
 
     def __str__(self) -> str:
         return (
-            f"one of {self.accounts} linked new accounts, {self.domain_share:.0%} on one "
-            "institution's own mail domain (a class, hackathon or team looks like this)"
+            f"one of {self.accounts} linked accounts that arrived together through "
+            f"{self.networks} network(s) (a household, office or class looks like this)"
         )
 
 
@@ -96,9 +96,7 @@ class SharedInfrastructure(Finding):
 
 def institution(component: Component) -> bool:
     """Most accounts on one mail domain that hardly anybody else in the log uses -- the
-    institution's own (free mail is used by everybody, and disposable mail is no institution)
-    -- reaching us through a few networks (a campus, an office). A ring on its own catch-all
-    domain behind residential proxies comes from dozens."""
+    institution's own (free mail is used by everybody, and disposable mail is no institution)."""
     share = num(component, "top_domain_share")
     users = num(component, "top_domain_accounts", 1e9)
     accounts = num(component, "accounts")
@@ -106,8 +104,16 @@ def institution(component: Component) -> bool:
         share >= 0.7
         and not component.get("top_domain_disposable")
         and users <= 1.5 * accounts + 2
-        and num(component, "asns", 1e9) <= 3
     )
+
+
+def evasive(component: Component, networks: int = 6, disposable: float = 0.3) -> bool:
+    """What a proxy-service cluster has and an honest group has not: it reaches us through many
+    networks (residential exits), or signs up with throw-away mail -- and it is not one
+    institution on its own mail domain."""
+    if num(component, "disposable_share") >= disposable:
+        return True
+    return num(component, "asns") >= networks and not institution(component)
 
 
 class HydraCheck:
@@ -126,8 +132,8 @@ class HydraCheck:
         fresh = num(component, "fresh_share")
         if median > self.light_median or fresh < self.fresh_share:
             return []
-        if institution(component):
-            return [InstitutionCohort(accounts, num(component, "top_domain_share"))]
+        if not evasive(component):
+            return [CohortCluster(accounts, int(num(component, "asns")))]
         return [
             HydraCluster(
                 accounts=accounts,

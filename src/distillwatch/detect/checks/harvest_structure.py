@@ -8,7 +8,8 @@ every request, over many unrelated capability areas, single-shot, with no system
 (products set one), not replayed across models (evaluation runs compare models on the same
 items) and not one fixed template (batch jobs and judge services render one). Attackers can
 imitate a product (a persona system prompt, a fixed rubric); the score and the other kinds
-of evidence are there for that.
+of evidence are there for that. Even all of it together is what a tutoring app without a
+system prompt sends, so it is shared evidence: it raises the score, it never flags alone.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ class HarvestStructure(Finding):
     )
     severity: ClassVar[Severity] = Severity.HIGH
     tactic: ClassVar[str | None] = "capability_sweep"
-    basis: ClassVar[Basis] = Basis.HARVEST
+    # Shared, not HARVEST: on heldout draws 3-5 (looked at, so no longer untouched: the
+    # benchmark reports other draws), tutoring apps without a system prompt and with few
+    # follow-ups showed exactly this shape (17 of 142 flagged). Every per-account content
+    # shape tried so far has such an honest twin.
+    basis: ClassVar[Basis] = Basis.SHARED
     technique: str
     share: float
     capabilities: int
