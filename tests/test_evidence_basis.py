@@ -10,10 +10,10 @@ from distillwatch.detect.checks.automation import AutomationCheck, DisposableSig
 from distillwatch.detect.checks.harvest_structure import HarvestStructureCheck
 from distillwatch.detect.checks.proxy_rotation import ProxyRotationCheck, ResidentialProxyRotation
 from distillwatch.detect.cluster import (
+    CohortCluster,
     DisposableCardCheck,
     HydraCheck,
     HydraCluster,
-    CohortCluster,
 )
 from distillwatch.detect.evidence import Basis, any_distinctive, strongest_first
 from distillwatch.detect.identity import is_disposable, with_identity

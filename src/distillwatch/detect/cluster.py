@@ -101,9 +101,7 @@ def institution(component: Component) -> bool:
     users = num(component, "top_domain_accounts", 1e9)
     accounts = num(component, "accounts")
     return (
-        share >= 0.7
-        and not component.get("top_domain_disposable")
-        and users <= 1.5 * accounts + 2
+        share >= 0.7 and not component.get("top_domain_disposable") and users <= 1.5 * accounts + 2
     )
 
 
