@@ -61,8 +61,24 @@ class Draw:
         return features.join(kinds, on="account_id").join(labels, on="account_id", how="left")
 
 
+def detection_stamp() -> str:
+    """A digest of the code a rules scan depends on (signals, features, detection): a draw
+    scanned by other code is scanned again, so findings and the current checks never differ."""
+    import hashlib
+
+    import distillwatch
+
+    root = Path(distillwatch.__file__).parent
+    digest = hashlib.sha256()
+    for folder in ("signals", "features", "detect"):
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def make_draw(family_file: Path, index: int, work: Path, accounts: int | None = None) -> Draw:
-    """Simulate and scan draw ``index`` of ``family_file`` under ``work`` unless already there."""
+    """Simulate and scan draw ``index`` of ``family_file`` under ``work`` unless already there
+    (and scanned by the current detection code)."""
     from distillwatch.scan import run_scan
     from distillwatch.simulate.family import draw_scenario
 
@@ -73,6 +89,10 @@ def make_draw(family_file: Path, index: int, work: Path, accounts: int | None = 
 
         overrides = {"accounts": accounts} if accounts else {}
         simulate(draw_scenario(family_file, index, **overrides), sim)
-    if not (scan / "_work" / "enriched.parquet").exists():
+    stamp = scan / "detection.stamp"
+    current = detection_stamp()
+    fresh = stamp.exists() and stamp.read_text() == current
+    if not fresh or not (scan / "_work" / "enriched.parquet").exists():
         run_scan([sim], scan, learned=False, keep_work=True)
+        stamp.write_text(current)
     return Draw(name, index, sim, scan)
