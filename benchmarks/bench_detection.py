@@ -124,11 +124,17 @@ def online_table(runs: list[dict[str, object]]) -> list[str]:
     by_tactic: dict[str, list[float]] = defaultdict(list)
     for c in leaks:
         by_tactic[c.tactic].append(c.share)
+    by_population: dict[str, int] = defaultdict(int)
+    for r in runs:
+        for population, n in r["online"].refused_by_population.items():  # type: ignore[attr-defined]
+            by_population[population] += n
+    where = ", ".join(f"{p} {n:,}" for p, n in sorted(by_population.items()) if n) or "none"
     lines = [
         f"Honest requests refused: **{pct(refused / requests if requests else None, 4)}** "
         f"({refused:,} of {requests:,}). Share of each campaign's requests answered before "
         f"action: median **{pct(statistics.median(c.share for c in leaks) if leaks else None)}**,"
-        f" largest **{pct(max((c.share for c in leaks), default=None))}**.",
+        f" largest **{pct(max((c.share for c in leaks), default=None))}**. Refused honest "
+        f"requests by population: {where}.",
         "",
         "| tactic | campaigns | median answered | largest answered |",
         "|---|---:|---:|---:|",
@@ -174,7 +180,7 @@ def reliability(heldout: pl.DataFrame, scores: np.ndarray) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--heldout", default="0-5", help="heldout-family draws")
+    parser.add_argument("--heldout", default="6-11", help="heldout-family draws")
     parser.add_argument("--train", default="0-9", help="train draws (for --loo)")
     parser.add_argument("--tune", default="0-4", help="tune draws (for --loo)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/distillwatch-draws"))
