@@ -1,7 +1,9 @@
-"""Train the learned account scorers (``distillwatch/data/scorer*.txt``) on simulator output.
+"""Train the online engine's learned scorer (``distillwatch/data/scorer-online.txt``).
 
-    .venv/bin/python scripts/train_scorer.py --seeds 11 3 --work /tmp/dw-train
     .venv/bin/python scripts/train_scorer.py --online --seeds 11 3 5 13 17 19 --work /tmp/dw-train
+
+The scan's scorer is a calibrated model over findings and features, trained on scenario-family
+draws by ``scripts/train_calibrated.py``; this script no longer writes it.
 
 For each training seed it simulates a week of traffic (unless ``WORK/simS`` exists), scans it
 (unless ``WORK/scanS/features.parquet`` exists), and joins the scan's account features with
@@ -35,7 +37,6 @@ import polars as pl
 
 from distillwatch.detect.learned import (
     MODEL_FEATURES,
-    MODEL_FILE,
     ONLINE_MODEL_FILE,
     model_matrix,
     model_row,
@@ -160,8 +161,10 @@ def main() -> None:
     parser.add_argument("--online", action="store_true", help="train the online engine's model")
     args = parser.parse_args()
 
-    make = online_frame if args.online else training_frame
-    out = args.out or DATA / (ONLINE_MODEL_FILE if args.online else MODEL_FILE)
+    if not args.online:
+        parser.error("the scan's scorer is trained by scripts/train_calibrated.py; use --online")
+    make = online_frame
+    out = args.out or DATA / ONLINE_MODEL_FILE
     sets = [make(args.work, s, args.accounts, args.days) for s in args.seeds]
     booster = train(sets)
     out.write_text(booster.model_to_string(), encoding="utf-8")
