@@ -38,7 +38,6 @@ import polars as pl
 from distillwatch.detect.learned import (
     MODEL_FEATURES,
     ONLINE_MODEL_FILE,
-    model_matrix,
     model_row,
 )
 from distillwatch.online.engine import FIRST_JUDGEMENT, OnlineEngine, next_judgement
@@ -81,15 +80,6 @@ def simulated(work: Path, seed: int, accounts: int, days: float) -> tuple[Path, 
 def labels_of(sim: Path) -> dict[str, float]:
     labels = pl.read_ndjson(sim / "labels.jsonl").select("account_id", "label")
     return {a: float(lab == "attack") for a, lab in labels.iter_rows()}
-
-
-def training_frame(work: Path, seed: int, accounts: int, days: float) -> TrainingSet:
-    """Whole-week features and labels of one simulated week (the scan's model)."""
-    sim, scan = simulated(work, seed, accounts, days)
-    features = pl.read_parquet(scan / "features.parquet")
-    labels = labels_of(sim)
-    y = np.array([labels.get(a, 0.0) for a in features["account_id"]])
-    return TrainingSet(model_matrix(features), y, np.ones(len(y)))
 
 
 def online_frame(work: Path, seed: int, accounts: int, days: float) -> TrainingSet:
