@@ -64,8 +64,9 @@ def casual_user(account: str, n: int, start: float = 0.0) -> list[dict[str, Any]
 
 
 def cot_harvester(account: str, n: int) -> list[dict[str, Any]]:
-    """Step-by-step asks over a sweep from a throw-away sign-up: a tutoring app asks the same,
-    so the fraud marker (a new account on disposable mail) is what lets it flag."""
+    """Step-by-step asks over a sweep from a throw-away sign-up behind a residential proxy
+    pool: a tutoring app asks the same, so the evasion and the fraud marker are what let it
+    flag."""
     suffix = " Explain your reasoning step by step before giving the final answer."
     return [
         record(
@@ -73,7 +74,10 @@ def cot_harvester(account: str, n: int) -> list[dict[str, Any]]:
             i,
             SWEEP[i % len(SWEEP)] + suffix,
             i * 20.0,
-            ip="192.0.2.9",
+            # a residential proxy pool: a fresh exit in another network every few requests
+            ip=f"198.51.{i // 5 % 40}.{i % 200 + 1}",
+            asn=64600 + i // 5 % 40,
+            country=("DE", "BR", "VN", "US", "IN", "PL")[i // 5 % 6],
             email_domain="mailinator.com",
             account_created="2026-11-14T00:00:00Z",
         )

@@ -125,10 +125,15 @@ def load() -> tuple[Any, Calibration] | None:
     return booster, Calibration(tuple(raw["x"]), tuple(raw["y"]))
 
 
+#: Below this probability the score needs no explanation in the reasons.
+EXPLAIN_FROM = 0.1
+
+
 def calibrated_scores(
     features: pl.DataFrame, findings: Sequence[Sequence[Finding]]
-) -> tuple[np.ndarray, list[ModelScore]] | None:
-    """Probability per row and an explanation per row; ``None`` without a shipped model."""
+) -> tuple[np.ndarray, list[list[ModelScore]]] | None:
+    """Probability per row and its explanation (empty below :data:`EXPLAIN_FROM`);
+    ``None`` without a shipped model."""
     loaded = load()
     if loaded is None or features.height == 0:
         return None
@@ -137,11 +142,14 @@ def calibrated_scores(
     prob = calibration(booster.predict(x, num_threads=1))
     contrib = booster.predict(x, pred_contrib=True, num_threads=1)[:, : x.shape[1]]
     names = feature_names()
-    notes = []
+    notes: list[list[ModelScore]] = []
     for p, c in zip(prob, contrib, strict=True):
+        if not p >= EXPLAIN_FROM:
+            notes.append([])
+            continue
         top = np.argsort(-c)[:3]
         drivers = tuple(_label(names[j]) for j in top if c[j] > 0)
-        notes.append(ModelScore(probability=round(float(p), 3), drivers=drivers))
+        notes.append([ModelScore(probability=round(float(p), 3), drivers=drivers)])
     return np.nan_to_num(prob, nan=0.0), notes
 
 

@@ -7,7 +7,8 @@ The steps, all pure:
    component's pooled features (so a hydra's light accounts add up to one heavy actor), and by
    the cluster checks (size, freshness, shared infrastructure);
 3. an account's score is the calibrated probability of :mod:`.calibrated` over its findings
-   (with its component's, when the component is judged as a whole) and its behaviour; it is
+   (with its component's, when the component is judged as a whole) and its behaviour, never
+   less than the noisy-OR of its distinctive findings; it is
    flagged when the score reaches ``threshold`` and some evidence is distinctive -- of a kind
    honest customers rarely produce (:class:`.evidence.Basis`);
 4. flagged accounts are grouped into campaigns by component.
@@ -193,9 +194,13 @@ def score(
         rules.append(max(noisy_or(found), noisy_or(shared) if judged else 0.0))
     model = calibrated_scores(accounts, merged) if learned else None
     values = model[0] if model is not None else np.asarray(rules, dtype=np.float64)
+    # never below what the distinctive evidence alone says: a model fitted to simulated worlds
+    # may misread one it never saw, and must not argue such evidence away
+    floor = np.array([noisy_or([f for f in m if f.distinctive]) for m in merged])
+    values = np.maximum(values, floor) if len(floor) else values
     verdicts = []
     for i, (account_id, comp) in enumerate(zip(accounts["account_id"], comps, strict=True)):
-        findings = merged[i] + ([model[1][i]] if model is not None else [])
+        findings = merged[i] + (list(model[1][i]) if model is not None else [])
         value = round(float(values[i]), 4)
         distinctive = any_distinctive(findings)
         flagged = value >= threshold and distinctive

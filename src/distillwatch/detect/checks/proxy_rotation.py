@@ -33,7 +33,7 @@ class ResidentialProxyRotation(ProxyRotation):
     """Many ISPs in many countries: exits of a residential proxy pool."""
 
     description: ClassVar[str] = "Requests rotate through networks in many countries"
-    severity: ClassVar[Severity] = Severity.MEDIUM
+    severity: ClassVar[Severity] = Severity.HIGH
     basis: ClassVar[Basis] = Basis.EVASION
     countries: int = 0
 
