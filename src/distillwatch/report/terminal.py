@@ -79,23 +79,35 @@ def campaigns_table(campaigns: list[dict[str, Any]]) -> Table:
 
 def outside_table(accounts: pl.DataFrame) -> Table:
     """The highest-scoring flagged accounts that no campaign explains, with their reasons."""
-    outside = accounts.filter(pl.col("flagged") & pl.col("campaign_id").is_null()).sort(
-        "score", "account_id", descending=[True, False]
+    outside = accounts.filter(pl.col("flagged") & pl.col("campaign_id").is_null())
+    return accounts_table(outside, "flagged accounts outside campaigns")
+
+
+def review_table(accounts: pl.DataFrame, threshold: float) -> Table:
+    """High scores on shared behaviour only: honest products do the same, so these are not
+    flagged; an analyst may still want to look."""
+    shared = accounts.filter(~pl.col("flagged") & (pl.col("score") >= threshold))
+    return accounts_table(
+        shared, "high scores on shared behaviour only (not flagged: honest products do this too)"
     )
-    table = Table(title="flagged accounts outside campaigns", title_justify="left")
+
+
+def accounts_table(frame: pl.DataFrame, title: str) -> Table:
+    frame = frame.sort("score", "account_id", descending=[True, False])
+    table = Table(title=title, title_justify="left")
     table.add_column("account", style="bold")
     table.add_column("score", justify="right")
     table.add_column("requests", justify="right")
     table.add_column("reasons")
-    for row in outside.head(MAX_ACCOUNT_ROWS).iter_rows(named=True):
+    for row in frame.head(MAX_ACCOUNT_ROWS).iter_rows(named=True):
         table.add_row(
             row["account_id"],
             f"{row['score']:.2f}",
             _n(row["requests"]),
             "; ".join(row["reasons"][:3]),
         )
-    if outside.height > MAX_ACCOUNT_ROWS:
-        table.add_row(f"[dim]… {outside.height - MAX_ACCOUNT_ROWS:,} more[/]")
+    if frame.height > MAX_ACCOUNT_ROWS:
+        table.add_row(f"[dim]… {frame.height - MAX_ACCOUNT_ROWS:,} more[/]")
     return table
 
 
@@ -111,3 +123,8 @@ def print_scan_summary(scan_dir: Path, console: Console) -> None:
         console.print("[green]no campaigns flagged[/]")
     if accounts.filter(pl.col("flagged") & pl.col("campaign_id").is_null()).height:
         console.print(outside_table(accounts))
+    threshold = summary.get("threshold")
+    if threshold is not None and accounts.filter(
+        ~pl.col("flagged") & (pl.col("score") >= threshold)
+    ).height:
+        console.print(review_table(accounts, float(threshold)))
