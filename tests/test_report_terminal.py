@@ -39,3 +39,13 @@ def test_summary_without_campaigns(tmp_path: Path) -> None:
     console = Console(record=True, width=120)
     print_scan_summary(scan, console)
     assert "no campaigns flagged" in console.export_text()
+
+
+def test_high_scores_on_shared_behaviour_are_listed_for_review(tmp_path: Path) -> None:
+    tutor = account("tutor-app", score=0.93, reasons=["97% of prompts elicit step-by-step"])
+    scan = write_scan(tmp_path / "scan", [tutor, account("quiet", score=0.2)])
+    console = Console(record=True, width=200)
+    print_scan_summary(scan, console)
+    text = console.export_text()
+    assert "shared behaviour only" in text and "tutor-app" in text and "0.93" in text
+    assert "quiet" not in text
