@@ -207,8 +207,13 @@ def main() -> None:
     ]
     frames = pl.concat([d.accounts() for d in draws], how="diagonal_relaxed")
     model_scores = pl.concat(
-        [pl.read_ndjson(d.scan.parent / "scan-model" / "accounts.jsonl") for d in draws]
-    ).select("account_id", "score")
+        [
+            pl.read_ndjson(
+                d.scan.parent / "scan-model" / "accounts.jsonl", infer_schema_length=None
+            ).select("account_id", "score")
+            for d in draws
+        ]
+    )
     scored = frames.join(model_scores, on="account_id")
     rel = reliability(scored, scored["score"].to_numpy())
     if args.loo:
