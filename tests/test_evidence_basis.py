@@ -52,6 +52,10 @@ def test_proxy_rotation_needs_many_countries_to_be_evasion() -> None:
     pool = ProxyRotationCheck().score_one(row(asns=25, ip24s=60, countries=12))
     assert [type(f) for f in pool] == [ResidentialProxyRotation]
     assert "12 countries" in str(pool[0])
+    # a cloud egress pool in many regions: the same prefixes come back every day
+    egress = row(asns=10, ip24s=50, countries=5, prefix_recurrence=0.9)
+    found = ProxyRotationCheck().score_one(egress)
+    assert found and not any_distinctive(found)
 
 
 def test_disposable_signup() -> None:

@@ -99,7 +99,8 @@ def test_online_features_agree_with_the_batch_aggregates(enriched: Path) -> None
     for account in ("cot", "casual", "hy3"):
         online = engine.accounts[account].state.features()
         for name in ("requests", "cot_share", "multi_turn_share", "capabilities", "languages",
-                     "wrapper_frames", "active_hours_of_day", "templates"):  # fmt: skip
+                     "wrapper_frames", "active_hours_of_day", "templates",
+                     "prefix_recurrence"):  # fmt: skip
             assert online[name] == pytest.approx(batch[account][name], rel=1e-6), (account, name)
         assert online["capability_entropy"] == pytest.approx(batch[account]["capability_entropy"])
 

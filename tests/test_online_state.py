@@ -100,3 +100,20 @@ def test_sketch_estimates_are_the_same_in_every_process() -> None:
     assert len(outs) == 1
     ips, ip24s, asns, prompts = (float(x) for x in outs.pop().split())
     assert 2400 < ips < 3600 and 2400 < ip24s < 3600 and 550 < asns < 900 and 70 < prompts < 115
+
+
+def test_prefix_recurrence_tells_an_egress_pool_from_fresh_exits() -> None:
+    day = 86400.0
+    pool, exits = ProfileState(), ProfileState()
+    for i in range(200):
+        ts = i * 3 * 3600.0  # every three hours for 25 days
+        pool.update({"ip": f"203.0.{i % 5}.{i % 250}"}, ts, None, False)
+        exits.update({"ip": f"198.{i // 250}.{i % 250}.7"}, ts, None, False)
+    assert pool.features()["prefix_recurrence"] == 1.0
+    assert exits.features()["prefix_recurrence"] == 0.0
+    merged = ProfileState()
+    merged.update({"ip": "203.0.0.1"}, 0.0, None, False)
+    other = ProfileState()
+    other.update({"ip": "203.0.0.9"}, 2 * day, None, False)
+    merged.merge(other)  # the same /24 on two days, one in each state
+    assert merged.features()["prefix_recurrence"] == 1.0

@@ -20,6 +20,7 @@ from distillwatch.features.sql import (
     frames_query,
     peak_rate_query,
     profile_query,
+    recurrence_query,
     replay_query,
 )
 
@@ -72,6 +73,7 @@ def group_features(
     frame = frame.join(con.sql(peak_rate_query(group, source)).pl(), on=group, how="left")
     frame = frame.join(con.sql(frames_query(group, source)).pl(), on=group, how="left")
     frame = frame.join(con.sql(replay_query(group, source)).pl(), on=group, how="left")
+    frame = frame.join(con.sql(recurrence_query(group, source)).pl(), on=group, how="left")
     frame = frame.with_columns(
         pl.col("wrapper_frames", "wrapper_requests", "replayed_share").fill_null(0)
     )

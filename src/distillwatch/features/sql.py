@@ -83,6 +83,18 @@ def replay_query(group: str = "account_id", source: str = "events") -> str:
     )
 
 
+def recurrence_query(group: str = "account_id", source: str = "events") -> str:
+    """Per group: the share of its /24 prefixes seen on two days or more. A residential proxy
+    pool hands out a fresh exit per session, so its prefixes rarely come back; an office, a
+    phone carrier or a cloud egress pool reuses the same ones all week."""
+    return (
+        f"WITH p AS (SELECT {group}, ip24, count(DISTINCT date_trunc('day', ts)) AS days "
+        f"FROM {source} WHERE ip24 IS NOT NULL GROUP BY {group}, ip24) "
+        f"SELECT {group}, avg(CASE WHEN days >= 2 THEN 1.0 ELSE 0.0 END) AS prefix_recurrence "
+        f"FROM p GROUP BY {group}"
+    )
+
+
 def transpile(sql: str, dialect: str) -> str:
     """The same query in another engine's dialect (e.g. ``"spark"``)."""
     return sqlglot.transpile(sql, read="duckdb", write=dialect)[0]

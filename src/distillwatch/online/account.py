@@ -42,6 +42,8 @@ MAX_AREAS = 16
 MAX_LANGUAGES = 64
 MAX_FRAMES = 64
 MAX_SKETCHES = 512
+#: /24 prefixes whose days are tracked (for ``prefix_recurrence``); later ones are not
+MAX_PREFIXES = 128
 _FAST_GAP_S = 2.0
 _MASK = 0xFFFFFFFFFFFFFFFF
 
@@ -72,6 +74,11 @@ def _evict_rarest(table: dict[Any, Any], count: Callable[[Any], int]) -> None:
 def _either(pick: Any, a: float | None, b: float | None) -> float | None:
     """``pick(a, b)`` where both are known, else whichever is."""
     return b if a is None else a if b is None else pick(a, b)
+
+
+def _prefix(ip: str) -> str:
+    """The /24 of an IPv4 address (the first three groups of an IPv6 one), as ``ip24``."""
+    return ip.rsplit(".", 1)[0] if "." in ip else ":".join(ip.split(":")[:3])
 
 
 def _frame_hash(frame: str) -> int:
@@ -114,6 +121,8 @@ class ProfileState:
     frame_counts: Frequency | None = None
     #: (ageings, count): the rarest tabled frame was seen at least ``count`` times
     frame_floor: tuple[int, int] = (0, 0)
+    #: /24 prefix hash -> (first day seen, seen on a later day) (capped at MAX_PREFIXES)
+    prefix_days: dict[int, tuple[int, bool]] = field(default_factory=dict)
     #: near-duplicate prompt -> [requests, models seen] (capped at MAX_SKETCHES)
     replays: dict[int, tuple[int, frozenset[str]]] = field(default_factory=dict)
 
@@ -138,6 +147,7 @@ class ProfileState:
         if row.get("language"):
             bounded_add(self.languages, row["language"], MAX_LANGUAGES)
         self._add_distinct(row)
+        self._add_prefix_day(row.get("ip"), int(ts // 86400))
         self._add_frame(row.get("last_user"), area)
         self._add_replay(row.get("lsh_0"), row.get("model"))
 
@@ -174,11 +184,22 @@ class ProfileState:
         ip = row.get("ip")
         if ip:
             self.ips.add(_h(ip))
-            self.ip24s.add(_h(ip.rsplit(".", 1)[0] if "." in ip else ":".join(ip.split(":")[:3])))
+            self.ip24s.add(_h(_prefix(ip)))
         if row.get("asn") is not None:
             self.asns.add(_h(int(row["asn"])))
         if row.get("country"):
             self.countries.add(_h(str(row["country"])))
+
+    def _add_prefix_day(self, ip: str | None, day: int) -> None:
+        if not ip:
+            return
+        key = _h(_prefix(ip))
+        seen = self.prefix_days.get(key)
+        if seen is None:
+            if len(self.prefix_days) < MAX_PREFIXES:
+                self.prefix_days[key] = (day, False)
+        elif not seen[1] and day != seen[0]:
+            self.prefix_days[key] = (seen[0], True)
 
     def _add_frame(self, prompt: str | None, area: str | None) -> None:
         frame = frame_of(prompt)
@@ -276,6 +297,15 @@ class ProfileState:
                 self.frame_counts = Frequency()
             self.frame_counts.merge(other.frame_counts)
             self.frame_floor = (self.frame_counts.ageings, 0)
+        for prefix, (day, again) in other.prefix_days.items():
+            mine_day = self.prefix_days.get(prefix)
+            if mine_day is not None:
+                self.prefix_days[prefix] = (
+                    min(mine_day[0], day),
+                    mine_day[1] or again or mine_day[0] != day,
+                )
+            elif len(self.prefix_days) < MAX_PREFIXES:
+                self.prefix_days[prefix] = (day, again)
         for sketch, (n, models) in other.replays.items():
             mine = self.replays.get(sketch)
             if mine is not None:
@@ -320,6 +350,11 @@ class ProfileState:
             wrapper_frames=wrapper_frames,
             wrapper_requests=wrapper_requests,
             replayed_share=replayed / tracked if tracked else 0.0,
+            prefix_recurrence=(
+                sum(again for _, again in self.prefix_days.values()) / len(self.prefix_days)
+                if self.prefix_days
+                else None
+            ),
         )
         return out
 

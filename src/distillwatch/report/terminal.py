@@ -124,7 +124,8 @@ def print_scan_summary(scan_dir: Path, console: Console) -> None:
     if accounts.filter(pl.col("flagged") & pl.col("campaign_id").is_null()).height:
         console.print(outside_table(accounts))
     threshold = summary.get("threshold")
-    if threshold is not None and accounts.filter(
-        ~pl.col("flagged") & (pl.col("score") >= threshold)
-    ).height:
+    if (
+        threshold is not None
+        and accounts.filter(~pl.col("flagged") & (pl.col("score") >= threshold)).height
+    ):
         console.print(review_table(accounts, float(threshold)))
