@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from distillwatch.detect.calibrated import distinctive_floor
 from distillwatch.detect.score import DEFAULT_THRESHOLD
 from distillwatch.evaluate import evaluate_scan
 from distillwatch.evaluate.draws import Draw, make_draw
@@ -160,7 +161,9 @@ def leave_one_out(
         rows = heldout.filter(~keep)
         if rows.height == 0:
             continue
-        flagged = (scorer(rows) >= DEFAULT_THRESHOLD) & rows["distinctive"].to_numpy()
+        floor = np.array([distinctive_floor(k) for k in rows["kinds"].to_list()])
+        score = np.maximum(scorer(rows), floor)  # as detect.score does
+        flagged = (score >= DEFAULT_THRESHOLD) & rows["distinctive"].to_numpy()
         kind = "attack" if labels(rows).any() else "honest"
         lines.append(f"| {group} | {kind} | {rows.height} | {pct(float(flagged.mean()))} |")
     return lines
@@ -180,7 +183,7 @@ def reliability(heldout: pl.DataFrame, scores: np.ndarray) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--heldout", default="6-11", help="heldout-family draws")
+    parser.add_argument("--heldout", default="12-17", help="heldout-family draws")
     parser.add_argument("--train", default="0-9", help="train draws (for --loo)")
     parser.add_argument("--tune", default="0-4", help="tune draws (for --loo)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/distillwatch-draws"))

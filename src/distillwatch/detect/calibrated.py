@@ -29,28 +29,48 @@ import polars as pl
 
 from distillwatch.detect.checks import CHECKS
 from distillwatch.detect.cluster import CLUSTER_CHECKS
-from distillwatch.detect.evidence import Finding, Severity
+from distillwatch.detect.evidence import SEVERITY_WEIGHT, Basis, Finding, Severity
 from distillwatch.detect.learned import MODEL_FEATURES, model_matrix
 
 MODEL_FILE = "scorer.txt"
 CALIBRATION_FILE = "scorer-calibration.json"
 
 #: Behaviour the model reads besides ``learned.MODEL_FEATURES``.
-EXTRA_FEATURES: tuple[str, ...] = ("system_share", "countries", "disposable_email")
+EXTRA_FEATURES: tuple[str, ...] = (
+    "system_share",
+    "countries",
+    "disposable_email",
+    "prefix_recurrence",
+)
 
 
-def finding_kinds() -> tuple[str, ...]:
-    """Every finding class the account and cluster checks can return, sorted (the model's
-    indicator columns)."""
+def finding_classes() -> dict[str, type[Finding]]:
+    """Every finding class the account and cluster checks can return, by name."""
     assert CHECKS and CLUSTER_CHECKS  # imported so that every finding class is defined
-    kinds: set[str] = set()
+    out: dict[str, type[Finding]] = {}
     todo = list(Finding.__subclasses__())
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
         if cls.__module__.startswith(("distillwatch.detect.checks", "distillwatch.detect.cluster")):
-            kinds.add(cls.__name__)
-    return tuple(sorted(kinds))
+            out[cls.__name__] = cls
+    return out
+
+
+def distinctive_floor(kinds: Iterable[str]) -> float:
+    """The noisy-OR of the distinctive findings among ``kinds``: the least a score may be."""
+    classes = finding_classes()
+    remaining = 1.0
+    for kind in kinds:
+        cls = classes.get(kind)
+        if cls is not None and cls.basis is not Basis.SHARED:
+            remaining *= 1.0 - SEVERITY_WEIGHT[cls.severity]
+    return 1.0 - remaining
+
+
+def finding_kinds() -> tuple[str, ...]:
+    """Every finding class name, sorted (the model's indicator columns)."""
+    return tuple(sorted(finding_classes()))
 
 
 def feature_names() -> tuple[str, ...]:
