@@ -46,9 +46,11 @@ def test_tutoring_judge_and_comparison_runs_are_not_harvest_structure() -> None:
     assert not check.score_one({**HARVEST, "cot_share": 0.0, "grading_share": 1.0})
 
 
-def test_proxy_rotation_needs_many_countries_to_be_evasion() -> None:
+def test_proxy_rotation_needs_many_networks_and_fresh_exits_to_be_evasion() -> None:
     phone_and_vpn = ProxyRotationCheck().score_one(row(asns=7, ip24s=30, countries=3))
     assert phone_and_vpn and not any_distinctive(phone_and_vpn)
+    one_country_pool = ProxyRotationCheck().score_one(row(asns=12, ip24s=40, countries=1))
+    assert any_distinctive(one_country_pool)
     pool = ProxyRotationCheck().score_one(row(asns=25, ip24s=60, countries=12))
     assert [type(f) for f in pool] == [ResidentialProxyRotation]
     assert "12 countries" in str(pool[0])
