@@ -73,9 +73,9 @@ def cot_harvester(account: str, n: int) -> list[dict[str, Any]]:
             account,
             i,
             SWEEP[i % len(SWEEP)] + suffix,
-            i * 20.0,
+            i * 900.0,  # every quarter hour for days: exits that never come back
             # a residential proxy pool: a fresh exit in another network every few requests
-            ip=f"198.51.{i // 5 % 40}.{i % 200 + 1}",
+            ip=f"198.51.{i // 5}.{i % 5 + 1}",
             asn=64600 + i // 5 % 40,
             country=("DE", "BR", "VN", "US", "IN", "PL")[i // 5 % 6],
             email_domain="mailinator.com",

@@ -49,15 +49,22 @@ def test_tutoring_judge_and_comparison_runs_are_not_harvest_structure() -> None:
 def test_proxy_rotation_needs_many_networks_and_fresh_exits_to_be_evasion() -> None:
     phone_and_vpn = ProxyRotationCheck().score_one(row(asns=7, ip24s=30, countries=3))
     assert phone_and_vpn and not any_distinctive(phone_and_vpn)
-    one_country_pool = ProxyRotationCheck().score_one(row(asns=12, ip24s=40, countries=1))
+    one_country_pool = ProxyRotationCheck().score_one(
+        row(asns=12, ip24s=40, countries=1, prefix_recurrence=0.0)
+    )
     assert any_distinctive(one_country_pool)
-    pool = ProxyRotationCheck().score_one(row(asns=25, ip24s=60, countries=12))
+    pool = ProxyRotationCheck().score_one(
+        row(asns=25, ip24s=60, countries=12, prefix_recurrence=0.0)
+    )
     assert [type(f) for f in pool] == [ResidentialProxyRotation]
     assert "12 countries" in str(pool[0])
     # a cloud egress pool in many regions: the same prefixes come back every day
     egress = row(asns=10, ip24s=50, countries=5, prefix_recurrence=0.9)
     found = ProxyRotationCheck().score_one(egress)
     assert found and not any_distinctive(found)
+    # on its first day nothing could have come back: not evidence either way
+    unknown = ProxyRotationCheck().score_one(row(asns=10, ip24s=50, prefix_recurrence=None))
+    assert unknown and not any_distinctive(unknown)
 
 
 def test_disposable_signup() -> None:
@@ -112,6 +119,8 @@ def test_card_rings_need_disposable_mail() -> None:
 
 def test_distinctive_evidence_is_listed_first() -> None:
     shared = CASES[1][0]().score_one(CASES[1][1])
-    evasion = ProxyRotationCheck().score_one(row(asns=25, ip24s=60, countries=12))
+    evasion = ProxyRotationCheck().score_one(
+        row(asns=25, ip24s=60, countries=12, prefix_recurrence=0.05)
+    )
     ordered = strongest_first(shared + evasion)
     assert ordered[0].distinctive and ordered[0].to_dict()["basis"] == "evasion"

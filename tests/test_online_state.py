@@ -111,6 +111,10 @@ def test_prefix_recurrence_tells_an_egress_pool_from_fresh_exits() -> None:
         exits.update({"ip": f"198.{i // 250}.{i % 250}.7"}, ts, None, False)
     assert pool.features()["prefix_recurrence"] == 1.0
     assert exits.features()["prefix_recurrence"] == 0.0
+    first_day = ProfileState()
+    for i in range(7):  # an egress pool on its first day: nothing could have come back yet
+        first_day.update({"ip": f"203.0.{i}.1"}, i * 3600.0, None, False)
+    assert first_day.features()["prefix_recurrence"] is None
     merged = ProfileState()
     merged.update({"ip": "203.0.0.1"}, 0.0, None, False)
     other = ProfileState()

@@ -84,14 +84,21 @@ def replay_query(group: str = "account_id", source: str = "events") -> str:
 
 
 def recurrence_query(group: str = "account_id", source: str = "events") -> str:
-    """Per group: the share of its /24 prefixes seen on two days or more. A residential proxy
-    pool hands out a fresh exit per session, so its prefixes rarely come back; an office, a
-    phone carrier or a cloud egress pool reuses the same ones all week."""
+    """Per group: of its /24 prefixes first seen before its last active day, the share seen
+    again on a later day (null when none had the chance). A residential proxy pool hands out
+    a fresh exit per session, so its prefixes do not come back; an office, a phone carrier or
+    a cloud egress pool reuses the same ones every day. A prefix first seen on the last day
+    is left out: nothing could have told yet -- the online engine on day one sees only such."""
+    day = "date_trunc('day', ts)"
+    eligible = "p.first_day < l.last_day"
     return (
-        f"WITH p AS (SELECT {group}, ip24, count(DISTINCT date_trunc('day', ts)) AS days "
-        f"FROM {source} WHERE ip24 IS NOT NULL GROUP BY {group}, ip24) "
-        f"SELECT {group}, avg(CASE WHEN days >= 2 THEN 1.0 ELSE 0.0 END) AS prefix_recurrence "
-        f"FROM p GROUP BY {group}"
+        f"WITH p AS (SELECT {group}, ip24, min({day}) AS first_day, "
+        f"count(DISTINCT {day}) AS days FROM {source} WHERE ip24 IS NOT NULL "
+        f"GROUP BY {group}, ip24), "
+        f"l AS (SELECT {group}, max({day}) AS last_day FROM {source} GROUP BY {group}) "
+        f"SELECT p.{group}, sum(CASE WHEN {eligible} AND p.days >= 2 THEN 1.0 ELSE 0.0 END) "
+        f"/ nullif(sum(CASE WHEN {eligible} THEN 1.0 ELSE 0.0 END), 0) AS prefix_recurrence "
+        f"FROM p JOIN l ON p.{group} = l.{group} GROUP BY p.{group}"
     )
 
 

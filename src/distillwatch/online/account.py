@@ -350,13 +350,18 @@ class ProfileState:
             wrapper_frames=wrapper_frames,
             wrapper_requests=wrapper_requests,
             replayed_share=replayed / tracked if tracked else 0.0,
-            prefix_recurrence=(
-                sum(again for _, again in self.prefix_days.values()) / len(self.prefix_days)
-                if self.prefix_days
-                else None
-            ),
+            prefix_recurrence=self._prefix_recurrence(),
         )
         return out
+
+    def _prefix_recurrence(self) -> float | None:
+        """As the batch ``prefix_recurrence``: among prefixes first seen before the last
+        active day, the share seen again on a later day; ``None`` while none had the chance."""
+        if self.last_ts is None:
+            return None
+        last_day = int(self.last_ts // 86400)
+        eligible = [again for first, again in self.prefix_days.values() if first < last_day]
+        return sum(eligible) / len(eligible) if eligible else None
 
     def _wrappers(self) -> tuple[int, int]:
         frames = requests = 0

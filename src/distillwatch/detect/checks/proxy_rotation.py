@@ -67,7 +67,8 @@ class ProxyRotationCheck(AccountCheck):
         if asns < self.asns and prefixes < self.prefixes:
             return []
         countries = int(num(account, "countries"))
-        fresh_exits = num(account, "prefix_recurrence") < self.proxy_recurrence
+        # unknown (no prefix has had a day to come back) is not evidence of fresh exits
+        fresh_exits = num(account, "prefix_recurrence", 1.0) < self.proxy_recurrence
         if asns >= self.proxy_asns and countries >= self.proxy_countries and fresh_exits:
             return [ResidentialProxyRotation(asns, prefixes, countries)]
         return [ProxyRotation(asns=asns, prefixes=prefixes)]
