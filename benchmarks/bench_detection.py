@@ -22,6 +22,7 @@ import argparse
 import itertools
 import statistics
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +30,9 @@ import polars as pl
 
 from distillwatch.detect.calibrated import distinctive_floor
 from distillwatch.detect.score import DEFAULT_THRESHOLD
-from distillwatch.evaluate import evaluate_scan
+from distillwatch.evaluate import Evaluation, evaluate_scan
 from distillwatch.evaluate.draws import Draw, make_draw
-from distillwatch.evaluate.online import online_figures
+from distillwatch.evaluate.online import OnlineFigures, online_figures
 from distillwatch.evaluate.training import draw_span, family_frame, fit_scorer, labels
 from distillwatch.online.replay import replay_enriched
 from distillwatch.scan import run_scan
@@ -54,7 +55,16 @@ def pct(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}%}"
 
 
-def run_draw(draw: Draw) -> dict[str, object]:
+@dataclass(frozen=True)
+class DrawRun:
+    """One heldout draw's figures: the scan with the model, with the rules, and the replay."""
+
+    model: Evaluation
+    rules: Evaluation
+    online: OnlineFigures
+
+
+def run_draw(draw: Draw) -> DrawRun:
     """Scan with the model, evaluate model and rules, replay: one draw's figures."""
     model_dir = draw.scan.parent / "scan-model"
     if not (model_dir / "accounts.jsonl").exists():
@@ -63,36 +73,37 @@ def run_draw(draw: Draw) -> dict[str, object]:
     if not (replay_dir / "replay-accounts.jsonl").exists():
         replay_enriched(draw.scan / "_work" / "enriched.parquet", replay_dir)
     labels_file = draw.sim / "labels.jsonl"
-    return {
-        "model": evaluate_scan(model_dir, labels_file),
-        "rules": evaluate_scan(draw.scan, labels_file),
-        "online": online_figures(replay_dir, labels_file),
-    }
+    return DrawRun(
+        model=evaluate_scan(model_dir, labels_file),
+        rules=evaluate_scan(draw.scan, labels_file),
+        online=online_figures(replay_dir, labels_file),
+    )
 
 
-def pooled(runs: list[dict[str, object]], scorer: str, kind: str) -> dict[str, tuple[int, int]]:
+def pooled(runs: list[DrawRun], scorer: str, kind: str) -> dict[str, tuple[int, int]]:
     """group -> (hits, accounts) over all draws; kind is 'populations' or 'tactics'."""
     out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for run in runs:
-        for g in getattr(run[scorer], kind):
+        for g in getattr(getattr(run, scorer), kind):
             out[g.group][0] += g.hits
             out[g.group][1] += g.accounts
     return {k: (v[0], v[1]) for k, v in sorted(out.items())}
 
 
-def headline(runs: list[dict[str, object]]) -> list[str]:
+def headline(runs: list[DrawRun]) -> list[str]:
     lines = [
         "| scorer | honest accounts flagged | attack accounts flagged | campaigns detected | "
         "populations above 1% |",
         "|---|---:|---:|---:|---|",
     ]
     for scorer in ("model", "rules"):
-        fp = sum(r[scorer].accounts.false_positives for r in runs)  # type: ignore[attr-defined]
-        benign = sum(r[scorer].accounts.benign for r in runs)  # type: ignore[attr-defined]
-        tp = sum(r[scorer].accounts.true_positives for r in runs)  # type: ignore[attr-defined]
-        attack = sum(r[scorer].accounts.attack for r in runs)  # type: ignore[attr-defined]
-        det = sum(r[scorer].campaigns.detected for r in runs)  # type: ignore[attr-defined]
-        tot = sum(r[scorer].campaigns.total for r in runs)  # type: ignore[attr-defined]
+        evs = [r.model if scorer == "model" else r.rules for r in runs]
+        fp = sum(e.accounts.false_positives for e in evs)
+        benign = sum(e.accounts.benign for e in evs)
+        tp = sum(e.accounts.true_positives for e in evs)
+        attack = sum(e.accounts.attack for e in evs)
+        det = sum(e.campaigns.detected for e in evs)
+        tot = sum(e.campaigns.total for e in evs)
         pops = pooled(runs, scorer, "populations")
         high = [f"{g} {pct(h / n)}" for g, (h, n) in pops.items() if n and h / n > 0.01]
         name = "calibrated model + gate" if scorer == "model" else "rules + gate"
@@ -104,7 +115,7 @@ def headline(runs: list[dict[str, object]]) -> list[str]:
     return lines
 
 
-def groups_table(runs: list[dict[str, object]]) -> list[str]:
+def groups_table(runs: list[DrawRun]) -> list[str]:
     lines = [
         "| group | kind | accounts | flagged (model) | flagged (rules) |",
         "|---|---|---:|---:|---:|",
@@ -118,16 +129,16 @@ def groups_table(runs: list[dict[str, object]]) -> list[str]:
     return lines
 
 
-def online_table(runs: list[dict[str, object]]) -> list[str]:
-    leaks = [c for r in runs for c in r["online"].campaigns]  # type: ignore[attr-defined]
-    refused = sum(r["online"].benign_refused for r in runs)  # type: ignore[attr-defined]
-    requests = sum(r["online"].benign_requests for r in runs)  # type: ignore[attr-defined]
+def online_table(runs: list[DrawRun]) -> list[str]:
+    leaks = [c for r in runs for c in r.online.campaigns]
+    refused = sum(r.online.benign_refused for r in runs)
+    requests = sum(r.online.benign_requests for r in runs)
     by_tactic: dict[str, list[float]] = defaultdict(list)
     for c in leaks:
         by_tactic[c.tactic].append(c.share)
     by_population: dict[str, int] = defaultdict(int)
     for r in runs:
-        for population, n in r["online"].refused_by_population.items():  # type: ignore[attr-defined]
+        for population, n in r.online.refused_by_population.items():
             by_population[population] += n
     where = ", ".join(f"{p} {n:,}" for p, n in sorted(by_population.items()) if n) or "none"
     lines = [

@@ -44,6 +44,7 @@ EXTRA_FEATURES: tuple[str, ...] = (
 )
 
 
+@lru_cache(maxsize=1)
 def finding_classes() -> dict[str, type[Finding]]:
     """Every finding class the account and cluster checks can return, by name."""
     assert CHECKS and CLUSTER_CHECKS  # imported so that every finding class is defined

@@ -10,12 +10,17 @@ from __future__ import annotations
 import polars as pl
 from disposable_email_domains import blocklist
 
+#: More labels than any listed domain has (they have two to four).
+_MAX_LABELS = 8
+
 
 def is_disposable(domain: str | None) -> bool:
     """True when ``domain`` (or a parent domain of it) is a temporary-mail service."""
     if not domain:
         return False
-    parts = domain.strip().lower().rstrip(".").split(".")
+    # the last few labels are all a listed domain can have; a log field is hostile input, and
+    # joining every suffix of a domain of 100,000 labels would be quadratic
+    parts = domain.strip().lower().rstrip(".").rsplit(".", _MAX_LABELS)[-_MAX_LABELS:]
     return any(".".join(parts[i:]) in blocklist for i in range(len(parts) - 1))
 
 

@@ -1,8 +1,10 @@
-"""A learned account scorer beside the rules, with its own reasons.
+"""The online engine's learned scorer beside the rules, with its own reasons.
 
 The rules say *why*; the model catches combinations of weak evidence no rule spells out. It is
-a small LightGBM model trained by ``scripts/train_scorer.py`` on simulator output (seeds that
-evaluation never uses) and shipped as text in ``distillwatch/data/scorer.txt``. Only features
+a small LightGBM model trained by ``scripts/train_scorer.py --online`` on simulator output
+(seeds that evaluation never uses) and shipped as text in
+``distillwatch/data/scorer-online.txt``; the scan's own score is :mod:`.calibrated`, which
+reuses :data:`MODEL_FEATURES` and :func:`model_matrix` from here. Only features
 that describe behaviour -- shares, entropies, diversity, timing -- are used, not raw sizes
 that depend on one simulator's token counts, so that it transfers to other traffic.
 
@@ -57,8 +59,6 @@ MODEL_FEATURES: tuple[str, ...] = (
     "wrapper_frames",
 )
 
-#: The scan's model, fitted to whole weeks of account features.
-MODEL_FILE = "scorer.txt"
 #: The online engine's model, fitted to the snapshots the engine judges (after 10, 11, 12, ...
 #: requests): early features read differently (``scripts/train_scorer.py --online``).
 ONLINE_MODEL_FILE = "scorer-online.txt"
@@ -97,7 +97,7 @@ class LearnedResemblance(Finding):
 
 
 @lru_cache(maxsize=2)
-def load_model(name: str = MODEL_FILE) -> Any:
+def load_model(name: str = ONLINE_MODEL_FILE) -> Any:
     """A packaged model, or ``None`` when none is shipped (rules only)."""
     import lightgbm as lgb
 
@@ -131,15 +131,8 @@ def model_row(features: Mapping[str, Any], component_accounts: int) -> np.ndarra
     return np.array([[derived[n] if n in derived else value(n) for n in MODEL_FEATURES]])
 
 
-def learned_findings(features: pl.DataFrame, min_probability: float = 0.5) -> list[list[Finding]]:
-    """One list per account row: a :class:`LearnedResemblance` when the model says so."""
-    if features.height == 0:
-        return []
-    return findings_from_matrix(model_matrix(features), min_probability)
-
-
 def findings_from_matrix(
-    x: np.ndarray, min_probability: float = 0.5, model: str = MODEL_FILE
+    x: np.ndarray, min_probability: float = 0.5, model: str = ONLINE_MODEL_FILE
 ) -> list[list[Finding]]:
     """One list per row of a :func:`model_matrix`; empty lists when no model is shipped."""
     booster = load_model(model)

@@ -59,6 +59,7 @@ class _Account:
     judgement: Judgement = field(default_factory=Judgement)
     fresh: bool = False
     domain: str | None = None
+    disposable: bool = False
 
 
 class OnlineEngine:
@@ -98,6 +99,7 @@ class OnlineEngine:
                 entry.fresh = (ts - state.created) / 86400.0 < FRESH_DAYS
             if row.get("email_domain"):
                 entry.domain = str(row["email_domain"]).lower()
+                entry.disposable = is_disposable(entry.domain)
                 self._domain_accounts[entry.domain] += 1
         keys = {kind: str(row[f]) for f, kind in STRONG_KEYS.items() if row.get(f)}
         owner = str(row.get("org_id") or account_id)
@@ -128,7 +130,7 @@ class OnlineEngine:
         if entry.state.requests < judgement.next_at:
             return
         features = entry.state.features()
-        features["disposable_email"] = is_disposable(entry.domain)
+        features["disposable_email"] = entry.disposable
         found = run_checks([features], self._checks)[0]
         if self.learned:
             size = len(cluster.members) if cluster is not None else 1
@@ -195,7 +197,7 @@ class OnlineEngine:
             "top_domain_share": n / len(members),
             "top_domain_accounts": self._domain_accounts[top] if top else 0,
             "top_domain_disposable": is_disposable(top),
-            "disposable_share": sum(is_disposable(m.domain) for m in members) / len(members),
+            "disposable_share": sum(m.disposable for m in members) / len(members),
         }
 
     def _new_model(self, model: str | None, ts: float) -> bool:
