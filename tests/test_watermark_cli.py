@@ -231,3 +231,36 @@ def test_detection_runs_without_torch(ring: Path, tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert float(out.stdout) < 1e-6
+
+
+def test_own_samples_and_prompts_with_unicode_separators_read_back(
+    ring: Path, tmp_path: Path, suspect_server: tuple[str, type[_Suspect]]
+) -> None:
+    """``--save-samples`` writes raw U+2028/U+0085 (ensure_ascii=False); reading that file
+    (and JSON Lines prompts holding them) must not split lines there."""
+    url, handler = suspect_server
+    handler.answers = [
+        t.replace(" ", "\u2028", 1).replace(" ", "\x85", 1) for t in texts(ring, 4, 11)
+    ]
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(
+        "\n".join(
+            json.dumps({"text": f"ask\u2028{i}\x85now"}, ensure_ascii=False) for i in range(2)
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    saved = tmp_path / "samples.jsonl"
+    result = wm(
+        f"radioactive --key {ring} --endpoint {url} --prompts {prompts} "
+        f"--samples-per-prompt 2 --save-samples {saved}"
+    )
+    assert result.exit_code == 0, result.output
+    assert [m["messages"][0]["content"] for m in handler.seen] == [
+        "ask\u20280\x85now",
+        "ask\u20281\x85now",
+    ]
+    assert "\u2028" in saved.read_text(encoding="utf-8")
+    again = wm(f"detect {saved} --key {ring} --json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["documents"] == 4

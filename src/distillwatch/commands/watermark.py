@@ -29,7 +29,13 @@ from distillwatch.watermark.keys import (
     save_keyring,
 )
 from distillwatch.watermark.scheme import Scheme, SchemeError
-from distillwatch.watermark.textio import TextInputError, read_texts, read_token_ids
+from distillwatch.watermark.textio import (
+    TextInputError,
+    is_jsonl,
+    read_lines,
+    read_texts,
+    read_token_ids,
+)
 from distillwatch.watermark.tokens import TokenCorpus, TokenizerError, encode, load_tokenizer
 
 app = typer.Typer(
@@ -75,8 +81,7 @@ def _candidate_keys(
     if accounts_file is not None:
         if not accounts_file.is_file():
             fail(f"accounts file not found: {accounts_file}")
-        lines = accounts_file.read_text(encoding="utf-8").splitlines()
-        names += [line.strip() for line in lines if line.strip()]
+        names += [line.strip() for line in _text_lines(str(accounts_file))]
     found: list[WatermarkKey] = []
     for ring in rings:
         found += _load(ring).candidates(list(dict.fromkeys(names)) or None)
@@ -279,12 +284,19 @@ def radioactive_cmd(
 
 
 def _prompt_lines(path: Path) -> list[str]:
-    if str(path).endswith((".jsonl", ".jsonl.gz", ".ndjson")):
+    if is_jsonl(str(path)):
         return _read(str(path), True)
     if not path.is_file():
         fail(f"prompts file not found: {path}")
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [line for line in lines if line.strip()]
+    return _text_lines(str(path))
+
+
+def _text_lines(source: str) -> list[str]:
+    try:
+        return read_lines(source)
+    except TextInputError as exc:
+        fail(str(exc))
+        raise
 
 
 def _sample(cfg: EndpointConfig, prompts: list[str]) -> list[str]:
