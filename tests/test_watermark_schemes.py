@@ -19,7 +19,7 @@ from distillwatch.watermark.prf import (
     tuple_fingerprints,
     window_fingerprints,
 )
-from distillwatch.watermark.reference import bigram_model, generate
+from distillwatch.watermark.reference import bigram_model, generate, mark_logits, sample
 from distillwatch.watermark.scheme import Scheme, SchemeError
 from distillwatch.watermark.stats import (
     binomial_randomized,
@@ -27,6 +27,7 @@ from distillwatch.watermark.stats import (
     gamma_tail,
     holm,
 )
+from distillwatch.watermark.warp import Sampling, warp
 
 V = 300
 
@@ -98,6 +99,36 @@ def test_gumbel_sampling_is_distortion_free() -> None:
     chosen = choose(np.tile(logits, (n, 1)), windows, key_for(GUMBEL))
     counts = np.bincount(chosen, minlength=logits.size)
     assert stats.chisquare(counts, p * n).pvalue > 1e-3
+
+
+@pytest.mark.parametrize(
+    "sampling",
+    [Sampling(top_k=5), Sampling(top_p=0.7), Sampling(temperature=0.5), Sampling(1.7, 8, 0.9)],
+    ids=["top_k=5", "top_p=0.7", "T=0.5", "T=1.7,k=8,p=0.9"],
+)
+def test_gumbel_choice_honours_temperature_top_k_top_p(sampling: Sampling) -> None:
+    """The mark's choice is the sample: it must come from the warped distribution — only
+    top-k / nucleus tokens, with their renormalised probabilities at the temperature."""
+    logits = np.linspace(3.0, -3.0, 24) + np.random.default_rng(20).normal(0, 0.3, 24)
+    n = 12_000
+    prefixes = list(np.random.default_rng(21).integers(0, 10**9, size=(n, 2)))
+    marked = mark_logits(np.tile(logits, (n, 1)), prefixes, key_for(GUMBEL), sampling)
+    chosen = sample(marked, np.random.default_rng(22))
+    assert np.isfinite(marked).sum(axis=1).max() == 1  # only the choice is left
+    p = np.exp(log_softmax(warp(logits, sampling)))
+    allowed = np.flatnonzero(p > 0)
+    assert set(chosen.tolist()) <= set(allowed.tolist())
+    if sampling.top_k:
+        assert set(chosen.tolist()) <= set(np.argsort(logits)[-sampling.top_k :].tolist())
+    counts = np.bincount(chosen, minlength=logits.size)[allowed]
+    assert stats.chisquare(counts, p[allowed] * n).pvalue > 1e-3
+
+
+def test_unmarked_rows_are_warped_too() -> None:
+    """Rows the mark skips (short prefix) are still drawn with top-k applied."""
+    logits = np.tile(np.linspace(2.0, -2.0, 30), (4, 1))
+    out = mark_logits(logits, [np.array([1])] * 4, key_for(GUMBEL), Sampling(top_k=3))
+    assert (np.isfinite(out).sum(axis=1) == 3).all()
 
 
 def test_kgw_null_pvalues_are_uniform_over_keys() -> None:

@@ -30,20 +30,21 @@ def log_softmax(logits: F64, temperature: float = 1.0) -> F64:
         return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-def choose(logits: F64, windows: I64, key: WatermarkKey, temperature: float = 1.0) -> I64:
+def choose(logits: F64, windows: I64, key: WatermarkKey) -> I64:
     """The token each row emits: ``argmax log p + Gumbel(u)`` with the keyed uniforms."""
     u = vocab_uniforms(windows, key.material, logits.shape[-1])
     gumbel = -np.log(-np.log(u))
-    return np.argmax(log_softmax(logits, temperature) + gumbel, axis=-1).astype(np.int64)
+    return np.argmax(log_softmax(logits) + gumbel, axis=-1).astype(np.int64)
 
 
-def force_logits(logits: F64, windows: I64, key: WatermarkKey, temperature: float = 1.0) -> F64:
+def force_logits(logits: F64, windows: I64, key: WatermarkKey) -> F64:
     """Logits that leave only the chosen token possible (0 for it, -inf for the rest).
 
     This is how the choice is handed to a sampler that expects logits: greedy decoding and
-    multinomial sampling both return the chosen token.
+    multinomial sampling both return the chosen token. Temperature, top-k and top-p must
+    already be applied to ``logits`` (``warp.warp``): after this, they can change nothing.
     """
-    chosen = choose(logits, windows, key, temperature)
+    chosen = choose(logits, windows, key)
     out = np.full(np.shape(logits), -np.inf)
     out[np.arange(chosen.shape[0]), chosen] = 0.0
     return out

@@ -17,15 +17,16 @@ import numpy.typing as npt
 from distillwatch.watermark import gumbel, kgw
 from distillwatch.watermark.keys import WatermarkKey
 from distillwatch.watermark.prf import I64
+from distillwatch.watermark.warp import Sampling, warp
 
 F64 = npt.NDArray[np.float64]
 #: next-token logits ``(rows, vocab)`` for each token prefix
 LogitsFn = Callable[[Sequence[I64]], F64]
 
 
-def sample(logits: F64, rng: np.random.Generator, temperature: float = 1.0) -> I64:
-    """One multinomial draw per row from ``softmax(logits / temperature)``."""
-    probs = np.exp(gumbel.log_softmax(logits, temperature))
+def sample(logits: F64, rng: np.random.Generator) -> I64:
+    """One multinomial draw per row from ``softmax(logits)``."""
+    probs = np.exp(gumbel.log_softmax(logits))
     cum = np.cumsum(probs, axis=-1)
     r = rng.random((probs.shape[0], 1)) * cum[:, -1:]
     return np.minimum((cum < r).sum(axis=-1), probs.shape[-1] - 1).astype(np.int64)
@@ -58,24 +59,29 @@ def markable_rows(prefixes: Sequence[I64], key: WatermarkKey) -> I64:
 
 
 def mark_logits(
-    logits: F64, prefixes: Sequence[I64], key: WatermarkKey, temperature: float = 1.0
+    logits: F64, prefixes: Sequence[I64], key: WatermarkKey, sampling: Sampling | None = None
 ) -> F64:
-    """The logits a sampler should draw from so its choice carries the mark.
+    """The logits a sampler should draw from (at temperature 1) so its choice carries the mark.
 
-    KGW adds ``delta`` to the green tokens (before any temperature, as a ``transformers``
-    logits processor sees them); Gumbel leaves only the chosen token finite.
+    ``sampling`` (temperature, top-k, top-p) is applied here, to every row, so the result
+    is final: KGW adds ``delta`` to the green tokens and then warps (the bias acts as
+    ``delta / T``, as when a ``transformers`` processor runs before the warpers); Gumbel
+    warps first and then picks among what is left, leaving only its choice finite — so it
+    never emits a token that top-k or top-p would have removed.
     """
+    cfg = sampling if sampling is not None else Sampling()
     out = np.array(logits, dtype=np.float64)
     rows = markable_rows(prefixes, key)
-    if rows.shape[0] == 0:
-        return out
     window = key.scheme.window
-    windows = np.stack([np.asarray(prefixes[i][-window:], dtype=np.int64) for i in rows])
+    windows = [np.asarray(prefixes[i][-window:], dtype=np.int64) for i in rows]
     if key.scheme.name == "gumbel":
-        out[rows] = gumbel.force_logits(out[rows], windows, key, temperature)
-    else:
-        out[rows] = kgw.bias_logits(out[rows], windows, key)
-    return out
+        out = warp(out, cfg)
+        if windows:
+            out[rows] = gumbel.force_logits(out[rows], np.stack(windows), key)
+        return out
+    if windows:
+        out[rows] = kgw.bias_logits(out[rows], np.stack(windows), key)
+    return warp(out, cfg)
 
 
 def mark_step(
@@ -83,12 +89,12 @@ def mark_step(
     prefixes: Sequence[I64],
     key: WatermarkKey | None,
     rng: np.random.Generator,
-    temperature: float = 1.0,
+    sampling: Sampling | None = None,
 ) -> I64:
     """Choose the next token of every row, marked with ``key`` where the row is markable."""
-    if key is not None:
-        logits = mark_logits(logits, prefixes, key, temperature)
-    return sample(logits, rng, temperature)
+    cfg = sampling if sampling is not None else Sampling()
+    final = mark_logits(logits, prefixes, key, cfg) if key is not None else warp(logits, cfg)
+    return sample(final, rng)
 
 
 def generate(
@@ -97,13 +103,13 @@ def generate(
     steps: int,
     key: WatermarkKey | None,
     rng: np.random.Generator,
-    temperature: float = 1.0,
+    sampling: Sampling | None = None,
 ) -> list[I64]:
     """``steps`` new tokens after each prompt (returned without the prompt)."""
     seqs = [np.asarray(p, dtype=np.int64) for p in prompts]
     new: list[list[int]] = [[] for _ in seqs]
     for _ in range(steps):
-        tokens = mark_step(logits_fn(seqs), seqs, key, rng, temperature)
+        tokens = mark_step(logits_fn(seqs), seqs, key, rng, sampling)
         for i, t in enumerate(tokens.tolist()):
             new[i].append(t)
             seqs[i] = np.append(seqs[i], t)
