@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +25,16 @@ PW = hash_password("secret")  # scrypt once per test session
 
 
 def config(db: str, **server: Any) -> ServerConfig:
+    audit = str(Path(tempfile.mkdtemp(prefix="hub-audit-")) / "audit.jsonl")
     return parse_config(
         {
-            "server": {"database": db, "api_root": "isac", "page_size": 50, **server},
+            "server": {
+                "database": db,
+                "api_root": "isac",
+                "page_size": 50,
+                "audit_log": audit,
+                **server,
+            },
             "members": {
                 "member-a": {"password_hash": PW, "tlp": "amber"},
                 "member-b": {"password_hash": PW, "tlp": "green"},
@@ -48,7 +56,7 @@ def headers(member: str, password: str = "secret", **extra: str) -> dict[str, st
 
 
 def indicator(
-    n: int, level: str = "green", modified: str = "2026-11-01T00:00:00.000Z"
+    n: int, level: str = "green", modified: str = "2026-11-01T00:00:00.000Z", by: str = "member-a"
 ) -> dict[str, Any]:
     return {
         "type": "indicator",
@@ -56,7 +64,7 @@ def indicator(
         "id": f"indicator--{uuid.UUID(int=n, version=4)}",
         "created": "2026-11-01T00:00:00.000Z",
         "modified": modified,
-        "created_by_ref": member_identity("member-a")["id"],
+        "created_by_ref": member_identity(by)["id"],
         "name": f"proxy prefix {n}",
         "description": "test indicator",
         "indicator_types": ["malicious-activity"],
@@ -160,7 +168,8 @@ def test_invalid_stix_is_rejected_with_a_reason_and_never_stored(client: TestCli
 
 def test_tlp_visibility_follows_member_clearance(client: TestClient) -> None:
     c = cid(client, "campaigns")
-    add(client, c, [indicator(1, "green"), indicator(2, "amber"), indicator(3, "red")], "member-c")
+    sent = [indicator(1, "green", by="member-c"), indicator(2, "amber", by="member-c")]
+    add(client, c, [*sent, indicator(3, "red", by="member-c")], "member-c")
 
     def names(member: str) -> list[str]:
         got = client.get(f"/isac/collections/{c}/objects/", headers=headers(member)).json()[

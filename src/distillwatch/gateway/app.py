@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,12 @@ from distillwatch.enforce.enforcer import Enforcer, FailMode
 from distillwatch.enforce.policy import load_policy
 from distillwatch.enforce.rate_assessor import RateAssessor, load_scan
 from distillwatch.enforce.store import EnforcementStore, MemoryStore
+from distillwatch.gateway.body import DEFAULT_LIMIT
 from distillwatch.gateway.keys import KeyRing, load_keys
+from distillwatch.gateway.local_state import MirroredStore
 from distillwatch.gateway.metrics import GatewayMetrics
 from distillwatch.gateway.middleware import DistillwatchMiddleware, Sink
-from distillwatch.gateway.proxy import Forwarder
+from distillwatch.gateway.proxy import Forwarder, Timeouts
 from distillwatch.gateway.sinks import NatsSink, RotatingJsonl
 
 
@@ -51,6 +53,13 @@ class GatewayConfig:
     upstream_key_env: str | None = None
     trust_forwarded: bool = False
     max_file_bytes: int = 256 * 1024 * 1024
+    #: The largest request body accepted (bytes); larger ones get 413 without being read.
+    body_limit: int = DEFAULT_LIMIT
+    #: Upstream connect / read (to the response headers) / idle (between body chunks) /
+    #: total timeouts, seconds; ``None`` for no limit.
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    #: On SIGTERM: how long requests in flight may finish before they are cancelled.
+    shutdown_timeout: float = 10.0
 
 
 class Gateway:
@@ -60,7 +69,18 @@ class Gateway:
         self.config = config
         self.policy = load_policy(config.policy)
         self.keys: KeyRing = load_keys(config.keys)
+        if config.upstream_key_env and self.keys.open:
+            raise ValueError(
+                "--upstream-key-env needs --keys: without a keys file every key is accepted, "
+                "so anyone could use the upstream key through the gateway"
+            )
         self.store = make_store(config)
+        #: with shared state and fail-open: the local copy of active blocks (docs/gateway.md)
+        self.local = (
+            MirroredStore(self.store) if config.redis and config.fail_mode == "open" else None
+        )
+        if self.local is not None:
+            self.store = self.local
         self.assessor = assessor or make_assessor(config, self.keys)
         self.metrics = GatewayMetrics()
         self.traffic: RotatingJsonl | None = None
@@ -86,7 +106,9 @@ class Gateway:
         upstream_key = os.environ.get(config.upstream_key_env) if config.upstream_key_env else None
         if config.upstream_key_env and not upstream_key:
             raise ValueError(f"environment variable {config.upstream_key_env} is not set")
-        self.forwarder = Forwarder(config.upstream, upstream_key=upstream_key)
+        self.forwarder = Forwarder(
+            config.upstream, upstream_key=upstream_key, timeouts=config.timeouts
+        )
         self.forwarder.on_startup.append(self.startup)
         self.forwarder.on_shutdown.append(self.shutdown)
         self.app = DistillwatchMiddleware(
@@ -96,10 +118,14 @@ class Gateway:
             sinks=sinks,
             metrics=self.metrics,
             trust_forwarded=config.trust_forwarded,
+            body_limit=config.body_limit,
+            local=self.local,
         )
         self._export_counters()
 
     async def startup(self) -> None:
+        if self.local is not None:
+            self.local.start()
         if self.nats is not None:
             await self.nats.start()
 
@@ -119,6 +145,19 @@ class Gateway:
             self.decisions.write(decision.to_record(record["ts"], record["request_id"]))
 
     def _export_counters(self) -> None:
+        forwarder = self.forwarder
+        self.metrics.counter(
+            "distillwatch_upstream_retries",
+            "Requests sent again on a fresh connection after a pooled one was found closed.",
+            lambda: float(forwarder.retries),
+        )
+        if self.local is not None:
+            local = self.local
+            self.metrics.counter(
+                "distillwatch_state_local_holds",
+                "Requests held to the local copy of active actions while the state was down.",
+                lambda: float(local.held),
+            )
         if self.traffic is not None:
             traffic = self.traffic
             self.metrics.counter(

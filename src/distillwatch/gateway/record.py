@@ -16,41 +16,22 @@ from typing import Any
 
 import orjson
 
+from distillwatch.gateway import sanitize
 from distillwatch.gateway.keys import Identity
-from distillwatch.schema import PARAM_FIELDS
 
-#: Request path suffix → traffic log ``endpoint``.
-ENDPOINTS = {
-    "/chat/completions": "chat",
-    "/completions": "completion",
-    "/responses": "responses",
-    "/embeddings": "embedding",
-}
+#: Anthropic message and stream event types (``/v1/messages``).
+_ANTHROPIC = frozenset(
+    ("message", "message_start", "content_block_delta", "message_delta", "content_block_start")
+)
 
 #: The most response text kept per record (a log is evidence, not an archive of outputs).
 MAX_TEXT = 32_000
-
-
-def endpoint_of(path: str) -> str | None:
-    for suffix, name in ENDPOINTS.items():
-        if path.endswith(suffix):
-            return name
-    return None
 
 
 def now_rfc3339(epoch: float) -> str:
     return (
         datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     )
-
-
-def parse_body(body: bytes) -> dict[str, Any]:
-    """The JSON object of a request body; anything else (still logged) reads as empty."""
-    try:
-        payload = orjson.loads(body) if body else {}
-    except orjson.JSONDecodeError:
-        return {}
-    return payload if isinstance(payload, dict) else {}
 
 
 def request_record(
@@ -61,8 +42,13 @@ def request_record(
     ip: str | None = None,
     user_agent: str | None = None,
     request_id: str | None = None,
+    api: str = "openai",
 ) -> dict[str, Any]:
-    """The request half of a record, from the request's JSON object."""
+    """The request half of a record, from the request's JSON object (``api``: its dialect).
+
+    Parameters are read into their columns' types (:mod:`distillwatch.gateway.sanitize`);
+    values that had to change are kept as sent under ``invalid``.
+    """
     record: dict[str, Any] = {
         "ts": now_rfc3339(epoch),
         "account_id": identity.account_id,
@@ -82,20 +68,43 @@ def request_record(
         record["user_agent"] = user_agent
     if isinstance(payload.get("model"), str):
         record["model"] = payload["model"]
-    record.update(_conversation(payload, endpoint))
+    record.update(_anthropic(payload) if api == "anthropic" else _conversation(payload, endpoint))
     if isinstance(payload.get("tools"), list):
         record["tools"] = payload["tools"]
-    params = {k: payload[k] for k in PARAM_FIELDS if payload.get(k) is not None}
+    invalid: dict[str, Any] = {}
+    params = sanitize.params(payload, invalid)
     if "max_tokens" not in params:
         for alt in ("max_completion_tokens", "max_output_tokens"):
-            if isinstance(payload.get(alt), int):
-                params["max_tokens"] = payload[alt]
+            if payload.get(alt) is not None:
+                value, changed = sanitize.param("max_tokens", payload[alt])
+                if changed:
+                    invalid[f"params.{alt}"] = sanitize.raw(payload[alt])
+                if value is not None:
+                    params["max_tokens"] = value
+                    break
     effort = (payload.get("reasoning") or {}) if isinstance(payload.get("reasoning"), dict) else {}
     if "reasoning_effort" not in params and isinstance(effort.get("effort"), str):
         params["reasoning_effort"] = effort["effort"]
     if params:
         record["params"] = params
+    if invalid:
+        record["invalid"] = invalid
     return record
+
+
+def _anthropic(payload: dict[str, Any]) -> dict[str, Any]:
+    """``system`` and ``messages`` of an Anthropic messages request (``/v1/messages``)."""
+    out: dict[str, Any] = {}
+    system = payload.get("system")
+    if isinstance(system, list):
+        system = "\n".join(
+            p["text"] for p in system if isinstance(p, dict) and isinstance(p.get("text"), str)
+        )
+    if isinstance(system, str) and system:
+        out["system"] = system
+    if isinstance(payload.get("messages"), list):
+        out["messages"] = payload["messages"]
+    return out
 
 
 def _conversation(payload: dict[str, Any], endpoint: str) -> dict[str, Any]:
@@ -138,6 +147,8 @@ class ResponseCapture:
         self.limit = limit
         self.status: int | None = None
         self.stream = False
+        #: the last body chunk has been sent
+        self.complete = False
         self._body = bytearray()
         self._pending = b""
         self._text: list[str] = []
@@ -211,6 +222,9 @@ class ResponseCapture:
     def _json(self, payload: dict[str, Any], delta: bool = False) -> None:
         self._usage(payload.get("usage"))
         kind = payload.get("type")
+        if kind in _ANTHROPIC:
+            self._anthropic(kind, payload)
+            return
         if isinstance(kind, str) and kind.startswith("response."):  # responses API events
             if kind == "response.output_text.delta":
                 self._add_text(payload.get("delta"))
@@ -235,6 +249,20 @@ class ResponseCapture:
                     self.tool_calls.extend(message["tool_calls"])
             self._add_text(choice.get("text"))  # completions
             self.finish_reason = choice.get("finish_reason") or self.finish_reason
+
+    def _anthropic(self, kind: str, payload: dict[str, Any]) -> None:
+        """Anthropic messages, whole or as stream events (``/v1/messages``)."""
+        if kind == "message":
+            for part in payload.get("content") or []:
+                if isinstance(part, dict) and part.get("type") == "text":
+                    self._add_text(part.get("text"))
+            self.finish_reason = payload.get("stop_reason") or self.finish_reason
+        elif kind == "message_start" and isinstance(payload.get("message"), dict):
+            self._usage(payload["message"].get("usage"))
+        elif kind == "content_block_delta" and isinstance(payload.get("delta"), dict):
+            self._add_text(payload["delta"].get("text"))
+        elif kind == "message_delta" and isinstance(payload.get("delta"), dict):
+            self.finish_reason = payload["delta"].get("stop_reason") or self.finish_reason
 
     def _usage(self, usage: object) -> None:
         if not isinstance(usage, dict):

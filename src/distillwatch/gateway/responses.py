@@ -87,3 +87,16 @@ def refusal_for(decision: Decision, challenge_url: str | None = None) -> Refusal
 def unauthorized(missing: bool) -> Refusal:
     message = "No API key provided." if missing else "Incorrect API key provided."
     return Refusal(401, _error(message, "invalid_request_error", "invalid_api_key"))
+
+
+def bad_request(status: int, message: str, param: str | None = None) -> Refusal:
+    """A request the gateway will not forward: ``400`` (body), ``404``/``405`` (route), ``413``."""
+    kind, code = _BAD.get(status, ("invalid_request_error", "invalid_request"))
+    return Refusal(status, _error(message, kind, code, param=param))
+
+
+_BAD = {
+    404: ("invalid_request_error", "unknown_url"),
+    405: ("invalid_request_error", "method_not_allowed"),
+    413: ("invalid_request_error", "request_too_large"),
+}

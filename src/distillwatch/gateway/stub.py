@@ -124,8 +124,50 @@ async def responses(request: Request) -> Response:
     return _sse(events, done=False, delay=float(payload.get("stub_delay", 0)))
 
 
+async def messages(request: Request) -> Response:
+    """Anthropic messages (``/v1/messages``), as LiteLLM's proxy also serves them."""
+    payload = await request.json()
+    request.app.state.seen.append({"headers": dict(request.headers), "body": payload})
+    text = "echo: " + _last_user(payload)
+    usage = {"input_tokens": 6, "output_tokens": len(text.split(" "))}
+    whole = {
+        "id": "msg-stub",
+        "type": "message",
+        "role": "assistant",
+        "model": payload.get("model"),
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "usage": usage,
+    }
+    if not payload.get("stream"):
+        return _json(whole)
+    events: list[dict[str, Any]] = [
+        {"type": "message_start", "message": {**whole, "content": [], "usage": usage}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    ]
+    events += [
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}}
+        for t in (text[:5], text[5:])
+    ]
+    events.append({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": usage})
+    return _sse(events, done=False, delay=float(payload.get("stub_delay", 0)))
+
+
 async def models(request: Request) -> Response:
     return _json({"object": "list", "data": [{"id": "stub-model", "object": "model"}]})
+
+
+async def model(request: Request) -> Response:
+    """One model; ``moved`` answers with a redirect naming this server's own address."""
+    name = request.path_params["name"]
+    if name == "moved":
+        return Response(status_code=307, headers={"location": str(request.url_for("models"))})
+    return _json({"id": name, "object": "model"})
+
+
+async def admin(request: Request) -> Response:
+    """An admin route of the kind LiteLLM serves (``/model/info``): must never be reachable."""
+    return _json({"data": [{"model_name": "stub-model", "litellm_params": {"api_base": "x"}}]})
 
 
 def stub_app() -> Starlette:
@@ -134,7 +176,10 @@ def stub_app() -> Starlette:
             Route("/v1/chat/completions", chat, methods=["POST"]),
             Route("/v1/completions", completions, methods=["POST"]),
             Route("/v1/responses", responses, methods=["POST"]),
-            Route("/v1/models", models, methods=["GET"]),
+            Route("/v1/messages", messages, methods=["POST"]),
+            Route("/v1/models", models, methods=["GET"], name="models"),
+            Route("/v1/models/{name}", model, methods=["GET"]),
+            Route("/model/info", admin, methods=["GET"]),
         ]
     )
     app.state.seen = []

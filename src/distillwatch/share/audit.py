@@ -11,46 +11,15 @@ log is not a second copy of the shared data.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import Counter
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import orjson
-
+from distillwatch.share.auditlog import GENESIS, AuditError, append, read
 from distillwatch.share.export import ExportResult
 from distillwatch.share.keyed import GroupKey
 from distillwatch.share.policy import Policy
-from distillwatch.share.stixbase import stamp
 
-GENESIS = "0" * 64
-
-
-class AuditError(ValueError):
-    """The audit log is unreadable or its chain is broken."""
-
-
-def _last_hash(path: Path) -> str:
-    if not path.exists() or path.stat().st_size == 0:
-        return GENESIS
-    with path.open("rb") as fh:
-        fh.seek(max(0, path.stat().st_size - 65536))
-        lines = [ln for ln in fh.read().splitlines() if ln.strip()]
-    return hashlib.sha256(lines[-1]).hexdigest() if lines else GENESIS
-
-
-def append(path: Path, event: dict[str, Any]) -> dict[str, Any]:
-    """Append ``event`` (with ``ts`` and ``prev`` added) to the log at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    entry = {"ts": stamp(datetime.now(UTC)), "prev": _last_hash(path), **event}
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-    try:
-        os.write(fd, orjson.dumps(entry) + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return entry
+__all__ = ["GENESIS", "AuditError", "append", "export_event", "read"]
 
 
 def export_event(
@@ -80,24 +49,3 @@ def export_event(
         "skipped": [{"campaign_id": cid, "why": why} for cid, why in result.skipped],
         "dropped_above_clearance": result.dropped_by_tlp,
     }
-
-
-def read(path: Path) -> list[dict[str, Any]]:
-    """Every entry, after checking the hash chain."""
-    entries = []
-    prev = GENESIS
-    with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                entry = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise AuditError(f"{path}:{number}: not valid JSON ({exc})") from exc
-            if entry.get("prev") != prev:
-                raise AuditError(
-                    f"{path}:{number}: chain broken (an earlier entry was changed or removed)"
-                )
-            prev = hashlib.sha256(line.rstrip(b"\n")).hexdigest()
-            entries.append(entry)
-    return entries

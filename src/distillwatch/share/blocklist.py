@@ -56,6 +56,7 @@ class Entry:
     campaign: str  # the STIX campaign id it indicates ("" when unknown)
     object_id: str
     key_id: str | None = None  # group key a hashed value was made under (None: plain)
+    shared_by: int = 1  # members that shared this value (corroboration raised confidence)
 
 
 def _unescape(text: str) -> str:

@@ -8,7 +8,11 @@ thousands of objects a second.
 
 Every pulled object is re-checked structurally (``validate.structural_errors``),
 de-duplicated by ``(id, version)`` and stored with its provenance: the source collection, the
-member that produced it (its ``created_by_ref`` identity) and when it arrived.
+member that uploaded it and when it arrived. The uploader is what the hub *attests*
+(``x_distillwatch_added_by`` of each envelope: a distillwatch hub binds every object to the
+member whose upload stored it), never the object's own ``created_by_ref``, which any member
+can write. A server that attests nothing (another TAXII server) leaves only the object's
+claim; it is kept as ``<name> (unattested)`` so trust settings and block reasons can tell.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import httpx
 import orjson
 
 from distillwatch.share.server.store import Store
+from distillwatch.share.server.taxii import ATTESTED
+from distillwatch.share.trust import UNATTESTED
 from distillwatch.share.validate import structural_errors
 
 TAXII = "application/taxii+json;version=2.1"
@@ -83,14 +89,38 @@ def publish(source: Source, bundle: dict[str, Any], timeout: float = 60.0) -> di
     }
 
 
-def _producer(known: dict[str, str]) -> Callable[[dict[str, Any]], str]:
-    """Provenance of an object: the name of the identity that made it (or its id)."""
+def _claimed(known: dict[str, str]) -> Callable[[dict[str, Any]], str]:
+    """Provenance from a server that attests nothing: the object's own claim, marked so."""
 
     def who(obj: dict[str, Any]) -> str:
         ref = obj.get("created_by_ref") or (obj["id"] if obj.get("type") == "identity" else "")
-        return known.get(ref, ref or "unknown")
+        return known.get(ref, ref or "unknown") + UNATTESTED
 
     return who
+
+
+def _sort(
+    objects: list[Any], attested: Any, result: PullResult
+) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+    """The well-formed objects of a page, and the hub's uploader of each (None: unattested).
+
+    On an attesting hub an object without an attested uploader is rejected: it came from
+    somewhere the hub does not vouch for.
+    """
+    good = []
+    uploaders = None
+    if isinstance(attested, dict):
+        uploaders = {str(k): v for k, v in attested.items() if isinstance(v, str) and v}
+    for obj in objects:
+        why = structural_errors(obj)
+        if why is None and uploaders is not None and obj["id"] not in uploaders:
+            why = "the hub did not attest who uploaded it"
+        if why is None:
+            good.append(obj)
+        else:
+            ident = obj.get("id") if isinstance(obj, dict) else obj
+            result.rejected.append((str(ident)[:120], why))
+    return good, uploaders
 
 
 def _identities(store: Store) -> dict[str, str]:
@@ -163,19 +193,17 @@ def pull(
                     if not nxt:  # a server without next tokens: resume from the last date_added
                         added_after = last or added_after
                     pending = pool.submit(_fetch, http, source, added_after, nxt, page_size)
-                good = []
-                for obj in objects:
-                    why = structural_errors(obj)
-                    if why is None:
-                        good.append(obj)
-                    else:
-                        ident = obj.get("id") if isinstance(obj, dict) else obj
-                        result.rejected.append((str(ident)[:120], why))
+                good, uploaders = _sort(objects, doc.get(ATTESTED), result)
                 known.update(
                     {o["id"]: str(o.get("name", o["id"])) for o in good if o["type"] == "identity"}
                 )
                 if good:
-                    result.new += store.add(source.key, good, _producer(known), unmarked_tlp)[1]
+                    producer = (
+                        _claimed(known)
+                        if uploaders is None
+                        else (lambda o, u=uploaders: u[o["id"]])
+                    )
+                    result.new += store.add(source.key, good, producer, unmarked_tlp)[1]
                 result.fetched += len(objects)
                 result.pages += 1
                 if last:
@@ -185,6 +213,6 @@ def pull(
             http.close()
     for ident, name in known.items():
         if ident not in before and name != ident:
-            store.rename_added_by(ident, name)
+            store.rename_added_by(ident + UNATTESTED, name + UNATTESTED)
     result.seconds = time.perf_counter() - started
     return result

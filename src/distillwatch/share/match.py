@@ -25,6 +25,7 @@ from typing import Any
 
 from distillwatch.share.blocklist import DEFAULT_BLOCK_AT, Entry, read_blocklist
 from distillwatch.share.keyed import GroupKey
+from distillwatch.share.trust import too_broad
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ class Matcher:
                 if key is not None and e.key_id in (None, key.key_id):
                     self.hashed.setdefault((e.kind, e.value), []).append(item)
                 continue
+            if too_broad(e.kind, e.value) is not None:
+                continue  # a match-all prefix never reaches the index, whatever the file says
             if e.kind == "ip_prefix":
                 try:
                     net = ipaddress.ip_network(e.value, strict=False)

@@ -21,6 +21,7 @@ from distillwatch.share.client import PullResult, ShareClientError, Source, pull
 from distillwatch.share.extension import FINGERPRINT_TYPE
 from distillwatch.share.keyed import GroupKey
 from distillwatch.share.server.store import Store
+from distillwatch.share.trust import TrustPolicy, apply
 
 DEFAULT_INTERVAL = 2.0
 _TYPES = ("indicator", FINGERPRINT_TYPE, "relationship")
@@ -38,11 +39,16 @@ class Cycle:
 
 
 def refresh_blocklist(
-    store: Store, path: Path, key: GroupKey | None, block_at: float = DEFAULT_BLOCK_AT
+    store: Store,
+    path: Path,
+    key: GroupKey | None,
+    block_at: float = DEFAULT_BLOCK_AT,
+    trust: TrustPolicy | None = None,
 ) -> int:
-    """Rewrite the block list from everything in the import store; its number of entries."""
+    """Rewrite the block list from everything in the import store, within the trust policy's
+    caps and weights (:mod:`.trust`); its number of entries."""
     pairs = [(producer, orjson.loads(body)) for _, producer, body in store.latest(_TYPES)]
-    entries = entries_from(pairs)
+    entries, _ = apply(entries_from(pairs), trust or TrustPolicy())
     write_blocklist(path, entries, key.key_id if key else None, block_at)
     return len(entries)
 
@@ -55,6 +61,7 @@ def sync_once(
     *,
     client: httpx.Client | None = None,
     block_at: float = DEFAULT_BLOCK_AT,
+    trust: TrustPolicy | None = None,
 ) -> Cycle:
     """One pull of every source; the block list is rewritten when something new arrived."""
     cycle = Cycle()
@@ -64,7 +71,7 @@ def sync_once(
         except ShareClientError as exc:
             cycle.errors[source.url] = str(exc)
     if blocklist is not None and (cycle.new or not blocklist.exists()):
-        cycle.entries = refresh_blocklist(store, blocklist, key, block_at)
+        cycle.entries = refresh_blocklist(store, blocklist, key, block_at, trust)
     return cycle
 
 
@@ -78,13 +85,16 @@ def follow(
     cycles: int | None = None,
     on_cycle: Callable[[Cycle], None] | None = None,
     block_at: float = DEFAULT_BLOCK_AT,
+    trust: TrustPolicy | None = None,
 ) -> None:
     """Poll until stopped (or for ``cycles`` rounds); a failing source is retried next round."""
     done = 0
     with httpx.Client(timeout=30.0) as client:
         while cycles is None or done < cycles:
             started = time.monotonic()
-            cycle = sync_once(sources, store, blocklist, key, client=client, block_at=block_at)
+            cycle = sync_once(
+                sources, store, blocklist, key, client=client, block_at=block_at, trust=trust
+            )
             if on_cycle:
                 on_cycle(cycle)
             done += 1

@@ -95,3 +95,23 @@ def rank_of(marking_refs: Iterable[str], default: int) -> int:
 
 def is_tlp_marking(object_id: str) -> bool:
     return object_id in _LEVEL_OF_ID
+
+
+def granular_refs(obj: dict[str, Any]) -> list[str]:
+    """The marking ids of an object's granular markings (those with a ``marking_ref``)."""
+    marks = obj.get("granular_markings")
+    if not isinstance(marks, list):
+        return []
+    return [str(m["marking_ref"]) for m in marks if isinstance(m, dict) and "marking_ref" in m]
+
+
+def object_rank(obj: dict[str, Any], default: int) -> int:
+    """The TLP rank that decides who may read ``obj`` at all.
+
+    The object-level marking (``default`` when it has none), raised by any granular TLP
+    marking: a RED ``pattern`` makes the whole indicator RED. Redacting just the marked
+    property instead would serve a different object under the same version (and a required
+    property like ``pattern`` cannot be left out), so the hub withholds the whole object.
+    """
+    level = rank_of(obj.get("object_marking_refs") or (), default)
+    return max(level, rank_of(granular_refs(obj), level))

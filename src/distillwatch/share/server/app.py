@@ -13,6 +13,7 @@ in the status resource's ``failures`` and never stored.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -23,10 +24,12 @@ from fastapi.security import HTTPBasic
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from distillwatch.share import tlp
+from distillwatch.share.auditlog import ChainedLog
 from distillwatch.share.server import taxii
 from distillwatch.share.server.config import Collection, Member, ServerConfig
 from distillwatch.share.server.guard import Guard
-from distillwatch.share.server.store import Store, new_status_id
+from distillwatch.share.server.provenance import admit
+from distillwatch.share.server.store import NotOwner, Store, new_status_id
 from distillwatch.share.server.taxii import TAXII, TaxiiError, taxii_response
 from distillwatch.share.validate import oasis_problems, structural_errors
 
@@ -58,7 +61,8 @@ def _collection_info(c: Collection, member: Member) -> dict[str, Any]:
 def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
     """A ready TAXII 2.1 app over ``store`` (default: the config's database)."""
     store = store or Store(config.database)
-    guard = Guard(config)
+    log = ChainedLog(Path(config.audit_log))
+    guard = Guard(config, log.append)
     root = f"/{config.api_root}"
     app = FastAPI(
         title=config.title,
@@ -69,6 +73,7 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.store = store
+    app.state.audit = log
 
     @app.exception_handler(TaxiiError)
     async def _taxii_error(_: Request, err: TaxiiError) -> Response:
@@ -127,12 +132,13 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
                 "title": config.title,
                 "versions": [TAXII],
                 "max_content_length": config.max_content_length,
+                "x_distillwatch": taxii.HUB_FEATURES,
             }
         )
 
     @app.get(f"{root}/status/{{status_id}}/", summary="Status of an add request")
     def status(status_id: str, who: Member = Depends(member)) -> Response:
-        found = store.load_status(status_id, who.name)
+        found = store.load_status(status_id, who.name) if taxii.is_uuid(status_id) else None
         if found is None:
             raise TaxiiError(404, "no such status", f"{status_id!r:.80} is not a status of yours")
         return taxii_response(found)
@@ -161,10 +167,10 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
             c.id,
             max_rank=tlp.rank(who.clearance),
             added_after_us=taxii.added_after_us(filters["added_after"]),
-            ids=taxii.split(filters["match_id"]),
-            types=taxii.split(filters["match_type"]),
+            ids=taxii.ids(filters["match_id"]),
+            types=taxii.types(filters["match_type"]),
             versions=taxii.versions(filters["match_version"]),
-            spec_versions=taxii.split(filters["match_spec_version"]),
+            spec_versions=taxii.spec_versions(filters["match_spec_version"]),
             limit=taxii.page_limit(filters["limit"], config.page_size),
             after=taxii.cursor(filters["next"]),
             with_body=with_body,
@@ -201,14 +207,10 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
             )
         if not taxii.json_content(request.headers.get("content-type")):
             raise TaxiiError(415, "unsupported media type", f"send the envelope as {TAXII}")
-        body = await request.body()
-        if len(body) > config.max_content_length:
-            raise TaxiiError(
-                413, "too large", f"the body is over {config.max_content_length} bytes"
-            )
+        body = await taxii.read_limited(request, config.max_content_length)
         from starlette.concurrency import run_in_threadpool
 
-        result = await run_in_threadpool(_add, store, config, c, who, body)
+        result = await run_in_threadpool(_add, store, config, c, who, body, log)
         return taxii_response(result, 202)
 
     @app.get(f"{root}/collections/{{cid}}/objects/{{object_id}}/", summary="One object")
@@ -229,7 +231,23 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
         if not c.can_write(who.name):
             raise TaxiiError(403, "delete not permitted", f"{who.name} may not write to {c.alias}")
         versions = taxii.versions(f["match_version"]) if f["match_version"] else ["all"]
-        if not store.delete(c.id, object_id, versions, tlp.rank(who.clearance)):
+        try:
+            deleted = store.delete(c.id, object_id, versions, tlp.rank(who.clearance), who.name)
+        except NotOwner as exc:
+            why = f"{object_id:.80} belongs to {exc.owner}: only its author may delete it"
+            log.append(
+                {
+                    "action": "refused",
+                    "rule": "not-owner",
+                    "member": who.name,
+                    "collection": c.alias,
+                    "object_id": object_id[:300],
+                    "request": "delete",
+                    "reason": why,
+                }
+            )
+            raise TaxiiError(403, "delete not permitted", why) from exc
+        if not deleted:
             raise TaxiiError(404, "no such object", f"{object_id!r:.80} is not in this collection")
         return taxii_response(b"", 200)
 
@@ -276,7 +294,7 @@ def _filters(
 
 
 def _add(
-    store: Store, config: ServerConfig, c: Collection, who: Member, body: bytes
+    store: Store, config: ServerConfig, c: Collection, who: Member, body: bytes, log: ChainedLog
 ) -> dict[str, Any]:
     """Validate and store an envelope; the status resource of the request."""
     try:
@@ -309,7 +327,30 @@ def _add(
             if isinstance(obj, dict) and isinstance(obj.get("modified"), str):
                 failure["version"] = obj["modified"]
             failures.append(failure)
-    stored = store.add(c.id, good, who.name, config.unmarked_tlp)[0] if good else []
+    identities = {m.name: m.identity_id for m in config.members.values()}
+    unmarked = tlp.rank(config.unmarked_tlp)
+
+    def decide(heads: dict) -> tuple[list[dict[str, Any]], dict[str, str], Any]:
+        got = admit(good, who.name, identities, heads, unmarked)
+        return got.accepted, got.owners, got.refused
+
+    stored, refused = (
+        store.add_admitted(c.id, good, decide, config.unmarked_tlp) if good else ([], [])
+    )
+    for r in refused:
+        failures.append(r.failure())
+        log.append(
+            {
+                "action": "refused",
+                "rule": r.rule,
+                "member": who.name,
+                "collection": c.alias,
+                "object_id": r.object_id,
+                "version": r.version,
+                "request": "add",
+                "reason": r.message,
+            }
+        )
     result = {
         "id": new_status_id(),
         "status": "complete",

@@ -12,13 +12,15 @@ import base64
 import hashlib
 import hmac
 import os
-import tomllib
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from distillwatch.share import tlp
+from distillwatch.share.stixbase import member_identity
+from distillwatch.share.tomlfile import read_toml
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
@@ -50,6 +52,11 @@ class Member:
     name: str
     password_hash: str = field(repr=False)
     clearance: str = "amber"  # most restricted TLP level this member may read
+    identity: str = ""  # the member's STIX identity id (default: derived from the name)
+
+    @property
+    def identity_id(self) -> str:
+        return self.identity or member_identity(self.name)["id"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,10 @@ class ServerConfig:
     burst: int = 200
     unmarked_tlp: str = "amber"  # the TLP assumed for objects without a TLP marking
     strict: bool = True  # reject objects with validator warnings too
+    audit_log: str = "share-hub-audit.jsonl"  # refusals, failed and throttled logins
+    login_failures: int = 10  # failed logins allowed per client address per window …
+    member_login_failures: int = 20  # … and per member name, from all addresses together
+    login_window: float = 60.0  # seconds over which those budgets refill
     members: dict[str, Member] = field(default_factory=dict)
     collections: dict[str, Collection] = field(default_factory=dict)  # by id
 
@@ -103,7 +114,13 @@ _SERVER_KEYS: dict[str, type | tuple[type, ...]] = {
     "burst": int,
     "unmarked_tlp": str,
     "strict": bool,
+    "audit_log": str,
+    "login_failures": int,
+    "member_login_failures": int,
+    "login_window": (int, float),
 }
+_MEMBER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_IDENTITY = re.compile(r"^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _names(source: str, where: str, value: Any) -> frozenset[str]:
@@ -134,16 +151,34 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> ServerConfig:
         server["unmarked_tlp"] = tlp.normalise(server.get("unmarked_tlp", "amber"))
     except tlp.TlpError as exc:
         raise ConfigError(f"{source}: [server] unmarked_tlp: {exc}") from exc
+    for key in ("login_failures", "member_login_failures", "login_window", "page_size"):
+        if key in server and not server[key] > 0:
+            raise ConfigError(f"{source}: [server] {key} must be positive")
     members = {}
     for name, raw in doc.get("members", {}).items():
         where = f"[members.{name}]"
         if not isinstance(raw, dict) or not isinstance(raw.get("password_hash"), str):
             raise ConfigError(f"{source}: {where} needs password_hash (distillwatch share passwd)")
+        if not _MEMBER_NAME.match(name):
+            raise ConfigError(
+                f"{source}: {where}: a member name is letters, digits, . _ - (at most 100)"
+            )
         try:
             clearance = tlp.normalise(raw.get("tlp", "amber"))
         except tlp.TlpError as exc:
             raise ConfigError(f"{source}: {where} tlp: {exc}") from exc
-        members[name] = Member(name, raw["password_hash"], clearance)
+        identity = raw.get("identity", "")
+        if identity and not (isinstance(identity, str) and _IDENTITY.match(identity)):
+            raise ConfigError(f"{source}: {where} identity must be an identity--<uuid> id")
+        members[name] = Member(name, raw["password_hash"], clearance, identity)
+    taken: dict[str, str] = {}
+    for m in members.values():
+        if m.identity_id in taken:
+            raise ConfigError(
+                f"{source}: members {taken[m.identity_id]} and {m.name} share identity "
+                f"{m.identity_id}"
+            )
+        taken[m.identity_id] = m.name
     collections = {}
     for alias, raw in doc.get("collections", {}).items():
         where = f"[collections.{alias}]"
@@ -175,10 +210,4 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> ServerConfig:
 
 
 def load_config(path: Path) -> ServerConfig:
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read the server config {path}: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    return parse_config(doc, str(path))
+    return parse_config(read_toml(path, "server config", ConfigError), str(path))

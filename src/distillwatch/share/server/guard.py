@@ -1,8 +1,21 @@
-"""Who is asking, and may they? HTTP Basic credentials per member, and a token bucket each.
+"""Who is asking, and may they? HTTP Basic credentials per member, token buckets, and login
+throttling that makes password guessing slow and cheap to refuse.
 
-The bucket is keyed by member once known and by client address before that, so guessing
-passwords is throttled like everything else. Verified credentials are remembered (as a hash
-of the password, for ``CACHE_SECONDS``) so scrypt runs once per client, not per request.
+- **Requests** are rate-limited per member (``rate``/``burst``).
+- **Failed logins** spend from two budgets: one per client address (``login_failures`` per
+  ``login_window``) and one per member name, from all addresses together
+  (``member_login_failures``), so neither one source nor a botnet aimed at one member can
+  guess quickly. A budget is *reserved* before scrypt runs and refunded on success, so
+  concurrent guesses cannot overrun it, and once it is spent the answer is a ``429`` without
+  running scrypt at all: guessing stops costing the server CPU.
+- **Verified credentials are remembered** (a hash of the password, for ``CACHE_SECONDS``):
+  scrypt runs once per client, and a member already logged in keeps working while someone
+  exhausts the budget of its name (only the right password can hit the cache).
+- **Unknown member names cost the same as known ones**: their password is checked against a
+  dummy scrypt hash, so timing does not tell which names exist.
+
+Throttling and failed logins are written to the hub's audit log (never the password; the
+name only when it is a member's), the exhaustion of a budget once per episode.
 """
 
 from __future__ import annotations
@@ -10,14 +23,19 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from distillwatch.share.server.config import Member, ServerConfig, check_password
+from distillwatch.share.server.config import Member, ServerConfig, check_password, hash_password
 from distillwatch.share.server.taxii import TaxiiError
 
 CACHE_SECONDS = 300.0
+MAX_KEYS = 10_000  # most buckets or cached credentials kept before pruning
+_CHALLENGE = {"WWW-Authenticate": 'Basic realm="distillwatch TAXII"'}
 
 
 def take(tokens: float, last: float, now: float, rate: float, burst: int) -> tuple[bool, float]:
@@ -29,71 +47,144 @@ def take(tokens: float, last: float, now: float, rate: float, burst: int) -> tup
 
 
 @dataclass
+class Buckets:
+    """Token buckets by key with bounded memory (full buckets are forgotten first)."""
+
+    rate: float
+    burst: int
+    _state: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def level(self, key: str, now: float) -> float:
+        tokens, last = self._state.get(key, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - last) * self.rate)
+
+    def set(self, key: str, tokens: float, now: float) -> None:
+        if len(self._state) >= MAX_KEYS and key not in self._state:
+            self._prune(now)
+        self._state[key] = (tokens, now)
+
+    def wait(self, key: str, now: float) -> int:
+        """Whole seconds until ``key`` has a token again."""
+        return max(1, int((1.0 - self.level(key, now)) / self.rate) + 1)
+
+    def _prune(self, now: float) -> None:
+        full = [k for k in self._state if self.level(k, now) >= self.burst]
+        for k in full:
+            del self._state[k]
+        while len(self._state) >= MAX_KEYS:  # still full of drained buckets: oldest go
+            del self._state[min(self._state, key=lambda k: self._state[k][1])]
+
+
+def _too_many(wait: int, what: str) -> TaxiiError:
+    return TaxiiError(
+        429, "too many requests", f"{what}: retry in {wait} s", {"Retry-After": str(wait)}
+    )
+
+
+@dataclass
 class Guard:
     config: ServerConfig
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    audit: Callable[[dict[str, Any]], Any] | None = None
+    _requests: Buckets = field(init=False)
+    _by_addr: Buckets = field(init=False)
+    _by_name: Buckets = field(init=False)
     _verified: dict[tuple[str, str], float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _dummy: str = field(init=False, repr=False)
 
-    def throttle(self, key: str, spend: bool = True) -> None:
-        """Take a token from ``key``'s bucket (or only check one is left), else 429."""
+    def __post_init__(self) -> None:
+        c = self.config
+        self._requests = Buckets(c.rate, c.burst)
+        self._by_addr = Buckets(c.login_failures / c.login_window, c.login_failures)
+        self._by_name = Buckets(c.member_login_failures / c.login_window, c.member_login_failures)
+        self._dummy = hash_password(base64.b64encode(os.urandom(18)).decode())
+
+    def throttle(self, key: str) -> None:
+        """Take a request token from ``key``'s bucket, else 429."""
         now = time.monotonic()
         with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.config.burst), now))
-            ok, left = take(tokens, last, now, self.config.rate, self.config.burst)
-            if spend:
-                tokens = left
-            self._buckets[key] = (
-                tokens
-                if spend
-                else min(float(self.config.burst), tokens + (now - last) * self.config.rate),
-                now,
+            ok, left = take(
+                self._requests.level(key, now), now, now, self._requests.rate, self._requests.burst
             )
+            self._requests.set(key, left, now)
+            wait = 0 if ok else self._requests.wait(key, now)
         if not ok:
-            wait = max(1, int((1.0 - tokens) / self.config.rate) + 1)
-            raise TaxiiError(
-                429,
-                "too many requests",
-                f"rate limit: retry in {wait} s",
-                {"Retry-After": str(wait)},
-            )
+            raise _too_many(wait, "rate limit")
 
     def member(self, authorization: str | None, client: str) -> Member:
-        """The authenticated member, or a 401; failures count against the client's address."""
-        self.throttle(f"addr:{client}", spend=False)
-        try:
-            found = self._authenticate(authorization)
-        except TaxiiError:
-            self.throttle(f"addr:{client}")
-            raise
-        self.throttle(f"member:{found.name}")
+        """The authenticated member, or 401 (a failed login) or 429 (login budget spent)."""
+        user, password = self._credentials(authorization, client)
+        digest = hashlib.sha256(password.encode()).hexdigest()
+        now = time.monotonic()
+        found = self.config.members.get(user)
+        if found is not None and self._verified.get((user, digest), 0.0) > now:
+            self.throttle(f"member:{user}")
+            return found
+        self._reserve(client, user, found)
+        ok = check_password(password, found.password_hash if found else self._dummy)
+        if not (ok and found is not None):
+            self._log("login-failed", client, found)
+            raise TaxiiError(
+                401, "authentication failed", "unknown member or wrong password", _CHALLENGE
+            )
+        self._refund(client, user)
+        with self._lock:
+            if len(self._verified) >= MAX_KEYS:
+                self._verified = {k: v for k, v in self._verified.items() if v > now}
+            self._verified[(user, digest)] = now + CACHE_SECONDS
+        self.throttle(f"member:{user}")
         return found
 
-    def _authenticate(self, authorization: str | None) -> Member:
-        challenge = {"WWW-Authenticate": 'Basic realm="distillwatch TAXII"'}
+    def _credentials(self, authorization: str | None, client: str) -> tuple[str, str]:
         if not authorization or not authorization.lower().startswith("basic "):
             raise TaxiiError(
                 401,
                 "authentication required",
                 "use HTTP Basic with your member credentials",
-                challenge,
+                _CHALLENGE,
             )
         try:
             user, _, password = (
                 base64.b64decode(authorization[6:].strip(), validate=True).decode().partition(":")
             )
         except (binascii.Error, UnicodeDecodeError) as exc:
+            self._reserve(client, None, None)  # garbage counts against the address too
             raise TaxiiError(
-                401, "authentication required", "malformed Basic credentials", challenge
+                401, "authentication required", "malformed Basic credentials", _CHALLENGE
             ) from exc
-        found = self.config.members.get(user)
-        key = (user, hashlib.sha256(password.encode()).hexdigest())
+        return user, password
+
+    def _reserve(self, client: str, user: str | None, found: Member | None) -> None:
+        """Spend one failed-login token of the address and of the name before checking."""
         now = time.monotonic()
-        if found is None or not (
-            self._verified.get(key, 0.0) > now or check_password(password, found.password_hash)
-        ):
-            raise TaxiiError(
-                401, "authentication failed", "unknown member or wrong password", challenge
-            )
-        self._verified[key] = now + CACHE_SECONDS
-        return found
+        addr, name = f"addr:{client}", f"name:{user}"
+        with self._lock:
+            a = self._by_addr.level(addr, now)
+            n = self._by_name.level(name, now) if user is not None else float("inf")
+            if a < 1.0 or n < 1.0:
+                scope, bucket, key = (
+                    ("address", self._by_addr, addr) if a < 1.0 else ("member", self._by_name, name)
+                )
+                wait = bucket.wait(key, now)
+            else:
+                self._by_addr.set(addr, a - 1.0, now)
+                if user is not None:
+                    self._by_name.set(name, n - 1.0, now)
+                scope = ""
+                drained = a < 2.0 or n < 2.0
+        if scope:
+            raise _too_many(wait, f"too many failed logins from this {scope}")
+        if drained:
+            self._log("login-throttled", client, found)
+
+    def _refund(self, client: str, user: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for bucket, key in ((self._by_addr, f"addr:{client}"), (self._by_name, f"name:{user}")):
+                bucket.set(key, min(float(bucket.burst), bucket.level(key, now) + 1.0), now)
+
+    def _log(self, action: str, client: str, found: Member | None) -> None:
+        if self.audit is not None:
+            event: dict[str, Any] = {"action": action, "source": client}
+            event["member" if found else "unknown_member"] = found.name if found else True
+            self.audit(event)

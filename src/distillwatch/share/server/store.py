@@ -12,13 +12,10 @@ re-parsing and re-encoding objects.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -26,91 +23,29 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from distillwatch.share import tlp
+from distillwatch.share.server.tables import (
+    DEFINITION_TYPES,
+    Head,
+    NotOwner,
+    Page,
+    Row,
+    granular_pairs,
+    make_tables,
+)
+from distillwatch.share.server.timestamps import iso_us, norm_version, version_of
+from distillwatch.share.vocabulary import VOCABULARY_OWNER
 
-metadata = sa.MetaData()
-
-
-def _tables(md: sa.MetaData) -> tuple[sa.Table, sa.Table, sa.Table]:
-    objects = sa.Table(
-        "taxii_objects",
-        md,
-        sa.Column(
-            "seq",
-            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
-            primary_key=True,
-            autoincrement=True,
-        ),
-        sa.Column("collection_id", sa.String(64), nullable=False),
-        sa.Column("object_id", sa.String(300), nullable=False),
-        sa.Column("type", sa.String(250), nullable=False),
-        sa.Column("version", sa.String(40), nullable=False),
-        sa.Column("spec_version", sa.String(8), nullable=False),
-        sa.Column("added_us", sa.BigInteger, nullable=False),
-        sa.Column("latest", sa.Boolean, nullable=False),
-        sa.Column("tlp_rank", sa.SmallInteger, nullable=False),
-        sa.Column("added_by", sa.String(200), nullable=False),
-        sa.Column("body", sa.Text, nullable=False),
-        sa.UniqueConstraint(
-            "collection_id", "object_id", "version", name="uq_taxii_object_version"
-        ),
-        sa.Index("ix_taxii_added", "collection_id", "added_us"),
-    )
-    status = sa.Table(
-        "taxii_status",
-        md,
-        sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("collection_id", sa.String(64), nullable=False),
-        sa.Column("added_by", sa.String(200), nullable=False),
-        sa.Column("body", sa.Text, nullable=False),
-    )
-    state = sa.Table(
-        "taxii_state",
-        md,
-        sa.Column("key", sa.String(400), primary_key=True),
-        sa.Column("value", sa.Text, nullable=False),
-    )
-    return objects, status, state
-
-
-@dataclass(frozen=True)
-class Row:
-    object_id: str
-    version: str
-    added_us: int
-    type: str
-    body: str
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list[Row]
-    more: bool
-    next: str | None
-
-
-def iso_us(us: int) -> str:
-    """Microsecond RFC 3339 timestamp (TAXII date_added has microsecond precision)."""
-    secs, frac = divmod(us, 1_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:06d}Z"
-
-
-_MILLIS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
-
-
-def norm_version(text: str) -> str:
-    """A timestamp in one fixed form (microseconds, ``Z``) so versions compare as strings."""
-    m = _MILLIS.match(text)
-    if m:  # the usual STIX form: pad the fraction, no parsing
-        head = text[:19]
-        return f"{head}.{(m.group(1) or '.')[1:].ljust(6, '0')}Z"
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def version_of(obj: dict[str, Any]) -> str:
-    """An object's version: ``modified``, else ``created``, else a fixed stand-in (SCOs)."""
-    return norm_version(str(obj.get("modified") or obj.get("created") or "1970-01-01T00:00:00Z"))
+__all__ = [
+    "Head",
+    "NotOwner",
+    "Page",
+    "Row",
+    "Store",
+    "iso_us",
+    "new_status_id",
+    "norm_version",
+    "version_of",
+]
 
 
 class Store:
@@ -121,7 +56,7 @@ class Store:
         if url.startswith("sqlite"):
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         md = sa.MetaData(schema=schema)
-        self.objects, self.status, self.state = _tables(md)
+        self.objects, self.status, self.state = make_tables(md)
         md.create_all(self.engine)
         self._lock = threading.Lock()
         self._last_us = 0
@@ -141,69 +76,121 @@ class Store:
         """Store valid objects: ``(id, version)`` of each (stored before or now), and how many
         were new. ``added_by`` is a member name, or a function of the object (provenance of
         pulled objects is per object)."""
-        t = self.objects
         who = added_by if callable(added_by) else (lambda _: added_by)
-        default_rank = tlp.rank(unmarked)
-        done: list[tuple[str, str]] = []
         with self._lock, self.engine.begin() as conn:
-            ids = list({o["id"] for o in objects})
-            existing: dict[str, set[str]] = {}
-            latest: dict[str, str] = {}
-            for chunk in _chunks(ids, 500):
-                for oid, ver, is_latest in conn.execute(
-                    sa.select(t.c.object_id, t.c.version, t.c.latest).where(
-                        t.c.collection_id == collection, t.c.object_id.in_(chunk)
-                    )
-                ):
-                    existing.setdefault(oid, set()).add(ver)
-                    if is_latest:
-                        latest[oid] = ver
-            rows, demote = [], set()
-            for obj in objects:
-                oid, ver = obj["id"], version_of(obj)
-                done.append((oid, ver))
-                if ver in existing.get(oid, set()):
-                    continue
-                existing.setdefault(oid, set()).add(ver)
-                newest = ver > latest.get(oid, "")
-                if newest:
-                    if oid in latest:
-                        demote.add((oid, latest[oid]))
-                    latest[oid] = ver
-                rank = tlp.rank_of(obj.get("object_marking_refs", ()), default_rank)
-                if obj["type"] == "marking-definition" or obj["type"] == "extension-definition":
-                    rank = 0  # definitions are vocabulary, readable by every member
-                rows.append(
-                    {
-                        "collection_id": collection,
-                        "object_id": oid,
-                        "type": obj["type"],
-                        "version": ver,
-                        "spec_version": str(obj.get("spec_version", "2.1")),
-                        "added_us": self._clock(),
-                        "latest": newest,
-                        "tlp_rank": rank,
-                        "added_by": who(obj),
-                        "body": orjson.dumps(obj).decode(),
-                    }
+            return self._add_in(conn, collection, objects, who, tlp.rank(unmarked))
+
+    def add_admitted(
+        self,
+        collection: str,
+        objects: Sequence[dict[str, Any]],
+        admit: Callable[[dict[str, Head]], tuple[list[dict[str, Any]], dict[str, str], Any]],
+        unmarked: str,
+    ) -> tuple[list[tuple[str, str]], Any]:
+        """Store what ``admit`` lets in, deciding under the write lock and in the same
+        transaction as the insert (two members racing for a new id cannot both own it).
+
+        ``admit(heads)`` gets the :class:`Head` of every id in ``objects`` (across all
+        collections) and returns ``(accepted, owner by id, refusals)``.
+        """
+        with self._lock, self.engine.begin() as conn:
+            heads = self._heads(conn, list({str(o["id"]) for o in objects}), tlp.rank(unmarked))
+            accepted, owners, refused = admit(heads)
+            if not accepted:
+                return [], refused
+            done, _ = self._add_in(
+                conn, collection, accepted, lambda o: owners[o["id"]], tlp.rank(unmarked)
+            )
+            return done, refused
+
+    def heads(self, ids: list[str], unmarked: str) -> dict[str, Head]:
+        with self.engine.connect() as conn:
+            return self._heads(conn, ids, tlp.rank(unmarked))
+
+    def _heads(self, conn: sa.Connection, ids: list[str], unmarked_rank: int) -> dict[str, Head]:
+        t = self.objects
+        out: dict[str, Head] = {}
+        newest: dict[str, str] = {}
+        for chunk in _chunks(ids, 500):
+            q = (
+                sa.select(t.c.object_id, t.c.added_by, t.c.version, t.c.tlp_rank, t.c.body)
+                .where(t.c.object_id.in_(chunk))
+                .order_by(t.c.seq)
+            )
+            for oid, added_by, ver, rank, body in conn.execute(q):
+                head = out.get(oid)
+                if head is None:
+                    head = out[oid] = Head(added_by, set(), rank, frozenset(), frozenset())
+                head.versions.add(ver)
+                head.rank = max(head.rank, rank)
+                if ver >= newest.get(oid, ""):
+                    newest[oid] = ver
+                    obj = orjson.loads(body)
+                    head.markings = frozenset(map(str, obj.get("object_marking_refs") or ()))
+                    head.granular = granular_pairs(obj)
+        return out
+
+    def _add_in(
+        self,
+        conn: sa.Connection,
+        collection: str,
+        objects: Sequence[dict[str, Any]],
+        who: Callable[[dict[str, Any]], str],
+        default_rank: int,
+    ) -> tuple[list[tuple[str, str]], int]:
+        t = self.objects
+        done: list[tuple[str, str]] = []
+        ids = list({o["id"] for o in objects})
+        existing: dict[str, set[str]] = {}
+        latest: dict[str, str] = {}
+        for chunk in _chunks(ids, 500):
+            for oid, ver, is_latest in conn.execute(
+                sa.select(t.c.object_id, t.c.version, t.c.latest).where(
+                    t.c.collection_id == collection, t.c.object_id.in_(chunk)
                 )
-            # a version that lost its "latest" to a newer one in this same batch
-            for row in rows:
-                if row["latest"] and latest[row["object_id"]] != row["version"]:
-                    row["latest"] = False
-            for oid, ver in demote:
-                if latest[oid] != ver:
-                    conn.execute(
-                        t.update()
-                        .where(
-                            t.c.collection_id == collection,
-                            t.c.object_id == oid,
-                            t.c.version == ver,
-                        )
-                        .values(latest=False)
-                    )
-            if rows:
-                self._insert(conn, rows)
+            ):
+                existing.setdefault(oid, set()).add(ver)
+                if is_latest:
+                    latest[oid] = ver
+        rows, demote = [], set()
+        for obj in objects:
+            oid, ver = obj["id"], version_of(obj)
+            done.append((oid, ver))
+            if ver in existing.get(oid, set()):
+                continue
+            existing.setdefault(oid, set()).add(ver)
+            newest = ver > latest.get(oid, "")
+            if newest:
+                if oid in latest:
+                    demote.add((oid, latest[oid]))
+                latest[oid] = ver
+            owner = who(obj)
+            rank = tlp.object_rank(obj, default_rank)
+            if owner == VOCABULARY_OWNER or obj["type"] in DEFINITION_TYPES:
+                rank = 0  # definitions are vocabulary, readable by every member
+            rows.append(
+                {
+                    "collection_id": collection,
+                    "object_id": oid,
+                    "type": obj["type"],
+                    "version": ver,
+                    "spec_version": str(obj.get("spec_version", "2.1")),
+                    "added_us": self._clock(),
+                    "latest": newest,
+                    "tlp_rank": rank,
+                    "added_by": owner,
+                    "body": orjson.dumps(obj).decode(),
+                }
+            )
+        # a version that lost its "latest" to a newer one in this same batch
+        for row in rows:
+            if row["latest"] and latest[row["object_id"]] != row["version"]:
+                row["latest"] = False
+        for oid, ver in demote:
+            if latest[oid] != ver:
+                self._mark_latest(conn, collection, oid, ver, False)
+        if rows:
+            self._insert(conn, rows)
         return done, len(rows)
 
     def _insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
@@ -268,7 +255,7 @@ class Store:
     ) -> Page:
         """One page of objects (or manifest rows) in date_added order."""
         t = self.objects
-        cols = [t.c.object_id, t.c.version, t.c.added_us, t.c.type, t.c.seq]
+        cols = [t.c.object_id, t.c.version, t.c.added_us, t.c.type, t.c.seq, t.c.added_by]
         if with_body:
             cols.append(t.c.body)
         q = sa.select(*cols).where(t.c.collection_id == collection, t.c.tlp_rank <= max_rank)
@@ -289,20 +276,31 @@ class Store:
             got = conn.execute(q).all()
         more = len(got) > limit
         got = got[:limit]
-        rows = [Row(r[0], r[1], r[2], r[3], r[5] if with_body else "") for r in got]
+        rows = [Row(r[0], r[1], r[2], r[3], r[6] if with_body else "", r[5]) for r in got]
         nxt = f"{got[-1][2]}.{got[-1][4]}" if more and got else None
         return Page(rows, more, nxt)
 
     def delete(
-        self, collection: str, object_id: str, versions: Iterable[str], max_rank: int
+        self,
+        collection: str,
+        object_id: str,
+        versions: Iterable[str],
+        max_rank: int,
+        member: str | None = None,
     ) -> int:
+        """Delete the matching versions visible at ``max_rank``; how many. With ``member``,
+        only that member's own versions: :class:`NotOwner` if any match is another's."""
         t = self.objects
-        q = sa.select(t.c.seq).where(
+        q = sa.select(t.c.seq, t.c.added_by).where(
             t.c.collection_id == collection, t.c.object_id == object_id, t.c.tlp_rank <= max_rank
         )
         q = _version_filter(q, t, set(versions) or {"all"})
         with self._lock, self.engine.begin() as conn:
-            seqs = [r[0] for r in conn.execute(q)]
+            found = conn.execute(q).all()
+            others = {r[1] for r in found} - {member}
+            if member is not None and others:
+                raise NotOwner(sorted(others)[0])
+            seqs = [r[0] for r in found]
             if seqs:
                 conn.execute(t.delete().where(t.c.seq.in_(seqs)))
                 rest = conn.execute(
@@ -311,16 +309,18 @@ class Store:
                     )
                 ).scalar()
                 if rest is not None:
-                    conn.execute(
-                        t.update()
-                        .where(
-                            t.c.collection_id == collection,
-                            t.c.object_id == object_id,
-                            t.c.version == rest,
-                        )
-                        .values(latest=True)
-                    )
+                    self._mark_latest(conn, collection, object_id, rest, True)
         return len(seqs)
+
+    def _mark_latest(
+        self, conn: sa.Connection, collection: str, oid: str, version: str, value: bool
+    ) -> None:
+        t = self.objects
+        conn.execute(
+            t.update()
+            .where(t.c.collection_id == collection, t.c.object_id == oid, t.c.version == version)
+            .values(latest=value)
+        )
 
     def save_status(self, collection: str, added_by: str, status: dict[str, Any]) -> None:
         with self.engine.begin() as conn:

@@ -7,16 +7,28 @@ tests can call directly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import orjson
+from fastapi import Request
 from fastapi.responses import Response
 
 from distillwatch.share.server.store import Row, iso_us, norm_version
 
 TAXII = "application/taxii+json;version=2.1"
 STIX = "application/stix+json;version=2.1"
+#: The custom property of an envelope naming, per object id, the member that uploaded it.
+ATTESTED = "x_distillwatch_added_by"
+#: What this hub does beyond TAXII, announced in the API root (``share publish`` reads it).
+HUB_FEATURES = {"attests_uploader": ATTESTED, "extension_definitions": True}
+MAX_VALUES = 500  # most comma-separated values of one match[] filter
+_BIGINT = 2**63 - 1
+_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}--[0-9a-fA-F-]{1,64}$")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_SPEC = re.compile(r"^\d{1,2}\.\d{1,2}$")
 
 
 class TaxiiError(Exception):
@@ -70,13 +82,16 @@ def json_content(content_type: str | None) -> bool:
 
 
 def parse_timestamp(text: str, what: str) -> datetime:
+    """An aware UTC datetime, or 400; one the UTC calendar cannot hold (year 1 at +14:00)
+    is as invalid as a malformed one."""
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise TaxiiError(
-            400, f"invalid {what}", f"{text!r:.60} is not an RFC 3339 timestamp"
+            400, f"invalid {what}", f"{text!r:.60} is not an RFC 3339 timestamp in range"
         ) from exc
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return value
 
 
 def added_after_us(text: str | None) -> int | None:
@@ -86,14 +101,39 @@ def added_after_us(text: str | None) -> int | None:
     return int(value.timestamp()) * 1_000_000 + value.microsecond
 
 
-def split(param: str | None) -> list[str]:
-    return [p.strip() for p in param.split(",") if p.strip()] if param else []
+def split(
+    param: str | None, what: str = "filter", shape: re.Pattern[str] | None = None
+) -> list[str]:
+    """Comma-separated values, at most :data:`MAX_VALUES`, each of ``shape`` (else 400)."""
+    values = [p.strip() for p in param.split(",") if p.strip()] if param else []
+    if len(values) > MAX_VALUES:
+        raise TaxiiError(400, f"invalid {what}", f"at most {MAX_VALUES} values, got {len(values)}")
+    for v in values:
+        if shape is not None and not shape.match(v):
+            raise TaxiiError(400, f"invalid {what}", f"{v!r:.80} is not a valid value")
+    return values
+
+
+def is_uuid(text: str) -> bool:
+    return bool(_UUID.match(text))
+
+
+def ids(param: str | None) -> list[str]:
+    return split(param, "match[id]", _ID)
+
+
+def types(param: str | None) -> list[str]:
+    return split(param, "match[type]", _TYPE)
+
+
+def spec_versions(param: str | None) -> list[str]:
+    return split(param, "match[spec_version]", _SPEC)
 
 
 def versions(param: str | None) -> list[str]:
     """``match[version]`` values: last (default), first, all, or timestamps (normalised)."""
     out = []
-    for v in split(param) or ["last"]:
+    for v in split(param, "match[version]") or ["last"]:
         if v in ("last", "first", "all"):
             out.append(v)
         else:
@@ -107,11 +147,16 @@ def cursor(token: str | None) -> tuple[int, int] | None:
         return None
     try:
         a, b = token.split(".")
-        return int(a), int(b)
+        if not (a.isascii() and a.isdigit() and b.isascii() and b.isdigit()):
+            raise ValueError(token)
+        at, seq = int(a), int(b)
+        if at > _BIGINT or seq > _BIGINT:  # beyond what the database's integers hold
+            raise ValueError(token)
     except ValueError as exc:
         raise TaxiiError(
             400, "invalid next", f"{token!r:.60} is not a token this server gave"
         ) from exc
+    return at, seq
 
 
 def page_limit(limit: int | None, page_size: int) -> int:
@@ -132,11 +177,39 @@ def date_headers(rows: Sequence[Row]) -> dict[str, str]:
 
 
 def envelope(rows: Sequence[Row], more: bool, nxt: str | None) -> bytes:
-    """``{"more", "next", "objects"}`` built from stored JSON text without re-encoding."""
+    """``{"more", "next", "objects", x_distillwatch_added_by}`` built from stored JSON text
+    without re-encoding. ``x_distillwatch_added_by`` attests, per object id, the member
+    whose upload stored it: pullers trust it rather than an object's own ``created_by_ref``."""
     head = b'{"more":' + (b"true" if more else b"false")
     if nxt:
         head += b',"next":' + orjson.dumps(nxt)
-    return head + b',"objects":[' + ",".join(r.body for r in rows).encode() + b"]}"
+    attested = orjson.dumps({r.object_id: r.added_by for r in rows})
+    objects = ",".join(r.body for r in rows).encode()
+    return head + b',"' + ATTESTED.encode() + b'":' + attested + b',"objects":[' + objects + b"]}"
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, or 413 as soon as it is known to exceed ``limit`` bytes.
+
+    A declared ``Content-Length`` over the limit is refused before reading anything; a
+    chunked body is read chunk by chunk and abandoned at the limit, so a huge upload never
+    sits in memory.
+    """
+    declared = request.headers.get("content-length")
+    too_large = TaxiiError(413, "too large", f"the body is over {limit} bytes")
+    if declared is not None:
+        if not declared.isdigit():
+            raise TaxiiError(400, "invalid Content-Length", f"{declared!r:.40} is not a length")
+        if int(declared) > limit:
+            raise too_large
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def manifest(rows: Sequence[Row], more: bool, nxt: str | None) -> dict:

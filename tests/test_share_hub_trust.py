@@ -1,0 +1,212 @@
+"""The hub binds every object version to its uploader (issue 12's attacks, one test each).
+
+Members are competitors: nothing one sends may speak for another (forged ``created_by_ref``),
+alter another's objects (new versions, revocation, deletion), lower a marking, or read past
+a granular marking. Every refusal is in the status resource and in the hub's audit log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from distillwatch.share import tlp
+from distillwatch.share.auditlog import read
+from distillwatch.share.server import create_app
+from distillwatch.share.server.config import ServerConfig, parse_config
+from distillwatch.share.stixbase import PROJECT_IDENTITY, member_identity
+from distillwatch.share.vocabulary import project_identity
+from test_share_server import PW, TAXII, headers
+
+T0 = "2026-11-01T00:00:00.000Z"
+T1 = "2026-11-02T00:00:00.000Z"
+
+
+def hub_config(tmp: Path) -> ServerConfig:
+    return parse_config(
+        {
+            "server": {
+                "database": f"sqlite:///{tmp / 'hub.sqlite'}",
+                "api_root": "isac",
+                "audit_log": str(tmp / "hub-audit.jsonl"),
+            },
+            "members": {
+                "member-a": {"password_hash": PW, "tlp": "amber"},
+                "member-b": {"password_hash": PW, "tlp": "amber"},
+                "member-c": {"password_hash": PW, "tlp": "green"},
+                "member-d": {"password_hash": PW, "tlp": "red"},
+            },
+            "collections": {"campaigns": {"read": ["*"], "write": ["*"]}},
+        },
+        "hub.toml",
+    )
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(hub_config(tmp_path))) as c:
+        yield c
+
+
+def by(member: str) -> str:
+    return str(member_identity(member)["id"])
+
+
+def sdo(kind: str, n: int, author: str, level: str | None = "green", **props: Any) -> dict:
+    obj: dict[str, Any] = {
+        "type": kind,
+        "spec_version": "2.1",
+        "id": f"{kind}--{uuid.UUID(int=n, version=4)}",
+        "created": T0,
+        "modified": T0,
+        "created_by_ref": by(author),
+        "description": f"test {kind}",
+    }
+    if level:
+        obj["object_marking_refs"] = [tlp.marking_id(level)]
+    return {**obj, **props}
+
+
+def match_all(author: str, claims: str, n: int = 1) -> dict:
+    """The issue's attack indicator: every IPv4 address, confidence 100, TLP:CLEAR."""
+    return sdo(
+        "indicator",
+        n,
+        claims,
+        "clear",
+        name="proxy exits",
+        indicator_types=["malicious-activity"],
+        pattern="[ipv4-addr:value ISSUBSET '0.0.0.0/0']",
+        pattern_type="stix",
+        valid_from=T0,
+        confidence=100,
+    )
+
+
+def indicator(n: int, author: str, level: str = "green", **props: Any) -> dict:
+    return sdo(
+        "indicator",
+        n,
+        author,
+        level,
+        **{
+            "name": f"proxy prefix {n}",
+            "indicator_types": ["malicious-activity"],
+            "pattern": f"[ipv4-addr:value ISSUBSET '198.18.{n}.0/24']",
+            "pattern_type": "stix",
+            "valid_from": T0,
+            **props,
+        },
+    )
+
+
+URL = "/isac/collections/campaigns/objects/"
+
+
+def add(hub: TestClient, member: str, *objects: dict) -> dict:
+    r = hub.post(
+        URL,
+        content=orjson.dumps({"objects": list(objects)}),
+        headers=headers(member, **{"Content-Type": TAXII}),
+    )
+    assert r.status_code == 202, r.text
+    body: dict = r.json()
+    return body
+
+
+def get(hub: TestClient, member: str, **params: str) -> list[dict]:
+    r = hub.get(URL, headers=headers(member), params=params)
+    assert r.status_code == 200, r.text
+    objects: list[dict] = r.json()["objects"]
+    return objects
+
+
+def refusals(hub: TestClient) -> list[dict]:
+    return [e for e in read(Path(hub.app.state.audit.path)) if e["action"] == "refused"]  # type: ignore[attr-defined]
+
+
+def test_forged_authorship_is_refused_and_audited(hub: TestClient) -> None:
+    """Attack 1: member B sends a match-all indicator claiming to be member A."""
+    status = add(hub, "member-b", match_all("member-b", claims="member-a"))
+    assert status["success_count"] == 0 and status["failure_count"] == 1
+    assert "created_by_ref must be your identity" in status["failures"][0]["message"]
+    assert get(hub, "member-d") == []
+    unsigned = {k: v for k, v in indicator(2, "member-b").items() if k != "created_by_ref"}
+    assert add(hub, "member-b", unsigned)["failure_count"] == 1  # no author is no author
+    a_identity = {**member_identity("member-a"), "description": "B speaking as A"}
+    assert "identity of member-a" in add(hub, "member-b", a_identity)["failures"][0]["message"]
+    assert [e["rule"] for e in refusals(hub)] == ["forged-author", "forged-author", "identity"]
+    assert {e["member"] for e in refusals(hub)} == {"member-b"}
+    # the same objects under B's own name are fine, and the hub attests who uploaded them
+    assert add(hub, "member-b", indicator(3, "member-b"))["success_count"] == 1
+    r = hub.get(URL, headers=headers("member-d"))
+    assert r.json()["x_distillwatch_added_by"] == {indicator(3, "member-b")["id"]: "member-b"}
+
+
+def test_only_the_author_adds_versions_revokes_or_deletes(hub: TestClient) -> None:
+    """Attack 2: B revokes A's indicator with a newer version and deletes A's sighting."""
+    ind = indicator(1, "member-a")
+    sighting = sdo("sighting", 2, "member-a", sighting_of_ref=ind["id"], count=40)
+    assert add(hub, "member-a", ind, sighting)["success_count"] == 2
+    for claim in ("member-b", "member-a"):  # as itself (not the owner) or as A (forged)
+        revoked = {**ind, "modified": T1, "revoked": True, "created_by_ref": by(claim)}
+        assert add(hub, "member-b", revoked)["failure_count"] == 1
+    assert [o.get("revoked", False) for o in get(hub, "member-d")] == [False, False]
+    r = hub.delete(f"{URL}{sighting['id']}/", headers=headers("member-b"))
+    assert r.status_code == 403 and "belongs to member-a" in r.json()["description"]
+    assert len(get(hub, "member-d")) == 2
+    assert [e["rule"] for e in refusals(hub)] == ["not-owner", "forged-author", "not-owner"]
+    assert refusals(hub)[-1]["request"] == "delete"
+    # the author may revoke and delete its own objects
+    assert add(hub, "member-a", {**ind, "modified": T1, "revoked": True})["success_count"] == 1
+    assert hub.delete(f"{URL}{sighting['id']}/", headers=headers("member-a")).status_code == 200
+    assert [o.get("revoked") for o in get(hub, "member-d")] == [True]
+
+
+def test_a_new_version_may_not_lower_tlp_or_drop_markings(hub: TestClient) -> None:
+    """Attack 3a: B re-posts A's AMBER campaign as CLEAR; A itself may not lower it either."""
+    campaign = sdo("campaign", 5, "member-a", "amber", name="hydra cluster")
+    add(hub, "member-a", campaign)
+    as_clear = {**campaign, "modified": T1, "object_marking_refs": [tlp.marking_id("clear")]}
+    assert add(hub, "member-b", {**as_clear, "created_by_ref": by("member-b")})["failures"]
+    failures = add(hub, "member-a", as_clear)["failures"]
+    assert "may not lower the TLP" in failures[0]["message"]
+    assert get(hub, "member-c") == []  # the GREEN member still cannot read it
+    marked = {
+        **campaign,
+        "modified": T1,
+        "granular_markings": [{"marking_ref": tlp.marking_id("amber"), "selectors": ["name"]}],
+    }
+    assert add(hub, "member-a", marked)["success_count"] == 1
+    unmarked = {**campaign, "modified": "2026-11-03T00:00:00.000Z"}
+    failures = add(hub, "member-a", unmarked)["failures"]
+    assert "drops marking" in failures[0]["message"] and "on name" in failures[0]["message"]
+    assert [e["rule"] for e in refusals(hub)] == ["not-owner", "lowers-tlp", "drops-marking"]
+
+
+def test_granular_markings_are_honoured_on_read(hub: TestClient) -> None:
+    """Attack 3b: an object whose only marking is a granular RED on ``pattern``."""
+    secret = indicator(9, "member-a", level="green")
+    del secret["object_marking_refs"]
+    secret["granular_markings"] = [{"marking_ref": tlp.marking_id("red"), "selectors": ["pattern"]}]
+    assert add(hub, "member-a", secret)["success_count"] == 1
+    assert get(hub, "member-b") == []  # AMBER: the whole object is withheld
+    assert [o["id"] for o in get(hub, "member-d")] == [secret["id"]]  # RED reads it
+    one = hub.get(f"{URL}{secret['id']}/", headers=headers("member-b"))
+    assert one.status_code == 404
+
+
+def test_shared_vocabulary_only_in_canonical_form_and_owned_by_nobody(hub: TestClient) -> None:
+    assert add(hub, "member-a", project_identity())["success_count"] == 1
+    assert add(hub, "member-b", PROJECT_IDENTITY)["success_count"] == 1  # the older form
+    altered = {**project_identity(), "name": "member-b's distillwatch", "modified": T1}
+    assert "canonical form" in add(hub, "member-b", altered)["failures"][0]["message"]
+    r = hub.delete(f"{URL}{PROJECT_IDENTITY['id']}/", headers=headers("member-a"))
+    assert r.status_code == 403
+    assert [o["id"] for o in get(hub, "member-c")] == [PROJECT_IDENTITY["id"]]  # CLEAR
