@@ -24,6 +24,7 @@ import orjson
 import pyarrow as pa
 
 from distillwatch.ingest.errors import IngestError
+from distillwatch.ingest.formats import Dialect
 from distillwatch.ingest.normalize import check_record, flatten
 from distillwatch.ingest.quarantine import Quarantined, QuarantineFile
 from distillwatch.ingest.stream import ProgressCallback, QuarantineSink, RequestStream
@@ -32,6 +33,7 @@ from distillwatch.ingest.validate import InvalidRecord, Reason
 from distillwatch.ingest.writer import PartWriter
 
 __all__ = [
+    "Dialect",
     "IngestError",
     "IngestSummary",
     "InvalidRecord",
@@ -53,15 +55,27 @@ def iter_batches(
     strict: bool = False,
     quarantine: QuarantineSink | None = None,
     workers: int | None = None,
+    dialect: Dialect | None = None,
+    query: str | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream the valid records of ``paths`` as ``REQUESTS_SCHEMA`` batches, in input order.
 
     Paths are checked now (a missing one raises :class:`IngestError` before anything is read).
     Each bad record is passed to ``quarantine`` if given and otherwise dropped; with ``strict``
     the first one raises :class:`IngestError`. Use :class:`RequestStream` directly to also get
-    the summary counts.
+    the summary counts. ``dialect`` (None: detected per file) and ``query`` are as for
+    :class:`RequestStream`.
     """
-    return iter(RequestStream(paths, strict=strict, quarantine=quarantine, workers=workers))
+    return iter(
+        RequestStream(
+            paths,
+            strict=strict,
+            quarantine=quarantine,
+            workers=workers,
+            dialect=dialect,
+            query=query,
+        )
+    )
 
 
 def ingest(
@@ -71,6 +85,8 @@ def ingest(
     strict: bool = False,
     on_progress: ProgressCallback | None = None,
     workers: int | None = None,
+    dialect: Dialect | None = None,
+    query: str | None = None,
 ) -> IngestSummary:
     """Ingest traffic logs into ``out_dir`` and return what was seen.
 
@@ -83,7 +99,13 @@ def ingest(
     out = Path(out_dir)
     qfile_path = out / ".quarantine.jsonl.partial"
     stream_ = RequestStream(
-        paths, strict=strict, on_progress=on_progress, workers=workers, exclude=[out]
+        paths,
+        strict=strict,
+        on_progress=on_progress,
+        workers=workers,
+        exclude=[out],
+        dialect=dialect,
+        query=query,
     )
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import orjson
 import pyarrow as pa
@@ -20,6 +20,9 @@ from distillwatch.ingest.normalize import Row, flatten
 from distillwatch.ingest.quarantine import Quarantined, quarantined
 from distillwatch.ingest.validate import InvalidRecord, Reason
 from distillwatch.schema import REQUESTS_SCHEMA
+
+if TYPE_CHECKING:
+    from distillwatch.ingest.formats.process import MappedChunk
 
 _ROW_TYPES = [field.type for field in REQUESTS_SCHEMA][:-2]
 _BOM = b"\xef\xbb\xbf"
@@ -43,7 +46,7 @@ class ParquetChunk:
     batch: pa.RecordBatch
 
 
-Chunk = JsonlChunk | ParquetChunk
+Chunk: TypeAlias = "JsonlChunk | ParquetChunk | MappedChunk"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,10 @@ class ChunkResult:
     batch: pa.RecordBatch
     problems: list[Quarantined]
     lines: int
+    #: Foreign records deliberately not read as requests, by reason (``formats.process``).
+    passed_over: tuple[tuple[str, int], ...] = ()
+    #: Foreign records read (an OTLP line holds many spans); None for v1 input.
+    inputs: int | None = None
 
 
 def rows_to_batch(rows: list[Row], line_numbers: list[int], source: str) -> pa.RecordBatch:
@@ -135,13 +142,24 @@ def process_chunk(chunk: Chunk, derive: Derive | None = None) -> ChunkResult:
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        parse = _parse_jsonl if isinstance(chunk, JsonlChunk) else _parse_parquet
-        result = parse(chunk)  # type: ignore[arg-type]
+        if isinstance(chunk, JsonlChunk):
+            result = _parse_jsonl(chunk)
+        elif isinstance(chunk, ParquetChunk):
+            result = _parse_parquet(chunk)
+        else:  # a foreign log format: mapped to v1 first
+            from distillwatch.ingest.formats.process import process_mapped
+
+            result = process_mapped(chunk)
     finally:
         if was_enabled:
             gc.enable()
     if derive is None:
         return result
     return ChunkResult(
-        result.source, with_derived(result.batch, derive), result.problems, result.lines
+        result.source,
+        with_derived(result.batch, derive),
+        result.problems,
+        result.lines,
+        result.passed_over,
+        result.inputs,
     )

@@ -5,6 +5,11 @@ chunk is whole lines and the cost per chunk is a few C-level calls (``read``, ``
 ``count``) — no per-line Python work happens here, it all happens in ``batches`` where it can
 run in parallel. Parquet is read one record batch at a time. Either way memory is bounded by the
 chunk size, never by the file size.
+
+A source in a foreign dialect (``--from litellm|otel|openai-log``) yields the same chunks
+wrapped in a :class:`~distillwatch.ingest.formats.process.MappedChunk`, so the worker maps
+them to v1 before validating; JSON documents and database rows come from their own modules
+(:mod:`distillwatch.ingest.documents`, :mod:`distillwatch.ingest.remote.postgres`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import zstandard
 
 from distillwatch.ingest.batches import Chunk, JsonlChunk, ParquetChunk
 from distillwatch.ingest.errors import IngestError
-from distillwatch.ingest.sources import Source, open_jsonl
+from distillwatch.ingest.formats.process import MappedChunk
+from distillwatch.ingest.sources import Source, open_jsonl, open_raw
 
 #: Bytes of decompressed JSON Lines per chunk.
 CHUNK_BYTES = 8 << 20
@@ -35,7 +41,7 @@ class Positioned:
 
 
 def _jsonl_chunks(source: Source, chunk_bytes: int) -> Iterator[Positioned]:
-    name = str(source.path)
+    name = source.name
     line = 1
     carry = b""
     with open_jsonl(source) as (stream, raw):
@@ -59,8 +65,8 @@ def _jsonl_chunks(source: Source, chunk_bytes: int) -> Iterator[Positioned]:
 def _parquet_chunks(source: Source, batch_rows: int) -> Iterator[Positioned]:
     import pyarrow.parquet as pq
 
-    name = str(source.path)
-    parquet = pq.ParquetFile(source.path)
+    name = source.name
+    parquet = pq.ParquetFile(source.path if source.url is None else open_raw(source))
     row = 1
     total_rows = max(parquet.metadata.num_rows, 1)
     for batch in parquet.iter_batches(batch_size=batch_rows):
@@ -74,16 +80,33 @@ def read_chunks(
     source: Source, *, chunk_bytes: int = CHUNK_BYTES, parquet_rows: int = PARQUET_BATCH_ROWS
 ) -> Iterator[Positioned]:
     """The chunks of one source, in file order; a damaged file is an :class:`IngestError`."""
+    if source.format == "postgres":
+        from distillwatch.ingest.remote.postgres import row_chunks
+
+        yield from row_chunks(source, parquet_rows)
+        return
     try:
-        if source.format == "parquet":
-            yield from _parquet_chunks(source, parquet_rows)
+        if source.format == "json":
+            from distillwatch.ingest.documents import document_chunks
+
+            yield from document_chunks(source, parquet_rows)
+        elif source.dialect.native:
+            yield from _plain_chunks(source, chunk_bytes, parquet_rows)
         else:
-            yield from _jsonl_chunks(source, chunk_bytes)
+            for positioned in _plain_chunks(source, chunk_bytes, parquet_rows):
+                chunk = MappedChunk(positioned.chunk, source.dialect)  # type: ignore[arg-type]
+                yield Positioned(chunk, positioned.bytes_done)
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as exc:
-        raise IngestError(f"{source.path}: cannot read: {exc}", file=source.path) from exc
+        raise IngestError(f"{source.name}: cannot read: {exc}", file=source.name) from exc
     except Exception as exc:
         if type(exc).__module__.startswith("pyarrow"):
             raise IngestError(
-                f"{source.path}: cannot read Parquet: {exc}", file=source.path
+                f"{source.name}: cannot read Parquet: {exc}", file=source.name
             ) from exc
         raise
+
+
+def _plain_chunks(source: Source, chunk_bytes: int, parquet_rows: int) -> Iterator[Positioned]:
+    if source.format == "parquet":
+        return _parquet_chunks(source, parquet_rows)
+    return _jsonl_chunks(source, chunk_bytes)

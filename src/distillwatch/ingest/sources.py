@@ -1,7 +1,16 @@
 """Which files to read, in what format, and how to open them.
 
 A path argument is either a file, read whatever its name (format from the suffix, else from
-its first bytes), or a directory, searched recursively in sorted order for traffic logs.
+its first bytes), or a directory, searched recursively in sorted order for traffic logs, or a
+URL: ``postgresql://`` for a query (:mod:`distillwatch.ingest.remote.postgres`) and any other
+``scheme://`` for files on an object store through fsspec
+(:mod:`distillwatch.ingest.remote.objects`).
+
+Each file's log format (its *dialect*: v1, LiteLLM, OTLP, request/response log) is the one
+asked for with ``--from``, or with ``auto`` the one its first records unambiguously show
+(:func:`distillwatch.ingest.formats.detect`); a file that shows none is read as v1, so its
+records are quarantined with the reason rather than skipped. A file whose text starts with
+``[`` (a JSON export such as LiteLLM's ``/spend/logs``) is read as one JSON document.
 Inside a directory only files that are clearly traffic are read, because the simulator and
 ingest itself leave other JSON beside the log (``labels.jsonl``, ``quarantine.jsonl``,
 ``summary.json``, ``scenario.toml``) and reading those as traffic would quarantine every line or,
@@ -26,8 +35,9 @@ import orjson
 import zstandard
 
 from distillwatch.ingest.errors import IngestError
+from distillwatch.ingest.formats import V1, Dialect, detect
 
-Format = Literal["jsonl", "parquet"]
+Format = Literal["jsonl", "parquet", "json", "postgres"]
 Compression = Literal["gzip", "zstd"] | None
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -41,24 +51,56 @@ SNIFF_BYTES = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _PARQUET_MAGIC = b"PAR1"
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One input file and how to read it."""
+    """One input (a file, an object-store file or a query) and how to read it.
+
+    ``url`` is set for inputs that are not local files: an fsspec URL, or a PostgreSQL DSN
+    (``query`` then says what to select). ``name`` is what messages and the summary call it,
+    with any password in a URL replaced by ``***``.
+    """
 
     path: Path
     format: Format
     compression: Compression
     size: int
+    dialect: Dialect = V1
+    url: str | None = None
+    query: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The input as the user named it, credentials removed."""
+        return redact(self.url) if self.url is not None else str(self.path)
 
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
     """A file found in a directory argument and deliberately not read."""
 
-    path: Path
+    path: Path | str
     why: str
+
+
+def redact(url: str) -> str:
+    """``scheme://user:secret@host/...`` → ``scheme://user:***@host/...``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, tail = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if at and ":" in userinfo:
+        userinfo = userinfo.split(":", 1)[0] + ":***"
+    clean = f"{userinfo}{at}{host}" if at else host
+    if "password=" in tail:
+        tail = "&".join(
+            "password=***" if part.startswith("password=") else part
+            for part in tail.replace("?", "?&", 1).split("&")
+        ).replace("?&", "?", 1)
+    return f"{scheme}://{clean}{slash}{tail}"
 
 
 def format_from_name(path: Path) -> tuple[Format, Compression] | None:
@@ -89,6 +131,15 @@ def format_from_content(path: Path) -> tuple[Format, Compression]:
     return "jsonl", None
 
 
+def open_raw(source: Source) -> BinaryIO:
+    """The file's bytes as stored, local or through fsspec."""
+    if source.url is not None:
+        from distillwatch.ingest.remote.objects import open_url
+
+        return open_url(source.url)
+    return source.path.open("rb")
+
+
 @contextmanager
 def open_jsonl(source: Source) -> Iterator[tuple[BinaryIO, BinaryIO]]:
     """The decompressed byte stream of a JSON Lines source, and the raw file under it.
@@ -96,7 +147,7 @@ def open_jsonl(source: Source) -> Iterator[tuple[BinaryIO, BinaryIO]]:
     The raw handle's ``tell()`` is the number of (compressed) bytes consumed so far, which is
     what a progress bar over the file size needs.
     """
-    with source.path.open("rb") as raw:
+    with open_raw(source) as raw:
         stream: BinaryIO
         if source.compression == "gzip":
             stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
@@ -114,18 +165,33 @@ def open_jsonl(source: Source) -> Iterator[tuple[BinaryIO, BinaryIO]]:
                 stream.close()
 
 
-def _looks_like_traffic(source: Source) -> str | None:
-    """Why a JSON file found in a directory is not traffic, or None if it should be read."""
-    parsed_any = False
-    seen = 0
+def read_head(source: Source) -> bytes:
+    """Up to :data:`SNIFF_BYTES` of the decompressed text, byte-order mark removed."""
     try:
         with open_jsonl(source) as (stream, _raw):
             head = b""
             while len(head) < SNIFF_BYTES and (block := stream.read(SNIFF_BYTES - len(head))):
                 head += block
     except (OSError, EOFError, zstandard.ZstdError) as exc:
-        raise IngestError(f"{source.path}: cannot read: {exc}", file=source.path) from exc
-    for line in head.removeprefix(b"\xef\xbb\xbf").split(b"\n"):
+        raise IngestError(f"{source.name}: cannot read: {exc}", file=source.name) from exc
+    return head.removeprefix(_BOM)
+
+
+def is_document(head: bytes) -> bool:
+    """True when the text is one JSON document (an array, or a pretty-printed object)."""
+    text = head.lstrip()
+    return text.startswith(b"[") or text.split(b"\n", 1)[0].strip() == b"{"
+
+
+def sniff(source: Source, head: bytes) -> tuple[str | None, str | None]:
+    """The dialect the first records show, and why the file is not traffic if none does."""
+    if is_document(head):
+        from distillwatch.ingest.documents import sniff_document
+
+        return sniff_document(source)
+    parsed_any = False
+    seen = 0
+    for line in head.split(b"\n"):
         if seen == SNIFF_LINES:
             break
         if not line.strip():
@@ -136,23 +202,53 @@ def _looks_like_traffic(source: Source) -> str | None:
         except orjson.JSONDecodeError:
             continue
         parsed_any = True
-        if isinstance(record, dict) and ("ts" in record or "request_id" in record):
-            return None
+        if (dialect := detect(record)) is not None:
+            return dialect, None
     if parsed_any:
-        return "its first records have neither ts nor request_id"
+        return None, "its first records are in no known log format (no ts or request_id)"
     suffixes = [s.lower() for s in source.path.suffixes]
     if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
         suffixes.pop()
     if seen and suffixes and suffixes[-1] == ".json":
-        return "not JSON Lines"
-    return None
+        return None, "not JSON Lines"
+    return None, None
 
 
-def _is_requests_table(path: Path) -> bool:
+def resolve(source: Source, dialect: Dialect | None, *, in_directory: bool) -> Source | Skipped:
+    """``source`` with its format and dialect settled, or why a directory's file is not read.
+
+    ``dialect`` None means auto-detect. A file named explicitly is always read.
+    """
+    from dataclasses import replace
+
+    if source.format == "parquet":
+        if in_directory and _is_requests_table(source):
+            return Skipped(source.name, "already-ingested requests table")
+        return source if dialect is None else replace(source, dialect=dialect)
+    head = read_head(source) if source.size else b""
+    if is_document(head):
+        source = replace(source, format="json")
+    if dialect is not None and not in_directory:
+        return replace(source, dialect=dialect)
+    found, why = sniff(source, head) if head else (None, None)
+    if in_directory and why is not None:
+        return Skipped(source.name, f"not traffic: {why}")
+    if dialect is not None:
+        return replace(source, dialect=dialect)
+    if found is None or found == "v1":
+        return source
+    return replace(source, dialect=Dialect(found))
+
+
+def _is_requests_table(source: Source) -> bool:
     """True for Parquet written by ingest itself (a previous output directory)."""
     import pyarrow.parquet as pq
 
-    metadata = pq.read_schema(path).metadata or {}
+    if source.url is not None:
+        with open_raw(source) as handle:
+            metadata = pq.read_schema(handle).metadata or {}
+    else:
+        metadata = pq.read_schema(source.path).metadata or {}
     return b"distillwatch.requests_version" in metadata
 
 
@@ -165,7 +261,9 @@ def _check_readable(path: Path) -> int:
         raise IngestError(f"{path}: cannot read: {exc.strerror or exc}", file=path) from exc
 
 
-def _from_directory(root: Path, exclude: tuple[Path, ...]) -> Iterator[Source | Skipped]:
+def _from_directory(
+    root: Path, exclude: tuple[Path, ...], dialect: Dialect | None
+) -> Iterator[Source | Skipped]:
     """Traffic files under ``root``, recursively, sorted; hidden entries are ignored."""
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
@@ -176,46 +274,65 @@ def _from_directory(root: Path, exclude: tuple[Path, ...]) -> Iterator[Source | 
             if name.startswith("."):
                 continue
             path = here / name
-            if name.lower() in NOT_TRAFFIC_NAMES:
-                yield Skipped(path, "not traffic (by name)")
+            if (why := skip_by_name(path)) is not None:
+                yield Skipped(path, why)
                 continue
             kind = format_from_name(path)
-            if kind is None:
-                yield Skipped(
-                    path, "not a log file suffix (.jsonl/.json/.ndjson[.gz|.zst], .parquet)"
-                )
-                continue
+            assert kind is not None  # skip_by_name checked it
             source = Source(path, kind[0], kind[1], _check_readable(path))
-            if source.format == "parquet":
-                if _is_requests_table(path):
-                    yield Skipped(path, "already-ingested requests table")
-                    continue
-            elif source.size and (why := _looks_like_traffic(source)) is not None:
-                yield Skipped(path, f"not traffic: {why}")
-                continue
-            yield source
+            yield resolve(source, dialect, in_directory=True)
+
+
+def skip_by_name(path: Path) -> str | None:
+    """Why a file found in a directory is not read, judging by its name alone."""
+    if path.name.lower() in NOT_TRAFFIC_NAMES:
+        return "not traffic (by name)"
+    if format_from_name(path) is None:
+        return "not a log file suffix (.jsonl/.json/.ndjson[.gz|.zst], .parquet)"
+    return None
 
 
 def discover(
-    paths: Iterable[str | os.PathLike[str]], *, exclude: Iterable[Path] = ()
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    exclude: Iterable[Path] = (),
+    dialect: Dialect | None = None,
+    query: str | None = None,
 ) -> tuple[list[Source], list[Skipped]]:
     """Resolve the path arguments into sources to read and files skipped, checking all first.
 
     ``exclude`` names directories never descended into (ingest passes its output directory, so
     ``distillwatch ingest run/ --out run/ingested`` does not read its own previous output).
+    ``dialect`` is the log format of every input, or None to detect it per file. ``query`` is
+    the SQL run on ``postgresql://`` arguments (default: the dialect's usual table).
     """
     excluded = tuple(Path(p).resolve() for p in exclude)
     sources: list[Source] = []
     skipped: list[Skipped] = []
     for arg in paths:
-        path = Path(arg)
-        if path.is_dir():
-            for item in _from_directory(path, excluded):
-                (sources if isinstance(item, Source) else skipped).append(item)  # type: ignore[arg-type]
-        elif path.exists():
-            size = _check_readable(path)
-            kind = format_from_name(path) or format_from_content(path)
-            sources.append(Source(path, kind[0], kind[1], size))
+        items: Iterable[Source | Skipped]
+        text = os.fspath(arg)
+        if "://" in text:
+            from distillwatch.ingest.remote import discover_url
+
+            items = discover_url(text, dialect, query)
         else:
-            raise IngestError(f"{path}: no such file or directory", file=path)
+            items = _from_path(Path(arg), excluded, dialect)
+        for item in items:
+            if isinstance(item, Source):
+                sources.append(item)
+            else:
+                skipped.append(item)
     return sources, skipped
+
+
+def _from_path(
+    path: Path, excluded: tuple[Path, ...], dialect: Dialect | None
+) -> Iterable[Source | Skipped]:
+    if path.is_dir():
+        return _from_directory(path, excluded, dialect)
+    if path.exists():
+        size = _check_readable(path)
+        kind = format_from_name(path) or format_from_content(path)
+        return [resolve(Source(path, kind[0], kind[1], size), dialect, in_directory=False)]
+    raise IngestError(f"{path}: no such file or directory", file=path)

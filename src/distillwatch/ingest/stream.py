@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from distillwatch.ingest.batches import Chunk, ChunkResult, Derive, process_chunk
 from distillwatch.ingest.errors import IngestError
+from distillwatch.ingest.formats import Dialect
 from distillwatch.ingest.parallel import default_workers, ordered_map
 from distillwatch.ingest.quarantine import Quarantined
 from distillwatch.ingest.readers import CHUNK_BYTES, read_chunks
@@ -42,7 +43,9 @@ class RequestStream:
     ``workers`` defaults to every usable CPU when the input is large enough to repay it;
     ``chunk_bytes`` (JSON Lines bytes per unit of work) trades memory for per-chunk overhead.
     ``derive`` (a module-level function, so that it pickles) runs on every parsed batch in
-    the worker, and its columns are appended to the batches yielded.
+    the worker, and its columns are appended to the batches yielded. ``dialect`` is the log
+    format of every input (``formats.Dialect``), or None to detect it per file; ``query`` is
+    the SQL run on ``postgresql://`` inputs.
     """
 
     def __init__(
@@ -56,10 +59,14 @@ class RequestStream:
         exclude: Iterable[Path] = (),
         chunk_bytes: int = CHUNK_BYTES,
         derive: Derive | None = None,
+        dialect: Dialect | None = None,
+        query: str | None = None,
     ) -> None:
         self.sources: list[Source]
         self.skipped: list[Skipped]
-        self.sources, self.skipped = discover(paths, exclude=exclude)
+        self.sources, self.skipped = discover(
+            paths, exclude=exclude, dialect=dialect, query=query
+        )
         self.strict = strict
         self.quarantine = quarantine
         self.on_progress = on_progress
@@ -75,7 +82,7 @@ class RequestStream:
     def _chunks(self) -> Iterator[Chunk]:
         before = 0
         for source in self.sources:
-            self.tally.start_file(str(source.path))
+            self.tally.start_file(source.name)
             for positioned in read_chunks(source, chunk_bytes=self.chunk_bytes):
                 self._offsets.append(before + positioned.bytes_done)
                 yield positioned.chunk
@@ -97,7 +104,14 @@ class RequestStream:
         work = process_chunk if self.derive is None else partial(process_chunk, derive=self.derive)
         for result in ordered_map(work, self._chunks(), workers=self.workers):
             self._handle_problems(result)
-            self.tally.add(result.source, result.batch, result.problems, result.lines)
+            self.tally.add(
+                result.source,
+                result.batch,
+                result.problems,
+                result.lines,
+                result.passed_over,
+                result.inputs,
+            )
             if self.on_progress is not None:
                 self.on_progress(self._offsets.popleft(), self.total_bytes)
             if result.batch.num_rows:

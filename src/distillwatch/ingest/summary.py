@@ -48,6 +48,8 @@ class IngestSummary:
     records: int = 0
     quarantined: dict[str, int] = field(default_factory=dict)
     quarantined_fields: dict[str, int] = field(default_factory=dict)
+    #: Foreign records that are not requests (an HTTP span in an OTLP trace), by reason.
+    passed_over: dict[str, int] = field(default_factory=dict)
     accounts: int = 0
     duplicate_request_ids: int = 0
     ts_min: str | None = None
@@ -86,6 +88,7 @@ class Tally:
         self.records = 0
         self.reasons: Counter[str] = Counter()
         self.fields: Counter[str] = Counter()
+        self.passed_over: Counter[str] = Counter()
         self.files: dict[str, dict[str, int]] = {}
         self.ts_min: int | None = None
         self.ts_max: int | None = None
@@ -97,13 +100,29 @@ class Tally:
         self.files.setdefault(name, {"lines": 0, "records": 0, "quarantined": 0})
 
     def add(
-        self, source: str, batch: pa.RecordBatch, problems: list[Quarantined], lines: int
+        self,
+        source: str,
+        batch: pa.RecordBatch,
+        problems: list[Quarantined],
+        lines: int,
+        passed_over: tuple[tuple[str, int], ...] = (),
+        inputs: int | None = None,
     ) -> None:
-        """Count one processed chunk."""
+        """Count one processed chunk.
+
+        For a foreign format the file's counts also get ``inputs`` (foreign records read) and
+        ``passed_over``, and ``inputs == records + quarantined + passed_over`` always holds.
+        """
         counts = self.files.setdefault(source, {"lines": 0, "records": 0, "quarantined": 0})
         counts["lines"] += lines
         counts["records"] += batch.num_rows
         counts["quarantined"] += len(problems)
+        if inputs is not None:
+            counts["inputs"] = counts.get("inputs", 0) + inputs
+            counts["passed_over"] = counts.get("passed_over", 0)
+        for why, count in passed_over:
+            self.passed_over[why] += count
+            counts["passed_over"] = counts.get("passed_over", 0) + count
         for problem in problems:
             self.reasons[problem.reason] += 1
             self.fields[f"{problem.reason}:{problem.field or '-'}"] += 1
@@ -127,6 +146,7 @@ class Tally:
             records=self.records,
             quarantined=dict(self.reasons.most_common()),
             quarantined_fields=dict(self.fields.most_common()),
+            passed_over=dict(self.passed_over.most_common()),
             accounts=len(np.unique(accounts)),
             duplicate_request_ids=len(requests) - len(np.unique(requests)),
             ts_min=_iso(self.ts_min),

@@ -1,0 +1,42 @@
+"""Helpers shared by the tests of the foreign-format readers (tests/test_ingest_<format>.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from distillwatch.cli import app
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ingest"
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def ingest_cli(*args: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Run ``distillwatch ingest ARGS``: the summary, the rows written, the quarantine."""
+    out = Path(args[args.index("--out") + 1])
+    result = CliRunner().invoke(app, ["ingest", *args])
+    assert result.exit_code == 0, result.output
+    summary = orjson.loads((out / "summary.json").read_bytes())
+    rows = pq.read_table(out / "requests").to_pylist()
+    return summary, rows, read_jsonl(out / "quarantine.jsonl")
+
+
+def assert_nothing_lost(summary: dict[str, Any], inputs: int) -> None:
+    """Every foreign record read was ingested, quarantined or passed over — and counted."""
+    passed = sum(summary["passed_over"].values())
+    assert summary["records"] + summary["quarantined_total"] + passed == inputs, summary
+    assert sum(counts.get("inputs", 0) for counts in summary["files"].values()) == inputs
+
+
+def scan_accounts(log: str, out: Path, *extra: str) -> dict[str, dict[str, Any]]:
+    """``distillwatch scan LOG`` end to end: the accounts it wrote, by id."""
+    result = CliRunner().invoke(app, ["scan", log, "--out", str(out), "--no-html", *extra])
+    assert result.exit_code == 0, result.output
+    return {row["account_id"]: row for row in read_jsonl(out / "accounts.jsonl")}
