@@ -245,16 +245,21 @@ def pull(
     key_file: Path | None = _KEY,
     follow_: bool = typer.Option(False, "--follow", help="Keep polling (a daemon)."),
     interval: float = typer.Option(2.0, "--interval", min=0.1, help="Seconds between polls."),
+    trust_file: Path | None = typer.Option(
+        None, "--trust", help="Trust settings TOML: member weights, caps (see docs/sharing.md)."
+    ),
 ) -> None:
     """Fetch new objects from peers, keep their provenance, refresh the block list."""
     from distillwatch.share.client import Source
     from distillwatch.share.keyed import GroupKeyError, load_key
     from distillwatch.share.server.store import Store
     from distillwatch.share.sync import Cycle, follow, sync_once
+    from distillwatch.share.trust import TrustError, load_trust
 
     try:
         key = load_key(key_file)
-    except GroupKeyError as exc:
+        trust = load_trust(trust_file)
+    except (GroupKeyError, TrustError) as exc:
         fail(str(exc))
         return
     secret = _password(password_file)
@@ -277,9 +282,9 @@ def pull(
             console.print(f"block list: {cycle.entries} entries -> {blocklist}", soft_wrap=True)
 
     if follow_:
-        follow(sources, store, blocklist, key, interval=interval, on_cycle=report)
+        follow(sources, store, blocklist, key, interval=interval, on_cycle=report, trust=trust)
         return
-    cycle = sync_once(sources, store, blocklist, key)
+    cycle = sync_once(sources, store, blocklist, key, trust=trust)
     report(cycle)
     if cycle.errors:
         raise typer.Exit(1)

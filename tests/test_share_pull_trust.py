@@ -1,0 +1,141 @@
+"""Pullers trust the hub's attested uploader, cap what one indicator covers, weigh members.
+
+The issue's attack 1 ended at member D: an indicator claiming member A, covering every IPv4
+address at confidence 100, made D's matcher block everyone. Each defence is tested here
+on its own: the hub's attestation wins over the object's claim (with a forged row as
+today's hub stored it), a match-all prefix never reaches the matcher (even from a
+hand-edited block list), and per-member weights and corroboration set what a value says.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from distillwatch.share.blocklist import Entry, entries_from, write_blocklist
+from distillwatch.share.client import Source, pull
+from distillwatch.share.match import Matcher
+from distillwatch.share.server import Store, create_app
+from distillwatch.share.sync import refresh_blocklist
+from distillwatch.share.trust import TrustError, TrustPolicy, apply, parse_trust, too_broad
+from test_share_hub_trust import hub_config, indicator, match_all
+
+EVERY_ADDRESS = ("1.2.3.4", "198.18.1.9", "203.0.113.7", "2001:db8::1", "::ffff:10.0.0.1")
+
+
+def test_pull_trusts_the_hubs_attestation_not_the_objects_claim(tmp_path: Path) -> None:
+    """A row as today's hub stored it (uploaded by B, claiming A) is B's at the puller."""
+    config = hub_config(tmp_path)
+    hub = Store(config.database)
+    collection = next(iter(config.collections))
+    forged = match_all("member-b", claims="member-a")
+    hub.add(collection, [forged, indicator(7, "member-a")], "member-b", "amber")
+    imports = Store(f"sqlite:///{tmp_path / 'imports.sqlite'}")
+    with TestClient(create_app(config, hub)) as http:
+        url = f"http://testserver/isac/collections/{collection}/"
+        result = pull(Source(url, "member-d", "secret"), imports, client=http)
+    assert result.fetched == 2 and not result.rejected
+    assert {who for _, who, _ in imports.latest(["indicator"])} == {"member-b"}
+    path = tmp_path / "blocklist.json"
+    refresh_blocklist(imports, path, None)
+    entries = orjson.loads(path.read_bytes())["entries"]
+    assert [(e["value"], e["source"]) for e in entries] == [("198.18.7.0/24", "member-b")]
+
+
+def test_an_attesting_hub_vouches_for_every_object() -> None:
+    from distillwatch.share.client import PullResult, _sort
+
+    result = PullResult()
+    one, two = indicator(1, "member-a"), indicator(2, "member-a")
+    good, who = _sort([one, two], {one["id"]: "member-a"}, result)
+    assert good == [one] and who == {one["id"]: "member-a"}
+    assert result.rejected == [(two["id"], "the hub did not attest who uploaded it")]
+
+
+def test_match_all_patterns_never_reach_the_matcher(tmp_path: Path) -> None:
+    wide = [
+        "[ipv4-addr:value ISSUBSET '0.0.0.0/0']",
+        "[ipv4-addr:value = '0.0.0.0/1'] OR [ipv4-addr:value ISSUBSET '128.0.0.0/1']",
+        "[ipv6-addr:value ISSUBSET '::/0']",
+        "[ipv6-addr:value ISSUBSET '::ffff:0:0/96']",  # every IPv4 address, mapped
+        "[ipv4-addr:value ISSUBSET '10.0.0.0/8']",  # wider than the default /16 cap
+        "[network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = '']",
+        "[autonomous-system:number = 0]",
+    ]
+    objects = [
+        ("member-a", {**indicator(n, "member-a"), "pattern": p, "confidence": 100})
+        for n, p in enumerate(wide)
+    ]
+    raw = entries_from(objects)
+    assert len(raw) == 8  # the parser reads them all ...
+    kept, dropped = apply(raw, TrustPolicy())
+    assert kept == [] and len(dropped) == 8  # ... and none is let through
+    assert "wider than /16" in dict((e.value, why) for e, why in dropped)["10.0.0.0/8"]
+    # a hand-edited block list with match-all prefixes still matches nothing
+    path = tmp_path / "blocklist.json"
+    write_blocklist(path, raw, None, block_at=0.1)
+    matcher = Matcher.from_file(path)
+    assert all(
+        matcher.evidence({"ip": ip, "asn": 0, "user_agent": ""}) == [] for ip in EVERY_ADDRESS
+    )
+
+
+def test_too_broad_names_the_reason() -> None:
+    assert too_broad("ip_prefix", "198.18.0.0/24") is None
+    assert too_broad("ip_prefix", "0.0.0.0/0") == "0.0.0.0/0 is wider than /8"
+    assert too_broad("ip_prefix", "2001:db8::/48") is None
+    assert "not an IP prefix" in str(too_broad("ip_prefix", "everything"))
+    assert too_broad("asn", "4294967296") is not None and too_broad("asn", "64500") is None
+
+
+def entry(source: str, kind: str, value: str, confidence: int) -> Entry:
+    return Entry(kind, "plain", value, confidence, None, source, f"campaign--{source}", "x")
+
+
+def test_member_trust_weights_and_ceilings() -> None:
+    policy = parse_trust({"default": 0.8, "members": {"member-a": 1.0, "member-b": 0.0}})
+    kept, dropped = apply(
+        [
+            entry("member-a", "template_id", "00000000000000aa", 85),
+            entry("member-c", "template_id", "00000000000000bb", 85),
+            entry("member-b", "template_id", "00000000000000cc", 100),
+            entry("member-a", "asn", "64500", 100),
+            entry("member-a (unattested)", "ip_prefix", "198.18.0.0/24", 60),
+        ],
+        policy,
+    )
+    got = {e.value: e.confidence for e in kept}
+    assert got == {
+        "00000000000000aa": 85,  # fully trusted
+        "00000000000000bb": 68,  # default weight 0.8
+        "64500": 50,  # an ASN never says more than its ceiling on one member's word
+        "198.18.0.0/24": 30,  # an unattested claim weighs 0.5, whoever it names
+    }
+    assert [why for _, why in dropped] == ["member-b is not trusted"]
+
+
+def test_corroboration_by_several_members_raises_confidence() -> None:
+    template = "00000000000000aa"
+    alone = Matcher(apply([entry("member-a", "template_id", template, 85)], TrustPolicy())[0])
+    assert alone.match({"template_id": template}) == []  # 0.85 < 0.9: not alone
+    both = [entry("member-a", "template_id", template, 85)]
+    both.append(entry("member-c", "template_id", template, 70))
+    kept, _ = apply(both, TrustPolicy())
+    assert [(e.confidence, e.shared_by) for e in kept] == [(96, 2), (96, 2)]
+    assert len(Matcher(kept).match({"template_id": template})) == 2
+    # one member saying it twice (or through an unattested copy) is not corroboration
+    same = [entry("member-a", "template_id", template, 85)]
+    same.append(entry("member-a (unattested)", "template_id", template, 85))
+    assert {e.shared_by for e in apply(same, TrustPolicy())[0]} == {1}
+
+
+def test_trust_file_errors_name_the_key() -> None:
+    with pytest.raises(TrustError, match=r"\[members\] member-b must be a number from 0"):
+        parse_trust({"members": {"member-b": 2}}, "trust.toml")
+    with pytest.raises(TrustError, match="max_ipv4_prefix must be a number from 8 to 32"):
+        parse_trust({"max_ipv4_prefix": 0}, "trust.toml")
+    with pytest.raises(TrustError, match="unknown key"):
+        parse_trust({"trust_everyone": True}, "trust.toml")
