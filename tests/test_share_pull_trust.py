@@ -10,7 +10,9 @@ hand-edited block list), and per-member weights and corroboration set what a val
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
+import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
@@ -36,7 +38,7 @@ def test_pull_trusts_the_hubs_attestation_not_the_objects_claim(tmp_path: Path) 
     imports = Store(f"sqlite:///{tmp_path / 'imports.sqlite'}")
     with TestClient(create_app(config, hub)) as http:
         url = f"http://testserver/isac/collections/{collection}/"
-        result = pull(Source(url, "member-d", "secret"), imports, client=http)
+        result = pull(Source(url, "member-d", "secret"), imports, client=cast(httpx.Client, http))
     assert result.fetched == 2 and not result.rejected
     assert {who for _, who, _ in imports.latest(["indicator"])} == {"member-b"}
     path = tmp_path / "blocklist.json"
