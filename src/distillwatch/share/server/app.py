@@ -230,6 +230,7 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
         c = readable(cid, who)
         if not c.can_write(who.name):
             raise TaxiiError(403, "delete not permitted", f"{who.name} may not write to {c.alias}")
+        taxii.ids(object_id)  # 400 for what cannot be an object id
         versions = taxii.versions(f["match_version"]) if f["match_version"] else ["all"]
         try:
             deleted = store.delete(c.id, object_id, versions, tlp.rank(who.clearance), who.name)
