@@ -58,6 +58,24 @@ def command(
     trust_forwarded: bool = typer.Option(
         False, "--trust-forwarded", help="Take the client IP from X-Forwarded-For."
     ),
+    body_limit: int = typer.Option(
+        8 * 1024 * 1024, "--body-limit", help="Largest request body in bytes (larger: 413)."
+    ),
+    connect_timeout: float = typer.Option(
+        10.0, "--connect-timeout", help="Seconds to open a connection upstream."
+    ),
+    read_timeout: float = typer.Option(
+        600.0, "--read-timeout", help="Seconds until the upstream's response headers."
+    ),
+    idle_timeout: float = typer.Option(
+        300.0, "--idle-timeout", help="Longest silence (s) between body chunks (limits streams)."
+    ),
+    total_timeout: float = typer.Option(
+        0.0, "--total-timeout", help="Seconds for a whole exchange, body included (0: none)."
+    ),
+    shutdown_timeout: float = typer.Option(
+        10.0, "--shutdown-timeout", help="On SIGTERM, seconds requests in flight may finish."
+    ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8080, "--port", help="Port to listen on."),
 ) -> None:
@@ -66,11 +84,22 @@ def command(
         import uvicorn
 
         from distillwatch.gateway import GatewayConfig, build_gateway
+        from distillwatch.gateway.proxy import Timeouts
     except ImportError as exc:
         fail(f"the gateway needs its extra: pip install 'distillwatch[gateway]' ({exc.name})")
         return
     if fail_mode not in ("open", "closed"):
         fail(f"--fail-mode must be 'open' or 'closed', got {fail_mode!r}")
+    limits = {
+        "--body-limit": body_limit, "--connect-timeout": connect_timeout,
+        "--read-timeout": read_timeout, "--idle-timeout": idle_timeout,
+        "--shutdown-timeout": shutdown_timeout,
+    }  # fmt: skip
+    for name, value in limits.items():
+        if value <= 0:
+            fail(f"{name} must be positive, got {value}")
+    if total_timeout < 0:
+        fail(f"--total-timeout must be positive or 0 (none), got {total_timeout}")
     config = GatewayConfig(
         upstream=upstream,
         policy=policy,
@@ -86,6 +115,9 @@ def command(
         overrides=overrides,
         upstream_key_env=upstream_key_env,
         trust_forwarded=trust_forwarded,
+        body_limit=body_limit,
+        timeouts=Timeouts(connect_timeout, read_timeout, idle_timeout, total_timeout or None),
+        shutdown_timeout=shutdown_timeout,
     )
     try:
         gateway = build_gateway(config)
@@ -111,4 +143,6 @@ def command(
         access_log=False,
         server_header=False,  # the upstream's Server and Date headers pass through
         date_header=False,
+        # requests in flight get this long after SIGTERM, then are cancelled (and logged so)
+        timeout_graceful_shutdown=max(1, round(shutdown_timeout)),
     )

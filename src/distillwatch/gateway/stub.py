@@ -44,15 +44,27 @@ def _json(data: dict[str, Any]) -> Response:
     return Response(orjson.dumps(data), media_type="application/json")
 
 
-def _sse(events: list[dict[str, Any]], done: bool, delay: float = 0.0) -> StreamingResponse:
-    """An event stream; ``delay`` seconds between events (``stub_delay`` in the request)."""
+def _sse(
+    events: list[dict[str, Any]], done: bool, delay: float = 0.0, log: list[str] | None = None
+) -> StreamingResponse:
+    """An event stream; ``delay`` seconds between events (``stub_delay`` in the request).
+
+    ``log`` gets ``finished`` or ``cancelled`` when the stream ends: whether a client that
+    went away made the server stop generating.
+    """
 
     async def body() -> AsyncIterator[bytes]:
-        for event in events:
-            yield b"data: " + orjson.dumps(event) + b"\n\n"
-            await asyncio.sleep(delay)
-        if done:
-            yield b"data: [DONE]\n\n"
+        outcome = "cancelled"
+        try:
+            for event in events:
+                yield b"data: " + orjson.dumps(event) + b"\n\n"
+                await asyncio.sleep(delay)
+            if done:
+                yield b"data: [DONE]\n\n"
+            outcome = "finished"
+        finally:
+            if log is not None:
+                log.append(outcome)
 
     return StreamingResponse(body(), media_type="text/event-stream")
 
@@ -82,7 +94,8 @@ async def chat(request: Request) -> Response:
     last = {"index": 0, "delta": {}, "finish_reason": "stop"}
     chunks.append({**base, "object": "chat.completion.chunk", "choices": [last]})
     chunks.append({**base, "object": "chat.completion.chunk", "choices": [], "usage": usage})
-    return _sse(chunks, done=True, delay=float(payload.get("stub_delay", 0)))
+    delay = float(payload.get("stub_delay", 0))
+    return _sse(chunks, done=True, delay=delay, log=request.app.state.streams)
 
 
 async def completions(request: Request) -> Response:
@@ -183,6 +196,7 @@ def stub_app() -> Starlette:
         ]
     )
     app.state.seen = []
+    app.state.streams = []
     return app
 
 
