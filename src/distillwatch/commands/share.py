@@ -135,6 +135,9 @@ _USER = typer.Option(..., "--user", help="Your member name on the TAXII server."
 _PASSWORD_FILE = typer.Option(
     None, "--password-file", help=f"File holding your password (else ${_PASSWORD_ENV})."
 )
+_CA_FILE = typer.Option(
+    None, "--ca-file", help="CA certificate(s) to check the hub's TLS certificate against."
+)
 
 
 def _password(path: Path | None) -> str:
@@ -152,6 +155,14 @@ def _password(path: Path | None) -> str:
     return value
 
 
+def _verify(ca_file: Path | None) -> str | bool:
+    if ca_file is None:
+        return True
+    if not ca_file.is_file():
+        fail(f"no CA file at {ca_file}")
+    return str(ca_file)
+
+
 @app.command()
 def publish(
     bundle: Path = typer.Argument(..., help="A bundle written by 'share export'."),
@@ -159,6 +170,7 @@ def publish(
     user: str = _USER,
     password_file: Path | None = _PASSWORD_FILE,
     audit_log: Path = typer.Option(Path("share-audit.jsonl"), "--audit-log"),
+    ca_file: Path | None = _CA_FILE,
 ) -> None:
     """Add a bundle's objects to a TAXII 2.1 collection (logged in the audit log)."""
     import hashlib
@@ -176,7 +188,8 @@ def publish(
     if not isinstance(doc, dict) or not isinstance(doc.get("objects"), list):
         fail(f"{bundle} is not a STIX bundle (no 'objects' list)")
     try:
-        status = send(Source(collection, user, _password(password_file)), doc)
+        source = Source(collection, user, _password(password_file), _verify(ca_file))
+        status = send(source, doc)
     except ShareClientError as exc:
         fail(str(exc))
         return
@@ -208,8 +221,15 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8765, "--port"),
     database: str | None = typer.Option(None, "--database", help="Override the config's URL."),
+    tls_cert: Path | None = typer.Option(
+        None, "--tls-cert", help="PEM certificate (chain) to serve HTTPS with."
+    ),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
 ) -> None:
-    """Run the TAXII 2.1 server (discovery, collections, objects, manifests, versions)."""
+    """Run the TAXII 2.1 server (discovery, collections, objects, manifests, versions).
+
+    Members log in with HTTP Basic: serve with --tls-cert/--tls-key (or behind a TLS
+    proxy) anywhere but loopback, or their passwords cross the network in clear."""
     import dataclasses
 
     import uvicorn
@@ -227,8 +247,29 @@ def serve(
     oasis_problems(
         [{"type": "identity", "id": "identity--" + "0" * 8 + "-0000-4000-8000-" + "0" * 12}]
     )
-    console.print(f"TAXII 2.1 server on http://{host}:{port}/taxii2/ (api root /{cfg.api_root}/)")
-    uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning")
+    if (tls_cert is None) != (tls_key is None):
+        fail("give both --tls-cert and --tls-key (or neither)")
+    for path in (tls_cert, tls_key):
+        if path is not None and not path.is_file():
+            fail(f"no TLS file at {path}")
+    scheme = "https" if tls_cert else "http"
+    if scheme == "http" and host not in ("127.0.0.1", "::1", "localhost"):
+        console.print(
+            f"[yellow]warning[/] serving {host} without TLS: Basic credentials travel in clear "
+            "(use --tls-cert/--tls-key or a TLS proxy)",
+            soft_wrap=True,
+        )
+    console.print(
+        f"TAXII 2.1 server on {scheme}://{host}:{port}/taxii2/ (api root /{cfg.api_root}/)"
+    )
+    uvicorn.run(
+        create_app(cfg),
+        host=host,
+        port=port,
+        log_level="warning",
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
+    )
 
 
 @app.command()
@@ -248,6 +289,7 @@ def pull(
     trust_file: Path | None = typer.Option(
         None, "--trust", help="Trust settings TOML: member weights, caps (see docs/sharing.md)."
     ),
+    ca_file: Path | None = _CA_FILE,
 ) -> None:
     """Fetch new objects from peers, keep their provenance, refresh the block list."""
     from distillwatch.share.client import Source
@@ -263,7 +305,7 @@ def pull(
         fail(str(exc))
         return
     secret = _password(password_file)
-    sources = [Source(url, user, secret) for url in collection]
+    sources = [Source(url, user, secret, _verify(ca_file)) for url in collection]
     store = Store(store_url)
 
     def report(cycle: Cycle) -> None:

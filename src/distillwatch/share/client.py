@@ -18,6 +18,7 @@ claim; it is kept as ``<name> (unattested)`` so trust settings and block reasons
 from __future__ import annotations
 
 import hashlib
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,11 +46,19 @@ class Source:
     url: str  # the collection URL: https://hub/api-root/collections/<id>/
     user: str
     password: str = field(repr=False)
+    verify: str | bool = True  # TLS: a CA bundle file for a hub with its own CA, or the system's
 
     @property
     def key(self) -> str:
         """Short stable name of the source (stored with every object pulled from it)."""
         return "src-" + hashlib.sha256(self.url.rstrip("/").encode()).hexdigest()[:16]
+
+    @property
+    def tls(self) -> ssl.SSLContext | bool:
+        """What ``httpx`` checks the server's certificate with."""
+        if isinstance(self.verify, str):
+            return ssl.create_default_context(cafile=self.verify)
+        return self.verify
 
     @property
     def objects_url(self) -> str:
@@ -65,13 +74,27 @@ class PullResult:
     seconds: float = 0.0
 
 
+def taxii_connection(source: Source) -> Any:
+    """A ``taxii2-client`` connection that really checks against ``source.verify``.
+
+    ``requests`` lets ``$REQUESTS_CA_BUNDLE``/``$CURL_CA_BUNDLE`` override a session's CA file,
+    so with a CA file of its own the session ignores the environment (proxies included).
+    """
+    from taxii2client.common import _HTTPConnection
+
+    conn = _HTTPConnection(source.user, source.password, source.verify, version="2.1")
+    if isinstance(source.verify, str):
+        conn.session.trust_env = False
+    return conn
+
+
 def publish(source: Source, bundle: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
     """Add the bundle's objects to the collection; the server's status resource."""
     from taxii2client.exceptions import TAXIIServiceException
     from taxii2client.v21 import Collection
 
     try:
-        collection = Collection(source.url, user=source.user, password=source.password)
+        collection = Collection(source.url, conn=taxii_connection(source))
         if not collection.can_write:
             raise ShareClientError(f"{source.user} may not write to {source.url}")
         status = collection.add_objects(
@@ -180,7 +203,7 @@ def pull(
     known = _identities(store)
     before = dict(known)
     own = client is None
-    http = client or httpx.Client(timeout=30.0)
+    http = client or httpx.Client(timeout=30.0, verify=source.tls)
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending: Future | None = pool.submit(_fetch, http, source, added_after, None, page_size)

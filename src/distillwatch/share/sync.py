@@ -89,7 +89,7 @@ def follow(
 ) -> None:
     """Poll until stopped (or for ``cycles`` rounds); a failing source is retried next round."""
     done = 0
-    with httpx.Client(timeout=30.0) as client:
+    with httpx.Client(timeout=30.0, verify=sources[0].tls if sources else True) as client:
         while cycles is None or done < cycles:
             started = time.monotonic()
             cycle = sync_once(

@@ -1,0 +1,257 @@
+"""Access hardening of ``share serve``: TLS, login throttling, unknown members, body limits.
+
+A real hub process serves HTTPS with a self-signed certificate made here with
+``cryptography``; the OASIS ``taxii2-client`` and distillwatch's publish/pull talk to it
+checking that certificate. Password guessing is throttled per source and per member without
+locking out a member already logged in; a huge chunked upload is abandoned at the limit
+(the hub's peak memory does not grow with it).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import http.client
+import ipaddress
+import ssl
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from distillwatch.share.auditlog import read
+from distillwatch.share.client import Source, publish, pull
+from distillwatch.share.server.config import parse_config
+from distillwatch.share.server.guard import Guard
+from distillwatch.share.server.store import Store
+from distillwatch.share.server.taxii import TaxiiError
+from test_share_interop import COLLECTION, free_port, start
+from test_share_server import PW, TAXII, indicator
+
+LIMIT = 1_000_000
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (PEM files)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "distillwatch test hub")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "hub.crt", directory / "hub.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def hub_toml(tmp: Path) -> Path:
+    path = tmp / "hub.toml"
+    path.write_text(
+        f"""
+[server]
+database = "sqlite:///{tmp / "hub.sqlite"}"
+api_root = "isac"
+audit_log = "{tmp / "hub-audit.jsonl"}"
+max_content_length = {LIMIT}
+login_failures = 5
+member_login_failures = 50
+[members.member-a]
+password_hash = "{PW}"
+[members.member-b]
+password_hash = "{PW}"
+[members.member-c]
+password_hash = "{PW}"
+[collections.campaigns]
+id = "{COLLECTION}"
+read = ["*"]
+write = ["*"]
+"""
+    )
+    return path
+
+
+class Hub:
+    def __init__(self, url: str, ca: Path, pid: int, audit: Path) -> None:
+        self.url, self.ca, self.pid, self.audit = url, ca, pid, audit
+
+    def peak_rss_kb(self) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmHWM")
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    tmp = tmp_path_factory.mktemp("tls-hub")
+    cert, key = self_signed(tmp)
+    port = free_port()
+    exe = [sys.executable, "-m", "distillwatch.cli", "share", "serve", "--port", str(port)]
+    args = [*exe, "--config", str(hub_toml(tmp)), "--tls-cert", str(cert), "--tls-key", str(key)]
+    proc = start(args, port, tmp)
+    yield Hub(f"https://127.0.0.1:{port}", cert, proc.pid, tmp / "hub-audit.jsonl")
+    proc.terminate()
+    proc.wait(10)
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}", "Accept": TAXII}
+
+
+def test_oasis_client_and_distillwatch_over_tls(hub: Hub, tmp_path: Path) -> None:
+    from taxii2client.v21 import Server
+
+    from distillwatch.share.client import taxii_connection
+
+    conn = taxii_connection(Source(hub.url, "member-a", "secret", str(hub.ca)))
+    server = Server(f"{hub.url}/taxii2/", conn=conn)
+    assert server.title == "distillwatch sharing hub"
+    url = f"{hub.url}/isac/collections/{COLLECTION}/"
+    sent = publish(Source(url, "member-a", "secret", str(hub.ca)), {"objects": [indicator(40)]})
+    assert sent["success_count"] == 1
+    store = Store(f"sqlite:///{tmp_path / 'imports.sqlite'}")
+    assert pull(Source(url, "member-b", "secret", str(hub.ca)), store).new >= 1
+    with pytest.raises(httpx.ConnectError):  # an unknown CA is refused, not trusted
+        httpx.get(f"{hub.url}/taxii2/", headers=basic("member-a", "secret"))
+    plain = hub.url.replace("https://", "http://")
+    with pytest.raises(httpx.HTTPError):  # and nothing is served in clear
+        httpx.get(f"{plain}/taxii2/", headers=basic("member-a", "secret"), timeout=5)
+
+
+def test_failed_logins_are_throttled_per_source_without_locking_out_members(hub: Hub) -> None:
+    with httpx.Client(verify=ssl.create_default_context(cafile=hub.ca), timeout=30) as http:
+        url = f"{hub.url}/taxii2/"
+        assert http.get(url, headers=basic("member-a", "secret")).status_code == 200
+        codes = [
+            http.get(url, headers=basic("member-c", f"guess-{n}")).status_code for n in range(8)
+        ]
+        assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
+        r = http.get(url, headers=basic("member-c", "secret"))  # this address is spent
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+        assert http.get(url, headers=basic("member-a", "secret")).status_code == 200  # logged in
+    actions = [e["action"] for e in read(hub.audit) if e["action"].startswith("login")]
+    assert actions.count("login-failed") == 5 and "login-throttled" in actions
+    assert all("secret" not in str(e) and "guess" not in str(e) for e in read(hub.audit))
+
+
+def connect(hub: Hub, timeout: float) -> http.client.HTTPSConnection:
+    host, port = hub.url.removeprefix("https://").split(":")
+    context = ssl.create_default_context(cafile=str(hub.ca))
+    return http.client.HTTPSConnection(host, int(port), context=context, timeout=timeout)
+
+
+def test_a_huge_chunked_upload_is_abandoned_at_the_limit(hub: Hub) -> None:
+    """Stop reading at the limit: 64 MB sent in chunks, the hub's peak memory stays put."""
+    before = hub.peak_rss_kb()
+    conn = connect(hub, timeout=30)
+    conn.putrequest("POST", f"/isac/collections/{COLLECTION}/objects/")
+    for k, v in {**basic("member-a", "secret"), "Content-Type": TAXII}.items():
+        conn.putheader(k, v)
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+    chunk = b'{"objects": [' + b" " * (256 * 1024 - 13)
+    sent = 0
+    try:
+        conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        filler = b" " * len(chunk)
+        while sent < 64 * 1024 * 1024:
+            conn.send(b"%x\r\n%s\r\n" % (len(filler), filler))
+            sent += len(filler)
+        conn.send(b"0\r\n\r\n")
+        status = conn.getresponse().status
+    except OSError:  # the hub answered 413 and closed while we were still sending
+        status = 413
+    finally:
+        conn.close()
+    assert status == 413
+    grown_mb = (hub.peak_rss_kb() - before) / 1024
+    assert grown_mb < 16, f"the hub's peak memory grew {grown_mb:.0f} MB"
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading(hub: Hub) -> None:
+    conn = connect(hub, timeout=10)
+    conn.putrequest("POST", f"/isac/collections/{COLLECTION}/objects/")
+    for k, v in {**basic("member-a", "secret"), "Content-Type": TAXII}.items():
+        conn.putheader(k, v)
+    conn.putheader("Content-Length", str(10 * LIMIT))
+    conn.endheaders(b'{"objects": [')  # then nothing: the hub must not wait for the rest
+    r = conn.getresponse()
+    assert r.status == 413 and b"over 1000000 bytes" in r.read()
+    conn.close()
+
+
+def guard(**server: object) -> Guard:
+    cfg = parse_config(
+        {
+            "server": server,
+            "members": {"member-a": {"password_hash": PW}, "member-b": {"password_hash": PW}},
+        }
+    )
+    return Guard(cfg)
+
+
+def auth(user: str, password: str) -> str:
+    return basic(user, password)["Authorization"]
+
+
+def test_a_member_name_is_throttled_from_all_sources_together() -> None:
+    g = guard(login_failures=100, member_login_failures=4)
+    codes = []
+    for n in range(6):  # a botnet: every guess from another address
+        try:
+            g.member(auth("member-b", f"guess-{n}"), f"198.51.100.{n}")
+        except TaxiiError as err:
+            codes.append(err.status)
+    assert codes == [401, 401, 401, 401, 429, 429]
+    with pytest.raises(TaxiiError) as refused:  # even the right password waits now ...
+        g.member(auth("member-b", "secret"), "192.0.2.1")
+    assert refused.value.status == 429
+    assert g.member(auth("member-a", "secret"), "192.0.2.1").name == "member-a"  # ... B only
+
+
+def test_unknown_members_cost_as_much_as_known_ones() -> None:
+    """A dummy scrypt hash is checked for unknown names: CPU time does not tell them apart."""
+    g = guard(login_failures=1000, member_login_failures=1000)
+
+    def cost(user: str) -> float:
+        spent = []
+        for n in range(5):
+            t = time.process_time()
+            with pytest.raises(TaxiiError):
+                g.member(auth(user, f"guess-{n}"), "203.0.113.9")
+            spent.append(time.process_time() - t)
+        return statistics.median(spent)
+
+    known, unknown = cost("member-a"), cost("no-such-member")
+    assert unknown > 0.3 * known, (known, unknown)  # without the dummy hash: ~0.01
