@@ -40,3 +40,23 @@ def scan_accounts(log: str, out: Path, *extra: str) -> dict[str, dict[str, Any]]
     result = CliRunner().invoke(app, ["scan", log, "--out", str(out), "--no-html", *extra])
     assert result.exit_code == 0, result.output
     return {row["account_id"]: row for row in read_jsonl(out / "accounts.jsonl")}
+
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_schema(name: str) -> str:
+    """A fresh schema in the local test database; the DSN that reads from it first.
+
+    Each test gets its own schema (tests may run in parallel); skipped when no server runs.
+    """
+    import pytest
+
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        with psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3) as connection:
+            connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+            connection.execute(f'CREATE SCHEMA "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 not reachable: {exc}")
+    return f"{POSTGRES}?options=-csearch_path%3D{name}"

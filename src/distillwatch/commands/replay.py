@@ -12,7 +12,11 @@ from distillwatch.ingest import IngestError
 
 
 def command(
-    logs: list[Path] = typer.Argument(..., help="Traffic log v1 files or directories."),
+    logs: list[str] = typer.Argument(
+        ...,
+        help="Log files or directories (traffic log v1, or LiteLLM SpendLogs, OTLP GenAI spans, "
+        "request/response logs: detected per file), object-store URLs, a postgresql:// DSN.",
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Directory for decisions.jsonl."),
     policy: Path | None = typer.Option(
         None, "--policy", help="Enforcement policy (TOML); default: the built-in policy."

@@ -12,7 +12,11 @@ from distillwatch.ingest import IngestError
 
 
 def command(
-    logs: list[Path] = typer.Argument(..., help="Traffic log v1 files or directories."),
+    logs: list[str] = typer.Argument(
+        ...,
+        help="Log files or directories (traffic log v1, or LiteLLM SpendLogs, OTLP GenAI spans, "
+        "request/response logs: detected per file), object-store URLs, a postgresql:// DSN.",
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Directory for the scan results."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first broken record."),
     threshold: float | None = typer.Option(
@@ -60,7 +64,8 @@ def command(
             fail(str(exc))
             return
     if known_good is not None and target_fpr is not None:
-        result = calibrate_scan(result, logs, known_good, target_fpr, keep_work, not rules_only)
+        paths = [Path(log) for log in logs]
+        result = calibrate_scan(result, paths, known_good, target_fpr, keep_work, not rules_only)
     _report(out, html)
     console.print(
         f"scanned {result.ingest.records:,} requests from {len(result.verdicts):,} accounts "

@@ -1,0 +1,185 @@
+"""LiteLLM SpendLogs → traffic log v1: from its PostgreSQL table (a real local server, the
+table created by LiteLLM's own migrations) and from its JSON exports.
+
+The rows were made by LiteLLM's own spend-tracking code over real calls to the stub upstream
+(scripts/make_litellm_fixture.py); the table's DDL is every statement on LiteLLM_SpendLogs in
+LiteLLM's Prisma migrations (tests/fixtures/ingest/litellm-spendlogs.sql)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from distillwatch.ingest.formats import Mapped, Unmapped, detect
+from distillwatch.ingest.formats.litellm import map_row
+from ingest_helpers import (
+    FIXTURES,
+    assert_nothing_lost,
+    ingest_cli,
+    postgres_schema,
+    read_jsonl,
+    scan_accounts,
+)
+
+ROWS = FIXTURES / "litellm-spendlogs.jsonl"
+DDL = FIXTURES / "litellm-spendlogs.sql"
+ACCOUNTS = {"user_alpha", "user_beta", "user_delta"}  # + the hashed key of the user-less key
+JSON_COLUMNS = ("metadata", "messages", "response", "proxy_server_request", "request_tags")
+
+
+def load_table(dsn: str, rows: list[dict[str, Any]]) -> None:
+    """Create LiteLLM_SpendLogs with LiteLLM's DDL and insert rows as the proxy stores them."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(DDL.read_text())
+        for row in rows:
+            columns = [name for name in row if row[name] is not None]
+            values = [
+                orjson.loads(row[name]) if name in JSON_COLUMNS and isinstance(row[name], str)
+                else row[name]
+                for name in columns
+            ]  # fmt: skip
+            marks = ", ".join(
+                "%s::jsonb" if name in JSON_COLUMNS else "%s::timestamptz AT TIME ZONE 'UTC'"
+                if name in ("startTime", "endTime", "completionStartTime") else "%s"
+                for name in columns
+            )  # fmt: skip
+            names = ", ".join(f'"{name}"' for name in columns)
+            data = [orjson.dumps(v).decode() if n in JSON_COLUMNS else v
+                    for n, v in zip(columns, values, strict=True)]  # fmt: skip
+            connection.execute(
+                f'INSERT INTO "LiteLLM_SpendLogs" ({names}) VALUES ({marks})',
+                data,
+            )
+
+
+def hostile_rows(base: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows a database can hold but a v1 record cannot: each names its culprit."""
+    no_account = {**base, "request_id": "bad-1", "user": "", "api_key": "", "end_user": ""}
+    bad_messages = {
+        **base,
+        "request_id": "bad-2",
+        "proxy_server_request": orjson.dumps({"messages": 5}).decode(),
+    }
+    negative = {**base, "request_id": "bad-3", "prompt_tokens": -4}
+    return [no_account, bad_messages, negative]
+
+
+EXPECTED_BAD = {"user", "proxy_server_request.messages", "prompt_tokens"}
+
+
+def test_spendlogs_table_in_postgres(tmp_path: Path) -> None:
+    rows = read_jsonl(ROWS)
+    dsn = postgres_schema("dw_ingest_litellm")
+    load_table(dsn, rows + hostile_rows(rows[0]))
+    summary, out, quarantine = ingest_cli(dsn, "--out", str(tmp_path / "out"))
+    assert_nothing_lost(summary, len(rows) + 3)
+    assert summary["records"] == len(rows) == 17
+    assert {q["field"] for q in quarantine} == EXPECTED_BAD
+    assert all(q["file"].startswith("postgresql://postgres@127.0.0.1") for q in quarantine)
+    lines = {q["field"]: q["line"] for q in quarantine}
+    assert sorted(lines.values()) == sorted(set(lines.values())) and min(lines.values()) >= 1
+    accounts = {row["account_id"] for row in out}
+    assert accounts > ACCOUNTS and len(accounts) == 4
+    first = next(row for row in out if row["request_id"] == rows[0]["request_id"])
+    assert first["ip"] == "198.51.100.20" and first["user_agent"] == "openai-python/1.54.0"
+    assert first["org_id"] == "org_1" and first["endpoint"] == "chat" and first["status"] == 200
+    assert first["last_user"].startswith("Explain, step by step")
+    assert first["system_prompt"] == "Be precise." and first["response_chars"] > 0
+    assert first["input_tokens"] == rows[0]["prompt_tokens"]
+    assert str(first["ts"]) == "2026-09-21 12:00:00+00:00"
+    assert {row["endpoint"] for row in out} == {"chat", "completion"}
+
+
+def test_a_query_selects_a_window_and_the_format_is_told_from_its_columns(tmp_path: Path) -> None:
+    rows = read_jsonl(ROWS)
+    dsn = postgres_schema("dw_ingest_litellm_query")
+    load_table(dsn, rows)
+    query = """SELECT * FROM "LiteLLM_SpendLogs" WHERE "startTime" < '2026-09-21 12:30'"""
+    summary, out, _ = ingest_cli(dsn, "--query", query, "--out", str(tmp_path / "o"))
+    assert summary["records"] == 5 == len(out)  # rows start every 7 minutes from 12:00
+
+
+def test_a_query_cannot_write(tmp_path: Path) -> None:
+    """The query runs in a READ ONLY transaction: a function that deletes cannot."""
+    import psycopg
+    from typer.testing import CliRunner
+
+    from distillwatch.cli import app
+
+    dsn = postgres_schema("dw_ingest_litellm_ro")
+    load_table(dsn, read_jsonl(ROWS)[:1])
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(
+            "CREATE FUNCTION wipe() RETURNS int LANGUAGE sql AS "
+            '$$ DELETE FROM "LiteLLM_SpendLogs"; SELECT 1 $$'
+        )
+    outputs = []
+    for evil in (
+        'SELECT *, wipe() AS w FROM "LiteLLM_SpendLogs"',
+        'WITH gone AS (DELETE FROM "LiteLLM_SpendLogs" RETURNING *) SELECT * FROM gone',
+    ):
+        args = ["ingest", dsn, "--from", "litellm", "--query", evil, "--out", str(tmp_path / "o")]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code != 0 and "query failed" in result.output
+        outputs.append(" ".join(result.output.split()))
+    assert "read-only transaction" in outputs[0]  # the function ran, and was refused
+    with psycopg.connect(dsn) as connection:
+        assert connection.execute('SELECT count(*) FROM "LiteLLM_SpendLogs"').fetchone() == (1,)
+
+
+def test_password_in_dsn_never_printed(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from distillwatch.cli import app
+
+    dsn = "postgresql://postgres:hunter2@127.0.0.1:1/test"
+    result = CliRunner().invoke(app, ["ingest", dsn, "--out", str(tmp_path / "o")])
+    assert result.exit_code != 0 and "cannot connect" in result.output
+    assert "hunter2" not in result.output
+
+
+def test_spend_logs_json_export_and_scan_end_to_end(tmp_path: Path) -> None:
+    """The /spend/logs API answers a JSON array (JSON columns as text): detected, read, scanned."""
+    rows = read_jsonl(ROWS)
+    export = tmp_path / "spend-logs.json"
+    export.write_bytes(orjson.dumps([*rows, {"request_id": "x", "startTime": 5, "call_type": 1}]))
+    summary, _, quarantine = ingest_cli(str(export), "--out", str(tmp_path / "out"))
+    assert_nothing_lost(summary, len(rows) + 1)
+    assert summary["records"] == 17 and [q["line"] for q in quarantine] == [18]
+    accounts = scan_accounts(str(export), tmp_path / "scan")
+    assert set(accounts) > ACCOUNTS and len(accounts) == 4
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"startTime": "yesterday"}, "startTime"),
+        ({"metadata": "{not json"}, "metadata"),
+        ({"response": orjson.dumps({"choices": "many"}).decode()}, "response.choices"),
+        ({"proxy_server_request": orjson.dumps({"temperature": "hot"}).decode()},
+         "proxy_server_request.temperature"),
+        ({"requester_ip_address": 12}, "requester_ip_address"),
+        ({"request_duration_ms": -1}, "request_duration_ms"),
+    ],
+)  # fmt: skip
+def test_hostile_columns_name_the_column(change: dict[str, Any], field: str) -> None:
+    row = {**read_jsonl(ROWS)[0], **change}
+    [item] = list(map_row(row))
+    if isinstance(item, Mapped):  # mapped: v1 validation names the LiteLLM column
+        from distillwatch.ingest.formats.base import translate
+        from distillwatch.ingest.normalize import check_record
+
+        problem = check_record(item.record)
+        assert problem is not None
+        item = Unmapped(translate(problem, item.origin))
+    assert isinstance(item, Unmapped) and item.problem.field == field, item
+
+
+def test_detection() -> None:
+    assert detect(read_jsonl(ROWS)[0]) == "litellm"
+    assert detect({"request_id": "r", "ts": 1}) == "v1"
