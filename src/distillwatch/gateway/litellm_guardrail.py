@@ -32,6 +32,7 @@ from distillwatch.gateway.keys import Identity
 from distillwatch.gateway.middleware import Sink
 from distillwatch.gateway.record import ResponseCapture, request_record
 from distillwatch.gateway.responses import Refusal, refusal_for
+from distillwatch.gateway.sanitize import ingestible
 
 #: LiteLLM call types → traffic log ``endpoint``.
 _ENDPOINTS = {
@@ -43,6 +44,7 @@ _ENDPOINTS = {
     "aresponses": "responses",
     "embedding": "embedding",
     "aembedding": "embedding",
+    "anthropic_messages": "chat",
 }
 _MARK = "distillwatch_decided"
 
@@ -60,16 +62,28 @@ class RequestRefused(Exception):
 class DistillwatchGuardrail(CustomGuardrail):
     def __init__(
         self,
-        enforcer: Enforcer,
+        enforcer: Enforcer | None = None,
         sinks: Iterable[Sink] = (),
         guardrail_name: str = "distillwatch",
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("event_hook", "pre_call")
-        kwargs.setdefault("default_on", True)
+        """From code: pass an ``enforcer`` (and ``sinks``). From a LiteLLM config, LiteLLM
+        passes the ``litellm_params`` instead, and the enforcer is built from the
+        ``distillwatch_*`` ones (:func:`from_params`; ``docs/gateway.md``)."""
+        own = {k: kwargs.pop(k) for k in list(kwargs) if k.startswith("distillwatch_")}
+        kwargs["event_hook"] = "pre_call"
+        kwargs["default_on"] = True  # a client must never be able to skip it
         super().__init__(guardrail_name=guardrail_name, **kwargs)
+        if enforcer is None:
+            enforcer, sinks = from_params(own)
         self.enforcer = enforcer
         self.sinks = list(sinks)
+
+    def should_run_guardrail(self, data: Any, event_type: Any) -> bool:
+        """Every pre-call event, whatever the request says: LiteLLM lets a request opt out
+        of global guardrails (``disable_global_guardrail``), which must not switch
+        enforcement off."""
+        return str(getattr(event_type, "value", event_type)) == "pre_call"
 
     async def async_pre_call_hook(
         self, user_api_key_dict: Any, cache: Any, data: dict[str, Any], call_type: Any
@@ -121,16 +135,19 @@ class DistillwatchGuardrail(CustomGuardrail):
         if hasattr(response_obj, "model_dump"):
             capture.whole(response_obj.model_dump())
         latency = (end_time - start_time).total_seconds() * 1000 if start_time else 0.0
-        record = {**record, **capture.fields(latency)}
+        record = ingestible({**record, **capture.fields(latency)})
         for sink in self.sinks:
             sink.write(record)
 
     async def _decide(
         self, data: dict[str, Any], identity: Identity, call_type: Any
     ) -> tuple[Decision, Refusal | None]:
-        endpoint = _ENDPOINTS.get(str(getattr(call_type, "value", call_type)), "chat")
+        kind = str(getattr(call_type, "value", call_type))
+        endpoint = _ENDPOINTS.get(kind, "chat")
+        api = "anthropic" if kind == "anthropic_messages" else "openai"
         payload = {k: v for k, v in data.items() if k in _REQUEST_FIELDS}
-        record = request_record(payload, endpoint, identity, time.time())
+        record = request_record(payload, endpoint, identity, time.time(), api=api)
+        record = ingestible(record)
         decision = await self.enforcer.check(record)
         record["enforcement"] = {"action": decision.action.value, "source": decision.source}
         metadata = data.setdefault("metadata", {})
@@ -150,6 +167,65 @@ _REQUEST_FIELDS = frozenset(
     {
         "model", "messages", "prompt", "input", "instructions", "tools", "temperature",
         "top_p", "max_tokens", "max_completion_tokens", "max_output_tokens", "n", "logprobs",
-        "top_logprobs", "stream", "reasoning_effort", "reasoning",
+        "top_logprobs", "stream", "reasoning_effort", "reasoning", "system",
     }
 )  # fmt: skip
+
+
+def from_params(params: dict[str, Any]) -> tuple[Enforcer, list[Sink]]:
+    """The enforcer and sinks a LiteLLM config describes (its ``distillwatch_*`` params).
+
+    ``distillwatch_policy`` (policy file), ``distillwatch_keys`` (keys file, for clusters and
+    sign-up facts), ``distillwatch_redis`` and ``distillwatch_fail_mode`` (shared state),
+    ``distillwatch_state`` (overrides file without Redis), ``distillwatch_assessor``
+    (``default``, ``rate``, ``online``), ``distillwatch_log_dir`` (traffic and decisions
+    logs, as the gateway writes them). Unknown ``distillwatch_*`` names are errors.
+    """
+    from pathlib import Path
+
+    from distillwatch.enforce.policy import load_policy
+    from distillwatch.gateway.app import GatewayConfig, make_assessor, make_store
+    from distillwatch.gateway.keys import load_keys
+    from distillwatch.gateway.sinks import RotatingJsonl
+
+    names = {"policy", "keys", "redis", "fail_mode", "state", "assessor", "log_dir"}
+    given = {k.removeprefix("distillwatch_"): v for k, v in params.items()}
+    unknown = sorted(set(given) - names)
+    if unknown:
+        raise ValueError(f"unknown distillwatch guardrail parameter(s): {unknown}")
+
+    def path(name: str) -> Path | None:
+        return Path(str(given[name])) if given.get(name) else None
+
+    fail_mode = str(given.get("fail_mode") or "open")
+    if fail_mode not in ("open", "closed"):
+        raise ValueError(f"distillwatch_fail_mode must be open or closed, got {fail_mode!r}")
+    config = GatewayConfig(
+        upstream="http://litellm.invalid",  # LiteLLM routes; nothing is forwarded from here
+        policy=path("policy"),
+        keys=path("keys"),
+        redis=given.get("redis") or None,
+        fail_mode="open" if fail_mode == "open" else "closed",
+        assessor=given.get("assessor") or None,
+        overrides=path("state"),
+    )
+    keys = load_keys(config.keys)
+    sinks: list[Sink] = []
+    decisions: RotatingJsonl | None = None
+    log_dir = path("log_dir")
+    if log_dir is not None:
+        sinks.append(RotatingJsonl(log_dir / "traffic", "traffic"))
+        decisions = RotatingJsonl(log_dir / "decisions", "decisions")
+
+    def record_change(decision: Decision, record: Any) -> None:
+        if decisions is not None:
+            decisions.write(decision.to_record(record["ts"], record["request_id"]))
+
+    enforcer = Enforcer(
+        load_policy(config.policy),
+        make_assessor(config, keys),
+        make_store(config),
+        fail_mode=config.fail_mode,
+        on_change=record_change,
+    )
+    return enforcer, sinks
