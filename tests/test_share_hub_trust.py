@@ -210,3 +210,18 @@ def test_shared_vocabulary_only_in_canonical_form_and_owned_by_nobody(hub: TestC
     r = hub.delete(f"{URL}{PROJECT_IDENTITY['id']}/", headers=headers("member-a"))
     assert r.status_code == 403
     assert [o["id"] for o in get(hub, "member-c")] == [PROJECT_IDENTITY["id"]]  # CLEAR
+
+
+def test_our_own_export_passes_and_green_members_see_who_made_it(
+    hub: TestClient, tmp_path: Path
+) -> None:
+    """Attack 6b: identities used to travel unmarked (AMBER at the hub), so GREEN members saw
+    bare ids as sources. The whole default export is accepted and its identities are CLEAR."""
+    from test_share_export import export
+
+    objects = export(tmp_path).objects
+    status = add(hub, "member-a", *objects)
+    assert status["failure_count"] == 0, status["failures"]
+    seen = {o["id"]: o for o in get(hub, "member-c", **{"match[type]": "identity"})}
+    assert set(seen) == {PROJECT_IDENTITY["id"], by("member-a")}
+    assert all(o["object_marking_refs"] == [tlp.marking_id("clear")] for o in seen.values())

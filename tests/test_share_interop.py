@@ -2,8 +2,10 @@
 client (publish and pull) against the OASIS reference server ``medallion``.
 
 medallion 3.0.0 answers 500 on ``GET /objects/`` once an ``extension-definition`` object is
-stored, so against it only standard objects are exchanged (the fingerprint SDO and its
-extension definition are left out); that limit is medallion's, not the protocol's.
+stored (it reads its ``version`` "1.0.0" as a timestamp), so ``share publish`` leaves the
+extension-definition out for any server that is not a distillwatch hub: the default export
+then round-trips through medallion. The issue's attacks are replayed with the OASIS client
+against our hub too.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ import pytest
 
 from distillwatch.share.client import Source, publish, pull
 from distillwatch.share.server.store import Store
+from distillwatch.share.stixbase import member_identity
+from test_share_export import export
 from test_share_server import PW, indicator
 
 COLLECTION = "91a7b528-80eb-42ed-a74d-c6fbd5a26116"
+OPEN = "0c6d5a52-2f5c-4b8e-9a43-6f0f3c7d1a90"
 
 
 def free_port() -> int:
@@ -65,6 +70,7 @@ def hub_config(path: Path, db: Path) -> Path:
 [server]
 database = "sqlite:///{db}"
 api_root = "isac"
+audit_log = "{db.parent / "hub-audit.jsonl"}"
 [members.member-a]
 password_hash = "{PW}"
 tlp = "amber"
@@ -75,6 +81,10 @@ tlp = "amber"
 id = "{COLLECTION}"
 read = ["*"]
 write = ["member-a"]
+[collections.open]
+id = "{OPEN}"
+read = ["*"]
+write = ["*"]
 """
     )
     return path
@@ -107,8 +117,8 @@ def test_oasis_taxii2_client_against_our_server(hub: str) -> None:
     server = Server(f"{hub}/taxii2/", user="member-a", password="secret")
     assert server.title == "distillwatch sharing hub"
     (root,) = server.api_roots
-    (collection,) = root.collections
-    assert collection.id == COLLECTION and collection.can_write
+    collection = next(c for c in root.collections if c.id == COLLECTION)
+    assert collection.can_write
     status = collection.add_objects({"objects": [indicator(n) for n in range(25)]})
     assert status.status == "complete" and status.success_count == 25
     reader = Collection(collection.url, user="member-b", password="secret")
@@ -210,3 +220,59 @@ def test_distillwatch_client_against_medallion(medallion: str, tmp_path: Path) -
     store = Store(f"sqlite:///{tmp_path / 'imports.sqlite'}")
     result = pull(Source(url, "member-a", "secret"), store, page_size=5)
     assert result.fetched == 12 and result.new == 12 and not result.rejected
+
+
+def test_the_issues_attacks_through_the_oasis_client(hub: str) -> None:
+    """B forges A's authorship, then revokes and deletes A's objects: all refused."""
+    import requests
+    from taxii2client.v21 import Collection
+
+    url = f"{hub}/isac/collections/{OPEN}/"
+    a = Collection(url, user="member-a", password="secret")
+    b = Collection(url, user="member-b", password="secret")
+    mine = indicator(700)
+    assert a.add_objects({"objects": [mine]}).success_count == 1
+    forged = {**indicator(701), "pattern": "[ipv4-addr:value ISSUBSET '0.0.0.0/0']"}
+    status = b.add_objects({"objects": [forged]})  # claims member-a
+    assert status.success_count == 0 and "created_by_ref" in status.failures[0]["message"]
+    revoked = {
+        **mine,
+        "modified": "2026-11-09T00:00:00.000Z",
+        "revoked": True,
+        "created_by_ref": member_identity("member-b")["id"],
+    }
+    status = b.add_objects({"objects": [revoked]})
+    assert status.success_count == 0 and "belongs to member-a" in status.failures[0]["message"]
+    with pytest.raises(requests.HTTPError) as refused:
+        b.delete_object(mine["id"])
+    assert refused.value.response.status_code == 403
+    got = a.get_objects()
+    assert [o["id"] for o in got["objects"]] == [mine["id"]]
+    assert "revoked" not in got["objects"][0]
+    assert got["x_distillwatch_added_by"] == {mine["id"]: "member-a"}
+
+
+def test_default_export_through_our_hub_keeps_the_extension(hub: str, tmp_path: Path) -> None:
+    bundle = export(tmp_path).bundle
+    url = f"{hub}/isac/collections/{OPEN}/"
+    status = publish(Source(url, "member-a", "secret"), bundle)
+    assert status["omitted"] == 0 and status["failure_count"] == 0, status["failures"]
+    store = Store(f"sqlite:///{tmp_path / 'imports.sqlite'}")
+    assert not pull(Source(url, "member-b", "secret"), store).rejected
+    kinds = {o for _, _, o in store.latest(["extension-definition", "identity"])}
+    assert len(kinds) == 3  # the extension, the project and member-a's identity
+
+
+@pytest.mark.skipif(os.environ.get("DISTILLWATCH_SKIP_MEDALLION") == "1", reason="asked to skip")
+def test_default_export_round_trips_through_medallion(medallion: str, tmp_path: Path) -> None:
+    """medallion cannot serve a collection holding an extension-definition; publish leaves it
+    out there by default, and everything else (fingerprints included) comes back."""
+    bundle = export(tmp_path).bundle
+    url = f"{medallion}/api1/collections/{COLLECTION}/"
+    status = publish(Source(url, "member-a", "secret"), bundle)
+    assert status["omitted"] == 1 and status["failure_count"] == 0
+    store = Store(f"sqlite:///{tmp_path / 'imports.sqlite'}")
+    result = pull(Source(url, "member-a", "secret"), store, page_size=20)
+    assert not result.rejected and result.fetched >= len(bundle["objects"]) - 1
+    producers = {who for _, who, _ in store.latest(["indicator", "distillwatch-fingerprint"])}
+    assert producers == {"member-a (unattested)"}  # medallion attests nothing

@@ -171,6 +171,12 @@ def publish(
     password_file: Path | None = _PASSWORD_FILE,
     audit_log: Path = typer.Option(Path("share-audit.jsonl"), "--audit-log"),
     ca_file: Path | None = _CA_FILE,
+    extension: str = typer.Option(
+        "auto",
+        "--extension",
+        help="Send the fingerprint's extension-definition: auto (only to a distillwatch hub), "
+        "include, omit.",
+    ),
 ) -> None:
     """Add a bundle's objects to a TAXII 2.1 collection (logged in the audit log)."""
     import hashlib
@@ -189,7 +195,7 @@ def publish(
         fail(f"{bundle} is not a STIX bundle (no 'objects' list)")
     try:
         source = Source(collection, user, _password(password_file), _verify(ca_file))
-        status = send(source, doc)
+        status = send(source, doc, extension=extension)
     except ShareClientError as exc:
         fail(str(exc))
         return
@@ -202,11 +208,15 @@ def publish(
             "collection": collection,
             "user": user,
             "status": {k: status[k] for k in ("id", "status", "success_count", "failure_count")},
+            "omitted_extension_definitions": status["omitted"],
         },
     )
     console.print(
         f"published {status['success_count']}/{status['total_count']} objects to {collection} "
-        f"(status {status['id']}, {status['failure_count']} failed)",
+        f"(status {status['id']}, {status['failure_count']} failed"
+        + (
+            ", extension-definition left out: not a distillwatch hub)" if status["omitted"] else ")"
+        ),
         soft_wrap=True,
     )
     for failure in status["failures"] or []:

@@ -88,21 +88,49 @@ def taxii_connection(source: Source) -> Any:
     return conn
 
 
-def publish(source: Source, bundle: dict[str, Any], timeout: float = 60.0) -> dict[str, Any]:
-    """Add the bundle's objects to the collection; the server's status resource."""
+EXTENSION_MODES = ("auto", "include", "omit")
+
+
+def _distillwatch_hub(conn: Any, source: Source) -> bool:
+    """Does the server announce itself as a distillwatch hub (its API root's
+    ``x_distillwatch``)? Only such a hub is known to store extension-definitions safely."""
+    api_root = source.url.rstrip("/").rsplit("/collections/", 1)[0] + "/"
+    info = conn.get(api_root)
+    return isinstance(info, dict) and isinstance(info.get("x_distillwatch"), dict)
+
+
+def publish(
+    source: Source, bundle: dict[str, Any], timeout: float = 60.0, extension: str = "auto"
+) -> dict[str, Any]:
+    """Add the bundle's objects to the collection; the server's status resource (with
+    ``omitted``: how many extension-definitions were left out).
+
+    ``extension``: ``include`` sends the fingerprint's extension-definition, ``omit`` leaves
+    it out (the OASIS reference server ``medallion`` reads its ``version`` "1.0.0" as a
+    timestamp and then fails every read of the collection), ``auto`` includes it only when
+    the server is a distillwatch hub. Fingerprint objects travel either way: a distillwatch
+    puller knows their schema, others ignore an unknown type.
+    """
     from taxii2client.exceptions import TAXIIServiceException
     from taxii2client.v21 import Collection
 
+    if extension not in EXTENSION_MODES:
+        raise ShareClientError(f"extension must be one of {', '.join(EXTENSION_MODES)}")
+    objects = list(bundle["objects"])
     try:
-        collection = Collection(source.url, conn=taxii_connection(source))
+        conn = taxii_connection(source)
+        collection = Collection(source.url, conn=conn)
         if not collection.can_write:
             raise ShareClientError(f"{source.user} may not write to {source.url}")
+        if extension == "omit" or (extension == "auto" and not _distillwatch_hub(conn, source)):
+            objects = [o for o in objects if o.get("type") != "extension-definition"]
         status = collection.add_objects(
-            {"objects": bundle["objects"]}, wait_for_completion=True, timeout=timeout
+            {"objects": objects}, wait_for_completion=True, timeout=timeout
         )
     except (TAXIIServiceException, OSError) as exc:
         raise ShareClientError(f"publishing to {source.url} failed: {exc}") from exc
     return {
+        "omitted": len(bundle["objects"]) - len(objects),
         "id": status.id,
         "status": status.status,
         "total_count": status.total_count,

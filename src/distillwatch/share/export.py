@@ -25,15 +25,21 @@ import polars as pl
 
 from distillwatch.report.scandir import load_campaigns
 from distillwatch.share import tlp
-from distillwatch.share.atlas import TACTICS, attack_pattern
-from distillwatch.share.extension import EXTENSION_DEFINITION, FINGERPRINT_TYPE, extension_marker
+from distillwatch.share.atlas import TACTICS
+from distillwatch.share.extension import FINGERPRINT_TYPE, extension_marker
 from distillwatch.share.indicators import Shareable, pattern, shareables
 from distillwatch.share.keyed import GroupKey
 from distillwatch.share.policy import Policy
 from distillwatch.share.profiles import load_features, seen_outside, timing_profile
-from distillwatch.share.stixbase import PROJECT_IDENTITY, base, member_identity, parse_stamp, sid
+from distillwatch.share.stixbase import base, member_identity, parse_stamp, sid
 from distillwatch.share.stixbase import stamp as fmt
 from distillwatch.share.traffic import values_outside
+from distillwatch.share.vocabulary import (
+    clear,
+    extension_definition,
+    project_identity,
+    tactic_pattern,
+)
 
 MAX_COUNT = 999_999_999  # STIX sighting count limit
 
@@ -120,8 +126,10 @@ class _Builder:
         kept = {i: o for i, o in self.objects.items() if tlp.rank(self.level[i]) <= limit}
         refs = ("source_ref", "target_ref", "sighting_of_ref", "campaign_ref")
         kept = {i: o for i, o in kept.items() if all(o.get(r, i) in kept for r in refs)}
-        used = {m for o in kept.values() for m in o.get("object_marking_refs", [])}
-        head = [PROJECT_IDENTITY, EXTENSION_DEFINITION, self.me]
+        # identities and the vocabulary are TLP:CLEAR: members of every clearance must be
+        # able to resolve who made what (a hub treats unmarked objects as AMBER)
+        head = [project_identity(), extension_definition(), clear(self.me)]
+        used = {m for o in [*head, *kept.values()] for m in o.get("object_marking_refs", [])}
         head += [tlp.marking_definition(lvl) for lvl in tlp.LEVELS if tlp.marking_id(lvl) in used]
         return head + list(kept.values()), len(self.objects) - len(kept)
 
@@ -275,7 +283,7 @@ def _campaign(
         b.sight(camp, int(c["requests"]), first, last, sightings.tlp)
     if policy.rule("tactics").leaves:
         for tactic in [t for t in c["tactics"] if t in TACTICS]:  # vocabulary only, never text
-            ap = b.add(attack_pattern(tactic), "clear")
+            ap = b.add(tactic_pattern(tactic), "clear")
             b.relate(camp, "uses", ap)
     for fp in _fingerprints(b, c, camp, items, timing, key):
         b.relate(fp, "related-to", camp)
