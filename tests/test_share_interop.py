@@ -245,7 +245,7 @@ def test_the_issues_attacks_through_the_oasis_client(hub: str) -> None:
     assert status.success_count == 0 and "belongs to member-a" in status.failures[0]["message"]
     with pytest.raises(requests.HTTPError) as refused:
         b.delete_object(mine["id"])
-    assert refused.value.response.status_code == 403
+    assert refused.value.response is not None and refused.value.response.status_code == 403
     got = a.get_objects()
     assert [o["id"] for o in got["objects"]] == [mine["id"]]
     assert "revoked" not in got["objects"][0]
