@@ -7,10 +7,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from distillwatch.commands.reading import (
+    FROM_OPTION,
+    LOGS_HELP,
+    MAPPING_OPTION,
+    QUERY_OPTION,
+    dialect_option,
+)
 from distillwatch.console import console, fail, out, progress_bar
 from distillwatch.ingest import IngestError, IngestSummary, ingest
-from distillwatch.ingest.formats import DIALECTS, Dialect
-from distillwatch.ingest.formats.mapping import NO_MAPPING, load_mapping
 
 
 def _mb(size: float) -> str:
@@ -45,37 +50,20 @@ def summary_table(summary: IngestSummary) -> Table:
 
 
 def command(
-    logs: list[str] = typer.Argument(
-        ...,
-        help="Log files (.jsonl/.json/.ndjson, optionally .gz/.zst, or .parquet), directories "
-        "holding them, object-store URLs (s3://bucket/prefix/, any fsspec URL) or a "
-        "postgresql:// DSN.",
-        show_default=False,
-    ),
+    logs: list[str] = typer.Argument(..., help=LOGS_HELP, show_default=False),
     out_dir: Path = typer.Option(
         ..., "--out", help="Directory for requests/*.parquet, quarantine.jsonl, summary.json."
     ),
     strict: bool = typer.Option(
         False, "--strict", help="Stop at the first record that breaks the schema."
     ),
-    from_format: str = typer.Option(
-        "auto",
-        "--from",
-        help="Log format: auto (per file, where unambiguous), v1, litellm (SpendLogs), otel "
-        "(OTLP JSON GenAI spans), openai-log (request/response JSON Lines). See docs/readers.md.",
-    ),
-    mapping: Path | None = typer.Option(
-        None, "--mapping", help="TOML file naming where a log keeps fields (docs/readers.md)."
-    ),
-    query: str | None = typer.Option(
-        None,
-        "--query",
-        help="SQL for postgresql:// inputs (default for litellm: the whole SpendLogs table).",
-    ),
+    from_format: str = FROM_OPTION,
+    mapping: Path | None = MAPPING_OPTION,
+    query: str | None = QUERY_OPTION,
 ) -> None:
     """Validate and normalise traffic logs into a Parquet dataset; quarantine bad records."""
     try:
-        dialect = _dialect(from_format, mapping)
+        dialect = dialect_option(from_format, mapping)
         with progress_bar() as bar:
             task = bar.add_task("ingest", total=None)
 
@@ -101,15 +89,3 @@ def command(
             f"[yellow]{summary.quarantined_total:,} record(s) quarantined[/] → "
             f"{Path(summary.out_dir or out_dir) / 'quarantine.jsonl'}"
         )
-
-
-def _dialect(name: str, mapping: Path | None) -> Dialect | None:
-    """The ``--from`` choice as a dialect (None: detect per file), with its mapping file."""
-    if name not in DIALECTS:
-        raise IngestError(f"--from {name!r}: expected one of {', '.join(DIALECTS)}")
-    fields = NO_MAPPING if mapping is None else load_mapping(mapping)
-    if name == "auto":
-        if fields.fields:
-            raise IngestError("--mapping needs --from: a mapping is written for one format")
-        return None
-    return Dialect(name, fields)

@@ -6,17 +6,20 @@ from pathlib import Path
 
 import typer
 
+from distillwatch.commands.reading import (
+    FROM_OPTION,
+    LOGS_HELP,
+    MAPPING_OPTION,
+    QUERY_OPTION,
+    dialect_option,
+)
 from distillwatch.console import console, fail, progress_bar
 from distillwatch.enforce.policy import PolicyError
 from distillwatch.ingest import IngestError
 
 
 def command(
-    logs: list[str] = typer.Argument(
-        ...,
-        help="Log files or directories (traffic log v1, or LiteLLM SpendLogs, OTLP GenAI spans, "
-        "request/response logs: detected per file), object-store URLs, a postgresql:// DSN.",
-    ),
+    logs: list[str] = typer.Argument(..., help=LOGS_HELP, show_default=False),
     out: Path = typer.Option(..., "--out", "-o", help="Directory for decisions.jsonl."),
     policy: Path | None = typer.Option(
         None, "--policy", help="Enforcement policy (TOML); default: the built-in policy."
@@ -25,6 +28,9 @@ def command(
         None, "--calibration", help="Apply the [online] thresholds of a `calibrate` file."
     ),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first broken record."),
+    from_format: str = FROM_OPTION,
+    mapping: Path | None = MAPPING_OPTION,
+    query: str | None = QUERY_OPTION,
     rules_only: bool = typer.Option(
         False, "--rules-only", help="Judge with the rules alone, without the learned model."
     ),
@@ -51,6 +57,8 @@ def command(
                 strict=strict,
                 learned=not rules_only,
                 on_progress=on_progress,
+                dialect=dialect_option(from_format, mapping),
+                query=query,
             )
         except (IngestError, PolicyError) as exc:
             fail(str(exc))

@@ -6,19 +6,25 @@ from pathlib import Path
 
 import typer
 
+from distillwatch.commands.reading import (
+    FROM_OPTION,
+    LOGS_HELP,
+    MAPPING_OPTION,
+    QUERY_OPTION,
+    dialect_option,
+)
 from distillwatch.console import console, fail, progress_bar
 from distillwatch.detect.score import DEFAULT_THRESHOLD
 from distillwatch.ingest import IngestError
 
 
 def command(
-    logs: list[str] = typer.Argument(
-        ...,
-        help="Log files or directories (traffic log v1, or LiteLLM SpendLogs, OTLP GenAI spans, "
-        "request/response logs: detected per file), object-store URLs, a postgresql:// DSN.",
-    ),
+    logs: list[str] = typer.Argument(..., help=LOGS_HELP, show_default=False),
     out: Path = typer.Option(..., "--out", "-o", help="Directory for the scan results."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first broken record."),
+    from_format: str = FROM_OPTION,
+    mapping: Path | None = MAPPING_OPTION,
+    query: str | None = QUERY_OPTION,
     threshold: float | None = typer.Option(
         None, "--threshold", min=0.0, max=1.0, help=f"Score at which to flag [{DEFAULT_THRESHOLD}]."
     ),
@@ -59,6 +65,8 @@ def command(
                 on_progress=on_progress,
                 keep_work=keep_work or known_good is not None,
                 learned=not rules_only,
+                dialect=dialect_option(from_format, mapping),
+                query=query,
             )
         except IngestError as exc:
             fail(str(exc))

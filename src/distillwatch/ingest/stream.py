@@ -64,9 +64,7 @@ class RequestStream:
     ) -> None:
         self.sources: list[Source]
         self.skipped: list[Skipped]
-        self.sources, self.skipped = discover(
-            paths, exclude=exclude, dialect=dialect, query=query
-        )
+        self.sources, self.skipped = discover(paths, exclude=exclude, dialect=dialect, query=query)
         self.strict = strict
         self.quarantine = quarantine
         self.on_progress = on_progress

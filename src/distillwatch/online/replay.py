@@ -30,7 +30,7 @@ from distillwatch.enforce.decision import Decision
 from distillwatch.enforce.enforcer import Enforcer
 from distillwatch.enforce.policy import Policy, load_policy
 from distillwatch.enforce.store import MemoryStore
-from distillwatch.ingest import IngestSummary
+from distillwatch.ingest import Dialect, IngestSummary
 from distillwatch.ingest.stream import ProgressCallback
 from distillwatch.online.engine import OnlineEngine
 from distillwatch.scan.enrich import enrich_into
@@ -165,13 +165,17 @@ def run_replay(
     on_progress: ProgressCallback | None = None,
     keep_work: bool = False,
     policy: Policy | None = None,
+    dialect: Dialect | None = None,
+    query: str | None = None,
 ) -> ReplayResult:
     """``policy``, when given, is used instead of reading ``policy_path`` (a policy with
-    calibrated thresholds)."""
+    calibrated thresholds); ``dialect``/``query`` say how to read foreign logs."""
     started = time.perf_counter()
     paths = list(paths)
     policy = policy if policy is not None else load_policy(policy_path)  # fails early
-    enriched, summary = enrich_into(paths, out_dir, strict=strict, on_progress=on_progress)
+    enriched, summary = enrich_into(
+        paths, out_dir, strict=strict, on_progress=on_progress, dialect=dialect, query=query
+    )
     work = enriched.parent
     try:
         count, tallies = replay_enriched(enriched, out_dir, policy_path, learned, policy)

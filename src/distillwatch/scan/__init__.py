@@ -26,7 +26,7 @@ from distillwatch.detect.score import (
     with_component_size,
 )
 from distillwatch.features import group_features, link_keys, prepare_events
-from distillwatch.ingest import IngestSummary
+from distillwatch.ingest import Dialect, IngestSummary
 from distillwatch.ingest.stream import ProgressCallback
 from distillwatch.scan.enrich import enrich_into
 from distillwatch.scan.outputs import write_outputs
@@ -66,11 +66,17 @@ def run_scan(
     on_progress: ProgressCallback | None = None,
     keep_work: bool = False,
     learned: bool = True,
+    dialect: Dialect | None = None,
+    query: str | None = None,
 ) -> ScanResult:
-    """Scan ``paths``; write the scan output v1 files (``docs/scan-output.md``) to ``out_dir``."""
+    """Scan ``paths``; write the scan output v1 files (``docs/scan-output.md``) to ``out_dir``.
+
+    ``dialect``/``query``: how to read foreign logs (``docs/readers.md``; None detects)."""
     started = time.perf_counter()
     paths = list(paths)
-    enriched, summary = enrich_into(paths, out_dir, strict=strict, on_progress=on_progress)
+    enriched, summary = enrich_into(
+        paths, out_dir, strict=strict, on_progress=on_progress, dialect=dialect, query=query
+    )
     work = enriched.parent
     try:
         verdicts, campaigns = detect_enriched(

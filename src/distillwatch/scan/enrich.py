@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from distillwatch import signals
-from distillwatch.ingest import IngestSummary, RequestStream
+from distillwatch.ingest import Dialect, IngestSummary, RequestStream
 from distillwatch.ingest.quarantine import QuarantineFile
 from distillwatch.ingest.stream import ProgressCallback
 from distillwatch.schema import REQUESTS_SCHEMA
@@ -42,8 +42,13 @@ def enrich(
     on_progress: ProgressCallback | None = None,
     workers: int | None = None,
     chunk_bytes: int = CHUNK_BYTES,
+    dialect: Dialect | None = None,
+    query: str | None = None,
 ) -> IngestSummary:
-    """Write every valid request plus its signal columns to ``out_file``."""
+    """Write every valid request plus its signal columns to ``out_file``.
+
+    ``dialect`` and ``query`` say how to read the logs (``distillwatch.ingest.formats``:
+    None detects each file's format)."""
     quarantine = QuarantineFile(quarantine_file)
     stream = RequestStream(
         paths,
@@ -54,6 +59,8 @@ def enrich(
         workers=workers,
         chunk_bytes=chunk_bytes,
         derive=signals.compute_remembering,
+        dialect=dialect,
+        query=query,
     )
     out_file.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -73,6 +80,8 @@ def enrich_into(
     *,
     strict: bool = False,
     on_progress: ProgressCallback | None = None,
+    dialect: Dialect | None = None,
+    query: str | None = None,
 ) -> tuple[Path, IngestSummary]:
     """The first step of ``scan`` and ``replay``: ``out_dir/_work/enriched.parquet`` and the
     quarantine file in ``out_dir`` (the logs are read once, whatever runs after)."""
@@ -85,5 +94,7 @@ def enrich_into(
         strict=strict,
         on_progress=on_progress,
         exclude=out_dir,
+        dialect=dialect,
+        query=query,
     )
     return enriched, summary

@@ -18,7 +18,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from distillwatch.ingest.formats.base import Item, Mapped, as_object, first, guarded, lookup
+from distillwatch.ingest.formats.base import (
+    Item,
+    Mapped,
+    as_object,
+    first,
+    guarded,
+    lookup,
+    missing,
+)
 from distillwatch.ingest.formats.mapping import NO_MAPPING, FieldMapping
 from distillwatch.ingest.formats.openai_shapes import (
     endpoint_from_bodies,
@@ -108,4 +116,17 @@ def map_pair(raw: dict[str, Any], mapping: FieldMapping) -> Mapped:
     map_request(request, request_at, record, origin, endpoint)
     map_response(response, response_at, record, origin)
     mapping.apply(raw, record, origin)
+    for required in ("account_id", "ts", "request_id"):
+        if record.get(required) is None or record.get(required) == "":
+            tried = ", ".join((*META_NAMES[required], *_FALLBACKS[required]))
+            where = origin.get(required, required)
+            raise missing(where, f"no {required}: none of {tried} is set (name it in --mapping)")
     return Mapped(record, origin, raw=raw)
+
+
+#: Where, after the top-level names, each required field is looked for.
+_FALLBACKS = {
+    "account_id": ("request.user",),
+    "ts": ("response.created",),
+    "request_id": ("response.id",),
+}
