@@ -29,15 +29,22 @@ CREATED = 1_700_000_000
 
 
 def _last_user(payload: dict[str, Any]) -> str:
+    """The text to echo: whatever the request's shape (the fuzz test sends odd ones)."""
     if isinstance(payload.get("prompt"), str):
         return str(payload["prompt"])
     if isinstance(payload.get("input"), str):
         return str(payload["input"])
-    for message in reversed(payload.get("messages") or payload.get("input") or []):
+    messages = payload.get("messages") or payload.get("input")
+    for message in reversed(messages if isinstance(messages, list) else []):
         if isinstance(message, dict) and message.get("role") == "user":
             content = message.get("content")
             return content if isinstance(content, str) else orjson.dumps(content).decode()
     return ""
+
+
+def _delay(payload: dict[str, Any]) -> float:
+    value = payload.get("stub_delay", 0)
+    return min(float(value), 5.0) if isinstance(value, int | float) else 0.0
 
 
 def _json(data: dict[str, Any]) -> Response:
@@ -94,7 +101,7 @@ async def chat(request: Request) -> Response:
     last = {"index": 0, "delta": {}, "finish_reason": "stop"}
     chunks.append({**base, "object": "chat.completion.chunk", "choices": [last]})
     chunks.append({**base, "object": "chat.completion.chunk", "choices": [], "usage": usage})
-    delay = float(payload.get("stub_delay", 0))
+    delay = _delay(payload)
     return _sse(chunks, done=True, delay=delay, log=request.app.state.streams)
 
 
@@ -110,7 +117,7 @@ async def completions(request: Request) -> Response:
     chunks = [{**base, "choices": [{"index": 0, "text": w + " "}]} for w in text.split(" ")]
     chunks[-1]["choices"][0]["finish_reason"] = "length"
     chunks[-1]["usage"] = usage
-    return _sse(chunks, done=True, delay=float(payload.get("stub_delay", 0)))
+    return _sse(chunks, done=True, delay=_delay(payload))
 
 
 async def responses(request: Request) -> Response:
@@ -134,7 +141,7 @@ async def responses(request: Request) -> Response:
     events: list[dict[str, Any]] = [{"type": "response.created", "response": {"id": "resp-stub"}}]
     events += [{"type": "response.output_text.delta", "delta": w} for w in (text[:5], text[5:])]
     events.append({"type": "response.completed", "response": whole})
-    return _sse(events, done=False, delay=float(payload.get("stub_delay", 0)))
+    return _sse(events, done=False, delay=_delay(payload))
 
 
 async def messages(request: Request) -> Response:
@@ -163,7 +170,7 @@ async def messages(request: Request) -> Response:
         for t in (text[:5], text[5:])
     ]
     events.append({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": usage})
-    return _sse(events, done=False, delay=float(payload.get("stub_delay", 0)))
+    return _sse(events, done=False, delay=_delay(payload))
 
 
 async def models(request: Request) -> Response:
