@@ -199,11 +199,20 @@ def test_radioactive_on_a_file_with_filter(ring: Path, tmp_path: Path) -> None:
     suspect.write_text(texts(ring, 1, seed=5, marked=False)[0])
     served = tmp_path / "served.jsonl"
     served.write_text("\n".join(json.dumps({"text": t}) for t in texts(ring, 3, seed=6)) + "\n")
+    other = tmp_path / "other.txt"
+    other.write_text(texts(ring, 1, seed=15, marked=False)[0])
     result = wm(f"radioactive {suspect} --key {ring} --watermarked {served} --json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["filtered_on_watermarked_contexts"] is True
     assert data["scores"][0]["p_value"] > 1e-3
+    apart = wm(
+        f"radioactive {suspect} --key {ring} --background {other} --other-suspect {other} --json"
+    )
+    assert apart.exit_code == 0, apart.output
+    kept = json.loads(apart.stdout)
+    assert kept["background_tuples_excluded"] is True and kept["other_suspects_excluded"] == 1
+    assert 0 < kept["scores"][0]["scored"] < data["tuples"]
     neither = wm(f"radioactive --key {ring}")
     assert neither.exit_code == 2 and "--endpoint" in neither.output
 
@@ -264,3 +273,27 @@ def test_own_samples_and_prompts_with_unicode_separators_read_back(
     again = wm(f"detect {saved} --key {ring} --json")
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["documents"] == 4
+
+
+def test_detect_names_the_marked_line_of_a_dataset(ring: Path, tmp_path: Path) -> None:
+    """One marked answer among human ones: the pooled p-value is not enough, the
+    per-document one names its line; --spans finds a marked stretch inside a long text."""
+    human = texts(ring, 60, seed=12, marked=False)
+    hit = texts(ring, 1, seed=13, account="acct-5")[0]
+    quote = human[0] + " " + texts(ring, 1, seed=14, account="acct-5")[0][:400] + " " + human[1]
+    docs = [*human[:30], hit, *human[30:], quote]
+    data = tmp_path / "leak.jsonl"
+    data.write_text("\n".join(json.dumps({"text": t}) for t in docs) + "\n")
+    args = f"detect {data} --key {ring} --account acct-4 --account acct-5 --spans --json"
+    result = wm(args)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    flagged = out["per_document"]["flagged"]
+    assert [(d["line"], d["account"]) for d in flagged[:1]] == [(31, "acct-5")]
+    assert flagged[0]["p_adjusted"] < 1e-6
+    spans = out["spans"]["spans"]
+    assert {s["line"] for s in spans} >= {62} and all(s["account"] == "acct-5" for s in spans)
+    table = wm(args.replace(" --json", ""))
+    assert "line 31" in table.output and "marked span" in table.output
+    bad = wm(f"detect {data} --key {ring} --shared maybe")
+    assert bad.exit_code == 2 and "--shared" in bad.output

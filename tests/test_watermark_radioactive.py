@@ -92,3 +92,22 @@ def test_filtered_test_is_valid_for_an_innocent_model(scheme: Scheme) -> None:
         else:
             ps.append(s.p_value)
     assert stats.kstest(ps, "uniform").pvalue > 1e-3
+
+
+def test_innocent_suspects_scored_apart_are_independent() -> None:
+    """Two innocent models of one language share its n-grams, so under one key their
+    scores move together; dropping what each shares with the other (and with background
+    text) scores them on disjoint tuples, and the correlation across keys goes."""
+    model = bigram_model(V, seed=5, sharpness=2.0)
+    rng = np.random.default_rng(8)
+    a, b = (TokenCorpus.of(generate(model, starts(40, s), 60, None, rng)) for s in (9, 10))
+    background = TokenCorpus.of(generate(model, starts(100, 11), 60, None, rng))
+    together, apart = [], []
+    for i in range(200):
+        key = key_for(KGW1, f"s{i}")
+        together.append([radioactivity(x, [key]).detection.scores[0].z for x in (a, b)])
+        ra = radioactivity(a, [key], background=background, others=[b]).detection.scores[0]
+        rb = radioactivity(b, [key], background=background, others=[a]).detection.scores[0]
+        apart.append([ra.z, rb.z])
+    assert np.corrcoef(np.asarray(together).T)[0, 1] > 0.15
+    assert abs(np.corrcoef(np.asarray(apart).T)[0, 1]) < 0.12

@@ -10,15 +10,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
+from distillwatch.commands.watermark_output import (
+    RULES,
+    document_report,
+    key_report,
+    span_report,
+)
 from distillwatch.console import console, fail, out, progress_bar
-from distillwatch.watermark.detect import Detection
+from distillwatch.watermark.detect import distinct, tuple_stream
 from distillwatch.watermark.endpoint import EndpointConfig, EndpointError, sample_endpoint
-from distillwatch.watermark.evidence import findings
 from distillwatch.watermark.keys import (
     Keyring,
     KeyringError,
@@ -32,11 +38,18 @@ from distillwatch.watermark.scheme import Scheme, SchemeError
 from distillwatch.watermark.textio import (
     TextInputError,
     is_jsonl,
+    iter_pieces,
+    iter_token_ids,
     read_lines,
     read_texts,
-    read_token_ids,
 )
 from distillwatch.watermark.tokens import TokenCorpus, TokenizerError, encode, load_tokenizer
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+    from distillwatch.watermark.prf import U64
+    from distillwatch.watermark.stream import TokenPiece
 
 app = typer.Typer(
     name="watermark",
@@ -53,6 +66,11 @@ _ACCOUNTS_FILE = typer.Option(
 )
 _TOKENIZER = typer.Option(
     None, "--tokenizer", help="tokenizer.json of the marking model (default: the packaged one)."
+)
+_BACKGROUND = typer.Option(
+    None,
+    "--background",
+    help="Public text (file or .jsonl, repeatable) whose n-grams are never scored.",
 )
 _JSON = typer.Option(False, "--json", help="Print the full result as JSON instead of a table.")
 _TOP = typer.Option(10, "--top", min=1, help="Rows of the key table to show.")
@@ -102,35 +120,6 @@ def _read(source: str, jsonl: bool) -> list[str]:
     except TextInputError as exc:
         fail(str(exc))
         raise
-
-
-def _p(p: float) -> str:
-    return "< 1e-300" if p <= 0.0 else f"{p:.3g}"
-
-
-def _report(result: Detection, alpha: float, top: int, radioactive: bool) -> None:
-    table = Table(title="keys, best match first", title_justify="left")
-    table.add_column("key", overflow="fold")
-    for col in ("tuples", "z", "p", "p (corrected)"):
-        table.add_column(col, justify="right", no_wrap=True)
-    for s in result.scores[:top]:
-        style = "bold green" if s.p_adjusted <= alpha else ""
-        row = (s.label, f"{s.scored:,}", f"{s.z:.2f}", _p(s.p_value), _p(s.p_adjusted))
-        table.add_row(*row, style=style)
-    schemes = ", ".join(dict.fromkeys(s.scheme for s in result.scores))
-    out.print(
-        f"{result.documents:,} document(s), {result.tokens:,} tokens, "
-        f"{len(result.scores):,} key(s) tried; {schemes}",
-        soft_wrap=True,
-    )
-    out.print(table)
-    found = findings(list(result.scores), alpha, radioactive)
-    for finding in found:
-        out.print(f"[bold green]match[/] {finding}", soft_wrap=True)
-    if not found:
-        out.print(
-            f"no key matches at alpha = {alpha:g} (p corrected for the keys tried)", soft_wrap=True
-        )
 
 
 @keys_app.command("new")
@@ -197,27 +186,92 @@ def detect_cmd(
         help="Input is JSON Lines of token ids ({'ids': [...]}), as "
         "logged by the serving stack: no tokenizer needed.",
     ),
+    spans: bool = typer.Option(
+        False, "--spans", help="Also find marked stretches inside documents (32-256 tokens)."
+    ),
+    background: list[Path] | None = _BACKGROUND,
+    shared: str = typer.Option(
+        "first",
+        "--shared",
+        help="Per document, a tuple several documents hold is scored in the first "
+        "(first), in none (drop), or in each (keep: the old, dependent scoring).",
+    ),
     alpha: float = typer.Option(1e-4, "--alpha", help="Corrected p-value that counts as a match."),
     as_json: bool = _JSON,
     top: int = _TOP,
 ) -> None:
-    """Score text for the mark of every key tried; exact p-values, corrected for the keys."""
-    from distillwatch.watermark.detect import detect
+    """Score text for every key's mark: pooled, per document and (--spans) per stretch.
 
+    Input is streamed: memory stays bounded whatever the size of the file.
+    """
+    from distillwatch.watermark.stream import default_workdir, detect_stream
+
+    if shared not in RULES:
+        fail(f"--shared must be one of {', '.join(RULES)}, got {shared!r}")
     keys = _candidate_keys(rings, accounts, accounts_file)
-    if token_ids:
-        try:
-            corpus = TokenCorpus.of(read_token_ids(source))
-        except TextInputError as exc:
-            fail(str(exc))
-            raise
-    else:
-        corpus = _tokenize(_read(source, jsonl), tokenizer)
-    result = detect(corpus, keys)
+    tok = None if token_ids else _tokenizer(tokenizer)
+    exclude = _background(background, tokenizer, keys) if background else None
+    try:
+        result = detect_stream(
+            _batches(source, jsonl, tok),
+            keys,
+            exclude=exclude,
+            shared=shared,  # type: ignore[arg-type]
+            spans_alpha=alpha if spans else None,
+            workdir=default_workdir(),
+        )
+    except (TextInputError, TokenizerError) as exc:
+        fail(str(exc))
+        raise
+    docs = result.documents if result.detection.documents > 1 else None
     if as_json:
-        out.print_json(json.dumps(result.to_dict()))
-    else:
-        _report(result, alpha, top, radioactive=False)
+        data = result.detection.to_dict()
+        if docs is not None:
+            data["per_document"] = docs.to_dict(alpha, top)
+        if spans:
+            data["spans"] = {
+                "windows_tried": result.windows_tried,
+                "spans": [s.to_dict() for s in result.spans],
+            }
+        out.print_json(json.dumps(data))
+        return
+    key_report(result.detection, alpha, top, radioactive=False)
+    if docs is not None:
+        document_report(docs, alpha, top, shared)
+    if spans:
+        span_report(result.spans, result.windows_tried, alpha, top)
+
+
+def _tokenizer(path: Path | None) -> Tokenizer:
+    try:
+        return load_tokenizer(path)
+    except TokenizerError as exc:
+        fail(str(exc))
+        raise
+
+
+def _batches(source: str, jsonl: bool, tok: Tokenizer | None) -> Iterator[list[TokenPiece]]:
+    from distillwatch.watermark.stream import id_batches, tokenised
+
+    if tok is None:
+        return id_batches(iter_token_ids(source))
+    return tokenised(iter_pieces(source, jsonl), tok)
+
+
+def _background(
+    paths: list[Path], tokenizer: Path | None, keys: list[WatermarkKey]
+) -> dict[int, U64]:
+    """Distinct tuples of the background text, per context window of the keys."""
+    corpus = _tokenize(_read_all(paths), tokenizer)
+    windows = dict.fromkeys(k.scheme.window for k in keys)
+    return {w: distinct(tuple_stream(corpus, w)[1]) for w in windows}
+
+
+def _read_all(paths: list[Path]) -> list[str]:
+    texts: list[str] = []
+    for path in paths:
+        texts += _read(str(path), False)
+    return texts
 
 
 @app.command("radioactive")
@@ -246,6 +300,13 @@ def radioactive_cmd(
     temperature: float = typer.Option(1.0, "--temperature", min=0.0),
     api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env"),
     save_samples: Path | None = typer.Option(None, "--save-samples", help="Keep sampled text."),
+    background: list[Path] | None = _BACKGROUND,
+    other_suspects: list[Path] | None = typer.Option(
+        None,
+        "--other-suspect",
+        help="Text of another model tested under the same keys (repeatable): n-grams it "
+        "shares with this suspect are not scored, so their results are independent.",
+    ),
     tokenizer: Path | None = _TOKENIZER,
     alpha: float = typer.Option(1e-3, "--alpha", help="Corrected p-value that counts."),
     as_json: bool = _JSON,
@@ -276,11 +337,13 @@ def radioactive_cmd(
         keys,
         watermarked=_tokenize(_read(str(watermarked), False), tok) if watermarked else None,
         prompts=_tokenize(prompt_texts, tok) if prompt_texts else None,
+        background=_tokenize(_read_all(background), tok) if background else None,
+        others=[_tokenize(_read(str(o), False), tok) for o in other_suspects or []],
     )
     if as_json:
         out.print_json(json.dumps(result.to_dict()))
     else:
-        _report(result.detection, alpha, top, radioactive=True)
+        key_report(result.detection, alpha, top, radioactive=True)
 
 
 def _prompt_lines(path: Path) -> list[str]:

@@ -46,6 +46,25 @@ class RadioactiveModel(WatermarkFound):
     description: ClassVar[str] = "suspect model was trained on our watermarked answers"
 
 
+@dataclass(frozen=True)
+class MarkedDocument(Finding):
+    """One document of a set carries our mark (scored alone, corrected for the set)."""
+
+    description: ClassVar[str] = "document carries our watermark"
+    severity: ClassVar[Severity] = Severity.HIGH
+
+    where: str
+    key: str
+    p_adjusted: float
+    scored: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.description}: {self.where}, key {self.key}, p = {_p(self.p_adjusted)} "
+            f"(corrected for every document and key) over {self.scored:,} distinct tuples"
+        )
+
+
 def findings(scores: list[KeyScore], alpha: float, radioactive: bool = False) -> list[Finding]:
     """One finding per key whose corrected p-value is at most ``alpha``."""
     kind = RadioactiveModel if radioactive else WatermarkFound

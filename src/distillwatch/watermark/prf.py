@@ -96,3 +96,21 @@ def vocab_uniforms(windows: I64, key: tuple[int, int], vocab_size: int) -> npt.N
     ctx = window_fingerprints(np.asarray(windows, dtype=np.int64))
     vocab = np.arange(vocab_size, dtype=np.int64)
     return keyed_uniform(tuple_fingerprints(ctx[:, None], vocab[None, :]), key)
+
+
+def document_hashes(ids: I64, starts: I64) -> U64:
+    """A 64-bit identity of each document's token sequence (equal sequences, equal hash).
+
+    Lets identical documents count as one: a leaked set holding the same answer twice must
+    not lose that answer's tuples for being "shared between documents".
+    """
+    n = ids.shape[0]
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.diff(np.append(starts, n))
+    in_doc = np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
+    per_token = mix(_token_word(ids) ^ mix(in_doc.astype(np.uint64) + _CTX_SEED))
+    sums = np.zeros(starts.shape[0], dtype=np.uint64)
+    full = lengths > 0
+    if n:
+        sums[full] = np.add.reduceat(per_token, starts[full])
+    return mix(sums ^ (lengths.astype(np.uint64) * _GOLDEN))

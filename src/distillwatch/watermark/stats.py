@@ -19,7 +19,10 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 from scipy import special
+
+F64 = npt.NDArray[np.float64]
 
 
 def binomial_tail(successes: int, trials: int, prob: float) -> float:
@@ -71,14 +74,39 @@ def holm(p_values: Sequence[float]) -> list[float]:
     Bonferroni correction ``m * min(p)``, the others let several keys (accounts) be named at
     once without inflating false accusations.
     """
-    m = len(p_values)
-    order = np.argsort(np.asarray(p_values, dtype=np.float64), kind="stable")
-    adjusted = [0.0] * m
-    running = 0.0
-    for rank, idx in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * float(p_values[idx])))
-        adjusted[idx] = running
+    return [float(x) for x in holm_array(np.asarray(p_values, dtype=np.float64))]
+
+
+def holm_array(p_values: npt.NDArray[np.float64], family: int | None = None) -> F64:
+    """Vectorised Holm adjustment; ``family`` (>= len) when these are the best of a larger
+    family (e.g. each document's best key among documents x keys): each value is then
+    multiplied by at least as much as full Holm would, so the result stays valid."""
+    p = np.asarray(p_values, dtype=np.float64)
+    m = p.shape[0] if family is None else family
+    order = np.argsort(p, kind="stable")
+    factors = m - np.arange(p.shape[0], dtype=np.float64)
+    stepped = np.maximum.accumulate(np.minimum(1.0, factors * p[order]))
+    adjusted = np.empty_like(p)
+    adjusted[order] = stepped
     return adjusted
+
+
+def binomial_tails(successes: npt.ArrayLike, trials: npt.ArrayLike, prob: float) -> F64:
+    """``binomial_tail`` over arrays (many documents or windows at once)."""
+    k = np.rint(np.asarray(successes, dtype=np.float64)).astype(np.int64)
+    n = np.asarray(trials, dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        tail = special.bdtrc(np.maximum(k - 1, 0), n, prob)
+    return np.where((k <= 0) | (n <= 0), 1.0, np.where(k > n, 0.0, tail))
+
+
+def gamma_tails(totals: npt.ArrayLike, counts: npt.ArrayLike) -> F64:
+    """``gamma_tail`` over arrays."""
+    t = np.asarray(totals, dtype=np.float64)
+    n = np.asarray(counts, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        tail = special.gammaincc(np.maximum(n, 1.0), t)
+    return np.where(n <= 0, 1.0, tail)
 
 
 class Score(NamedTuple):
