@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 import orjson
 import zstandard
@@ -224,7 +224,10 @@ def resolve(source: Source, dialect: Dialect | None, *, in_directory: bool) -> S
     if source.format == "parquet":
         if in_directory and _is_requests_table(source):
             return Skipped(source.name, "already-ingested requests table")
-        return source if dialect is None else replace(source, dialect=dialect)
+        if dialect is None:  # the columns tell the format: a row of nulls has their names
+            found = detect(dict.fromkeys(_parquet_schema(source).names))
+            dialect = Dialect(found) if found not in (None, "v1") else V1
+        return replace(source, dialect=dialect)
     head = read_head(source) if source.size else b""
     if is_document(head):
         source = replace(source, format="json")
@@ -240,15 +243,25 @@ def resolve(source: Source, dialect: Dialect | None, *, in_directory: bool) -> S
     return replace(source, dialect=Dialect(found))
 
 
-def _is_requests_table(source: Source) -> bool:
-    """True for Parquet written by ingest itself (a previous output directory)."""
+def _parquet_schema(source: Source) -> Any:
     import pyarrow.parquet as pq
 
-    if source.url is not None:
-        with open_raw(source) as handle:
-            metadata = pq.read_schema(handle).metadata or {}
-    else:
-        metadata = pq.read_schema(source.path).metadata or {}
+    try:
+        if source.url is not None:
+            with open_raw(source) as handle:
+                return pq.read_schema(handle)
+        return pq.read_schema(source.path)
+    except Exception as exc:
+        if type(exc).__module__.startswith("pyarrow"):
+            raise IngestError(
+                f"{source.name}: cannot read Parquet: {exc}", file=source.name
+            ) from exc
+        raise
+
+
+def _is_requests_table(source: Source) -> bool:
+    """True for Parquet written by ingest itself (a previous output directory)."""
+    metadata = _parquet_schema(source).metadata or {}
     return b"distillwatch.requests_version" in metadata
 
 

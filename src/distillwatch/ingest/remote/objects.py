@@ -32,7 +32,7 @@ def _fs(url: str) -> tuple[object, str]:
         raise IngestError(f"{redact(url)}: reading URLs needs fsspec installed") from exc
     try:
         return cast(tuple[object, str], fsspec.core.url_to_fs(url))
-    except (ImportError, ValueError) as exc:
+    except (ImportError, ValueError) as exc:  # s3:// without s3fs says which package to add
         raise IngestError(f"{redact(url)}: cannot open: {exc}", file=redact(url)) from exc
 
 

@@ -37,7 +37,12 @@ AUTO = Dialect("auto")
 
 
 def _connect(dsn: str) -> Any:
-    import psycopg
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise IngestError(
+            f"{redact(dsn)}: reading PostgreSQL needs psycopg: pip install 'distillwatch[postgres]'"
+        ) from exc
 
     try:
         connection = psycopg.connect(dsn, connect_timeout=10)
