@@ -24,7 +24,7 @@ import zstandard
 from distillwatch.ingest.batches import Chunk, JsonlChunk, ParquetChunk
 from distillwatch.ingest.errors import IngestError
 from distillwatch.ingest.formats.process import MappedChunk
-from distillwatch.ingest.sources import Source, open_jsonl, open_raw
+from distillwatch.ingest.sources import Source, open_jsonl, open_raw, parquet_error
 
 #: Bytes of decompressed JSON Lines per chunk.
 CHUNK_BYTES = 8 << 20
@@ -99,11 +99,9 @@ def read_chunks(
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as exc:
         raise IngestError(f"{source.name}: cannot read: {exc}", file=source.name) from exc
     except Exception as exc:
-        if type(exc).__module__.startswith("pyarrow"):
-            raise IngestError(
-                f"{source.name}: cannot read Parquet: {exc}", file=source.name
-            ) from exc
-        raise
+        if (error := parquet_error(exc, source)) is exc:
+            raise
+        raise error from exc
 
 
 def _plain_chunks(source: Source, chunk_bytes: int, parquet_rows: int) -> Iterator[Positioned]:

@@ -252,11 +252,16 @@ def _parquet_schema(source: Source) -> Any:
                 return pq.read_schema(handle)
         return pq.read_schema(source.path)
     except Exception as exc:
-        if type(exc).__module__.startswith("pyarrow"):
-            raise IngestError(
-                f"{source.name}: cannot read Parquet: {exc}", file=source.name
-            ) from exc
-        raise
+        if (error := parquet_error(exc, source)) is exc:
+            raise
+        raise error from exc
+
+
+def parquet_error(exc: Exception, source: Source) -> Exception:
+    """A damaged Parquet file as an :class:`IngestError` naming it; other errors unchanged."""
+    if type(exc).__module__.startswith("pyarrow"):
+        return IngestError(f"{source.name}: cannot read Parquet: {exc}", file=source.name)
+    return exc
 
 
 def _is_requests_table(source: Source) -> bool:
