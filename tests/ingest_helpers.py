@@ -60,3 +60,16 @@ def postgres_schema(name: str) -> str:
     except psycopg.OperationalError as exc:
         pytest.skip(f"PostgreSQL at 127.0.0.1:5432 not reachable: {exc}")
     return f"{POSTGRES}?options=-csearch_path%3D{name}"
+
+
+def json_values():  # type: ignore[no-untyped-def]
+    """Hypothesis: any JSON value, nested a little (what a hostile log line can hold)."""
+    from hypothesis import strategies as st
+
+    return st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        ),
+        max_leaves=20,
+    )

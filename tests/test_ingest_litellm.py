@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from distillwatch.ingest.formats import Mapped, Unmapped, detect
 from distillwatch.ingest.formats.litellm import map_row
@@ -19,6 +21,7 @@ from ingest_helpers import (
     FIXTURES,
     assert_nothing_lost,
     ingest_cli,
+    json_values,
     postgres_schema,
     read_jsonl,
     scan_accounts,
@@ -69,6 +72,7 @@ def hostile_rows(base: dict[str, Any]) -> list[dict[str, Any]]:
     return [no_account, bad_messages, negative]
 
 
+KEYS = [*read_jsonl(ROWS)[0], "startTime", "proxy_server_request", "response", "metadata"]
 EXPECTED_BAD = {"user", "proxy_server_request.messages", "prompt_tokens"}
 
 
@@ -183,3 +187,10 @@ def test_hostile_columns_name_the_column(change: dict[str, Any], field: str) -> 
 def test_detection() -> None:
     assert detect(read_jsonl(ROWS)[0]) == "litellm"
     assert detect({"request_id": "r", "ts": 1}) == "v1"
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values() | st.dictionaries(st.sampled_from(KEYS), json_values(), max_size=8))
+def test_any_json_maps_to_items_without_raising(raw: Any) -> None:
+    for item in map_row(raw):
+        assert isinstance(item, Mapped | Unmapped), item

@@ -11,16 +11,26 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from distillwatch.cli import app
-from distillwatch.ingest.formats import detect
+from distillwatch.ingest.formats import Mapped, Unmapped, detect
 from distillwatch.ingest.formats.mapping import FieldMapping
 from distillwatch.ingest.formats.openai_log import map_line
-from ingest_helpers import FIXTURES, assert_nothing_lost, ingest_cli, read_jsonl, scan_accounts
+from ingest_helpers import (
+    FIXTURES,
+    assert_nothing_lost,
+    ingest_cli,
+    json_values,
+    read_jsonl,
+    scan_accounts,
+)
 
 LOG = FIXTURES / "openai-log.jsonl"
 MAPPING = FIXTURES / "openai-log.mapping.toml"
+KEYS = ["request", "response", "id", "ts", "user_id", "timestamp", "path", "headers", "status"]
 WITH_MAPPING = ("--from", "openai-log", "--mapping", str(MAPPING))
 
 
@@ -116,3 +126,10 @@ def test_a_mapping_applies_to_v1_records_too() -> None:
 def test_detection_needs_a_request_body() -> None:
     assert detect(line()) == "openai-log"
     assert detect({"request": "x", "response": {}}) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values() | st.dictionaries(st.sampled_from(KEYS), json_values(), max_size=8))
+def test_any_json_maps_to_items_without_raising(raw: Any) -> None:
+    for item in map_line(raw):
+        assert isinstance(item, Mapped | Unmapped), item

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from distillwatch.ingest.formats import Mapped, PassedOver, Unmapped, detect
 from distillwatch.ingest.formats.otel import map_export
-from ingest_helpers import FIXTURES, assert_nothing_lost, ingest_cli, scan_accounts
+from ingest_helpers import FIXTURES, assert_nothing_lost, ingest_cli, json_values, scan_accounts
 
 FIXTURE = FIXTURES / "otel-genai.jsonl"
 
@@ -114,24 +114,28 @@ def test_detection_only_claims_otlp_exports() -> None:
     assert detect({"spans": []}) is None
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=20,
-)
 otlp_like = st.fixed_dictionaries(
     {"resourceSpans": st.lists(st.fixed_dictionaries(
         {"scopeSpans": st.lists(st.fixed_dictionaries(
             {"spans": st.lists(st.dictionaries(st.sampled_from(
                 ["spanId", "traceId", "startTimeUnixNano", "attributes", "events", "status"]),
-                json_values, max_size=6), max_size=3)}), max_size=2)}), max_size=2)}
+                json_values(), max_size=6), max_size=3)}), max_size=2)}), max_size=2)}
 )  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)
-@given(otlp_like | json_values)
+@given(otlp_like | json_values())
 def test_any_json_maps_to_items_without_raising(raw: Any) -> None:
     for item in map_export(raw):
         assert isinstance(item, Mapped | Unmapped | PassedOver)
+
+
+def test_deep_nesting_is_refused_naming_the_attribute() -> None:
+    value: dict[str, Any] = {"stringValue": "x"}
+    for _ in range(40):
+        value = {"arrayValue": {"values": [value]}}
+    raw = export({**span(gen_ai__system="s", user__id="a"),
+                  "attributes": [{"key": "deep", "value": value}]})  # fmt: skip
+    [item] = list(map_export(raw))
+    assert isinstance(item, Unmapped) and "nests deeper" in item.problem.detail
+    assert item.problem.field is not None and item.problem.field.startswith("attributes.deep")

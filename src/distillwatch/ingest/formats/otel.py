@@ -52,8 +52,14 @@ def looks_like(record: Any) -> bool:
     return type(record) is dict and "resourceSpans" in record
 
 
-def any_value(value: Any, field: str) -> Any:
+#: Nesting of array/key-value values read at most (GenAI messages need three or four).
+MAX_DEPTH = 16
+
+
+def any_value(value: Any, field: str, depth: int = 0) -> Any:
     """An OTLP ``AnyValue`` as a plain value (arrays and key/value lists recursively)."""
+    if depth > MAX_DEPTH:
+        raise InvalidRecord(Reason.BAD_VALUE, field, f"{field} nests deeper than {MAX_DEPTH}")
     node = as_object(value, field)
     if not node:
         return None
@@ -74,15 +80,15 @@ def any_value(value: Any, field: str) -> Any:
         return float(inner) if type(inner) in (int, float) else inner
     if kind == "arrayValue":
         items = as_list(as_object(inner, field).get("values"), f"{field}.arrayValue.values")
-        return [any_value(item, f"{field}[{i}]") for i, item in enumerate(items)]
+        return [any_value(item, f"{field}[{i}]", depth + 1) for i, item in enumerate(items)]
     if kind == "kvlistValue":
-        return attributes(as_object(inner, field).get("values"), field)
+        return attributes(as_object(inner, field).get("values"), field, depth + 1)
     if kind == "bytesValue":
         return inner
     raise InvalidRecord(Reason.BAD_VALUE, field, f"{field}: unknown value kind {kind[:32]!r}")
 
 
-def attributes(value: Any, field: str) -> dict[str, Any]:
+def attributes(value: Any, field: str, depth: int = 0) -> dict[str, Any]:
     """A list of ``{"key", "value"}`` as a dict (a key repeated: the last one wins)."""
     out: dict[str, Any] = {}
     for i, item in enumerate(as_list(value, field)):
@@ -91,7 +97,7 @@ def attributes(value: Any, field: str) -> dict[str, Any]:
         if type(key) is not str:
             detail = f"key must be a string, got {json_type(key)}"
             raise InvalidRecord(Reason.WRONG_TYPE, f"{field}[{i}].key", detail)
-        out[key] = any_value(pair.get("value"), f"{field}.{key}")
+        out[key] = any_value(pair.get("value"), f"{field}.{key}", depth)
     return out
 
 
