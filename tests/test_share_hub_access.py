@@ -1,18 +1,16 @@
 """Access hardening of ``share serve``: TLS, login throttling, unknown members, body limits.
 
-A real hub process serves HTTPS with a self-signed certificate made here with
-``cryptography``; the OASIS ``taxii2-client`` and distillwatch's publish/pull talk to it
-checking that certificate. Password guessing is throttled per source and per member without
-locking out a member already logged in; a huge chunked upload is abandoned at the limit
-(the hub's peak memory does not grow with it).
+A real hub process serves HTTPS with a self-signed certificate made for the test with
+``cryptography`` (:mod:`distillwatch.share.server.tlscert`); the OASIS ``taxii2-client`` and
+distillwatch's publish/pull talk to it checking that certificate. Password guessing is
+throttled per source and per member without locking out a member already logged in; a huge
+chunked upload is abandoned at the limit (the hub's peak memory does not grow with it).
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import http.client
-import ipaddress
 import ssl
 import statistics
 import sys
@@ -29,49 +27,11 @@ from distillwatch.share.server.config import parse_config
 from distillwatch.share.server.guard import Guard
 from distillwatch.share.server.store import Store
 from distillwatch.share.server.taxii import TaxiiError
+from distillwatch.share.server.tlscert import self_signed
 from test_share_interop import COLLECTION, free_port, start
 from test_share_server import PW, TAXII, indicator
 
 LIMIT = 1_000_000
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key (PEM files)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "distillwatch test hub")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "hub.crt", directory / "hub.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
 
 
 def hub_toml(tmp: Path) -> Path:

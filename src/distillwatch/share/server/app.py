@@ -27,7 +27,7 @@ from distillwatch.share import tlp
 from distillwatch.share.auditlog import ChainedLog
 from distillwatch.share.server import taxii
 from distillwatch.share.server.config import Collection, Member, ServerConfig
-from distillwatch.share.server.guard import Guard
+from distillwatch.share.server.guard import Guard, LoginGate
 from distillwatch.share.server.provenance import admit
 from distillwatch.share.server.store import NotOwner, Store, new_status_id
 from distillwatch.share.server.taxii import TAXII, TaxiiError, taxii_response
@@ -74,6 +74,7 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
     )
     app.state.store = store
     app.state.audit = log
+    app.add_middleware(LoginGate, guard=guard)
 
     @app.exception_handler(TaxiiError)
     async def _taxii_error(_: Request, err: TaxiiError) -> Response:

@@ -92,6 +92,7 @@ class ServerConfig:
     login_failures: int = 10  # failed logins allowed per client address per window …
     member_login_failures: int = 20  # … and per member name, from all addresses together
     login_window: float = 60.0  # seconds over which those budgets refill
+    login_tarpit: float = 0.5  # seconds before answering an address whose budget is spent
     members: dict[str, Member] = field(default_factory=dict)
     collections: dict[str, Collection] = field(default_factory=dict)  # by id
 
@@ -118,6 +119,7 @@ _SERVER_KEYS: dict[str, type | tuple[type, ...]] = {
     "login_failures": int,
     "member_login_failures": int,
     "login_window": (int, float),
+    "login_tarpit": (int, float),
 }
 _MEMBER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _IDENTITY = re.compile(r"^identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -154,6 +156,8 @@ def parse_config(doc: dict[str, Any], source: str = "<config>") -> ServerConfig:
     for key in ("login_failures", "member_login_failures", "login_window", "page_size"):
         if key in server and not server[key] > 0:
             raise ConfigError(f"{source}: [server] {key} must be positive")
+    if not 0 <= server.get("login_tarpit", 0) <= 30:
+        raise ConfigError(f"{source}: [server] login_tarpit must be 0 to 30 seconds")
     members = {}
     for name, raw in doc.get("members", {}).items():
         where = f"[members.{name}]"

@@ -20,6 +20,7 @@ name only when it is a member's), the exhaustion of a budget once per episode.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from distillwatch.share.server.config import Member, ServerConfig, check_password, hash_password
-from distillwatch.share.server.taxii import TaxiiError
+from distillwatch.share.server.taxii import TaxiiError, error_response
 
 CACHE_SECONDS = 300.0
 MAX_KEYS = 10_000  # most buckets or cached credentials kept before pruning
@@ -111,6 +112,28 @@ class Guard:
         if not ok:
             raise _too_many(wait, "rate limit")
 
+    def spent(self, authorization: str | None, client: str) -> int | None:
+        """Seconds to wait when ``client`` has no failed-login budget left and these are not
+        credentials already verified (the request would be a 429); None to go ahead.
+
+        Cheap (no scrypt, no parsing beyond Basic), for the gate in front of the app."""
+        now = time.monotonic()
+        key = f"addr:{client}"
+        with self._lock:
+            if self._by_addr.level(key, now) >= 1.0:
+                return None
+            wait = self._by_addr.wait(key, now)
+        try:
+            user, _, password = (
+                base64.b64decode((authorization or "")[6:].strip(), validate=True)
+                .decode()
+                .partition(":")
+            )
+        except (binascii.Error, UnicodeDecodeError):
+            return wait
+        digest = hashlib.sha256(password.encode()).hexdigest()
+        return None if self._verified.get((user, digest), 0.0) > now else wait
+
     def member(self, authorization: str | None, client: str) -> Member:
         """The authenticated member, or 401 (a failed login) or 429 (login budget spent)."""
         user, password = self._credentials(authorization, client)
@@ -188,3 +211,32 @@ class Guard:
             event: dict[str, Any] = {"action": action, "source": client}
             event["member" if found else "unknown_member"] = found.name if found else True
             self.audit(event)
+
+
+class LoginGate:
+    """ASGI middleware: an address that spent its failed-login budget is answered 429 before
+    routing, after ``config.login_tarpit`` seconds (an idle wait, no CPU).
+
+    Password guessing then costs the hub almost nothing per guess and, on each connection,
+    comes at most one guess per tarpit: a member already logged in (verified credentials)
+    passes straight through, even from that address.
+    """
+
+    def __init__(self, app: Any, guard: Guard) -> None:
+        self.app = app
+        self.guard = guard
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope.get("headers") or ())
+            auth = headers.get(b"authorization", b"").decode("latin-1")
+            client = scope["client"][0] if scope.get("client") else "-"
+            wait = self.guard.spent(auth, client)
+            if wait is not None:
+                await asyncio.sleep(self.guard.config.login_tarpit)
+                response = error_response(
+                    _too_many(wait, "too many failed logins from this address")
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
