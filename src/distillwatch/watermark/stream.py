@@ -45,9 +45,9 @@ from distillwatch.watermark.textio import Piece
 from distillwatch.watermark.tokens import TokenCorpus
 
 #: text per batch handed to the tokenizer
-BATCH_BYTES = 4 << 20
+BATCH_BYTES = 2 << 20
 #: (tuple, document) pairs kept in memory before spilling to bucket files
-MEMORY_PAIRS = 8 << 20
+MEMORY_PAIRS = 2 << 20
 BUCKET_BITS = 6
 PAIR = np.dtype([("fp", "<u8"), ("doc", "<i8")])
 
@@ -120,20 +120,22 @@ class Spill:
             self._flush()
 
     def _flush(self) -> None:
+        """Append the held pairs to their bucket files, part by part (no big concatenation:
+        a uint8 bucket number and one stable sort per part)."""
         self.on_disk = True
+        shift = np.uint64(64 - BUCKET_BITS)
         for window, parts in self.held.items():
-            if not parts:
-                continue
-            pairs = np.concatenate(parts)
-            bucket = (pairs["fp"] >> np.uint64(64 - BUCKET_BITS)).astype(np.int64)
-            order = np.argsort(bucket, kind="stable")
-            bounds = np.searchsorted(bucket[order], np.arange((1 << BUCKET_BITS) + 1))
-            for b in range(1 << BUCKET_BITS):
-                chunk = pairs[order[bounds[b] : bounds[b + 1]]]
-                if chunk.shape[0]:
+            for pairs in parts:
+                bucket = (pairs["fp"] >> shift).astype(np.uint8)
+                order = np.argsort(bucket, kind="stable")
+                bounds = np.searchsorted(bucket[order], np.arange((1 << BUCKET_BITS) + 1))
+                ordered = pairs[order]
+                del bucket, order
+                for b in np.flatnonzero(np.diff(bounds)):
                     with (self.directory / f"w{window}-b{b}.pairs").open("ab") as fh:
-                        chunk.tofile(fh)
+                        ordered[bounds[b] : bounds[b + 1]].tofile(fh)
         self.held = {w: [] for w in self.held}
+        self.count = 0
 
     def buckets(self, window: int) -> Iterator[tuple[U64, I64]]:
         """Every bucket's pairs in turn: all occurrences of a tuple are in one bucket."""
