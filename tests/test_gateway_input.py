@@ -30,6 +30,7 @@ ODD_PARAMS = [
     ({"max_completion_tokens": "many"}, "params.max_completion_tokens", "many"),
     ({"reasoning_effort": 3}, "params.reasoning_effort", 3),
     ({"n": True}, "params.n", True),
+    ({"model": 7, "tools": {"type": "function"}}, "model", 7),
 ]
 
 

@@ -207,7 +207,8 @@ class Forwarder:
                 response.close()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pump
-                scope.setdefault(INTERRUPTED, "client_disconnected")
+                if gone.done():  # else a shutdown: the middleware records that
+                    scope.setdefault(INTERRUPTED, "client_disconnected")
             gone.cancel()
         if pump.cancelled():
             return

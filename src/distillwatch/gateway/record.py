@@ -24,6 +24,8 @@ _ANTHROPIC = frozenset(
     ("message", "message_start", "content_block_delta", "message_delta", "content_block_start")
 )
 
+#: The most characters of a User-Agent kept (a header can be far longer than any real one).
+MAX_AGENT = 512
 #: The most response text kept per record (a log is evidence, not an archive of outputs).
 MAX_TEXT = 32_000
 
@@ -65,13 +67,15 @@ def request_record(
     if ip:
         record["ip"] = ip
     if user_agent:
-        record["user_agent"] = user_agent
-    if isinstance(payload.get("model"), str):
-        record["model"] = payload["model"]
-    record.update(_anthropic(payload) if api == "anthropic" else _conversation(payload, endpoint))
-    if isinstance(payload.get("tools"), list):
-        record["tools"] = payload["tools"]
+        record["user_agent"] = user_agent[:MAX_AGENT]
     invalid: dict[str, Any] = {}
+    for name, kind in (("model", str), ("tools", list)):
+        value = payload.get(name)
+        if isinstance(value, kind):
+            record[name] = value
+        elif value is not None:
+            invalid[name] = sanitize.raw(value)
+    record.update(_anthropic(payload) if api == "anthropic" else _conversation(payload, endpoint))
     params = sanitize.params(payload, invalid)
     if "max_tokens" not in params:
         for alt in ("max_completion_tokens", "max_output_tokens"):
