@@ -154,3 +154,18 @@ def same(got: Sequence[Any], want: Sequence[Any]) -> None:
                 assert value == pytest.approx(b[name], rel=1e-9, abs=1e-300), name
             else:
                 assert value == b[name], name
+
+
+def test_per_document_totals_are_bounded(clean: list[I64], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Documents x keys past the limit: pooled scores still, per-document ones refused
+    with the reason (their totals would grow with both)."""
+    from distillwatch.watermark import stream
+
+    monkeypatch.setattr(stream, "MAX_DOCUMENT_KEYS", 100)
+    keys = account_keys(KGW, 3)
+    batches = [[TokenPiece(i, i + 1, d) for i, d in enumerate(clean[:40])]]
+    result = detect_stream(batches, keys)
+    assert result.documents is None and result.detection.documents == 40
+    assert (
+        result.documents_skipped is not None and "40 documents x 3 keys" in result.documents_skipped
+    )

@@ -228,6 +228,8 @@ def detect_cmd(
         data = result.detection.to_dict()
         if docs is not None:
             data["per_document"] = docs.to_dict(alpha, top)
+        if result.documents_skipped:
+            data["per_document_skipped"] = result.documents_skipped
         if spans:
             data["spans"] = {
                 "windows_tried": result.windows_tried,
@@ -238,6 +240,8 @@ def detect_cmd(
     key_report(result.detection, alpha, top, radioactive=False)
     if docs is not None:
         document_report(docs, alpha, top, shared)
+    if result.documents_skipped:
+        console.print(f"[yellow]no per-document scores:[/] {result.documents_skipped}")
     if spans:
         span_report(result.spans, result.windows_tried, alpha, top)
 

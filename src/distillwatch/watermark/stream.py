@@ -49,6 +49,8 @@ BATCH_BYTES = 2 << 20
 #: (tuple, document) pairs kept in memory before spilling to bucket files
 MEMORY_PAIRS = 2 << 20
 BUCKET_BITS = 6
+#: per-document totals kept at most for this many (document, key) pairs (8 bytes each)
+MAX_DOCUMENT_KEYS = 50_000_000
 PAIR = np.dtype([("fp", "<u8"), ("doc", "<i8")])
 
 
@@ -159,6 +161,8 @@ class StreamResult:
     documents: DocumentScores | None
     spans: list[Span] = field(default_factory=list)
     windows_tried: int = 0
+    #: why per-document scores were not computed, when they were not
+    documents_skipped: str | None = None
 
 
 @dataclass
@@ -204,12 +208,20 @@ def detect_stream(
                 scan = scan_spans(corpus, keys, spans_alpha, state.batch_lines, shared)
                 tried += scan.windows_tried
                 spans += [_place(s, index, offsets) for s in scan.spans]
+        pairs = state.docs * len(keys)
+        skipped = None
+        if per_document and pairs > MAX_DOCUMENT_KEYS:
+            per_document = False
+            skipped = (
+                f"{state.docs:,} documents x {len(keys):,} keys is over {MAX_DOCUMENT_KEYS:,} "
+                "pairs; test fewer keys (--account) for per-document scores"
+            )
         detection, documents = _score(spill, keys, windows, state, shared, per_document)
     if spans_alpha is not None:
         family = max(1, tried)
         spans = [replace(s, p_adjusted=min(1.0, s.p_value * family)) for s in spans]
         spans = sorted((s for s in spans if s.p_adjusted <= spans_alpha), key=lambda s: s.p_value)
-    return StreamResult(detection, documents, spans, tried)
+    return StreamResult(detection, documents, spans, tried, skipped)
 
 
 def _batch_corpus(
