@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from distillwatch.share import tlp
 from distillwatch.share.auditlog import read
 from distillwatch.share.server import create_app
-from distillwatch.share.server.config import ServerConfig, parse_config
+from distillwatch.share.server.config import ConfigError, ServerConfig, parse_config
 from distillwatch.share.stixbase import PROJECT_IDENTITY, member_identity
 from distillwatch.share.vocabulary import project_identity
 from test_share_server import PW, TAXII, headers
@@ -225,3 +225,33 @@ def test_our_own_export_passes_and_green_members_see_who_made_it(
     seen = {o["id"]: o for o in get(hub, "member-c", **{"match[type]": "identity"})}
     assert set(seen) == {PROJECT_IDENTITY["id"], by("member-a")}
     assert all(o["object_marking_refs"] == [tlp.marking_id("clear")] for o in seen.values())
+
+
+def test_a_configured_identity_is_the_one_bound_to_the_member(tmp_path: Path) -> None:
+    """A member whose tooling has its own identity id names it in the config."""
+    own = f"identity--{uuid.UUID(int=4242, version=4)}"
+    cfg = hub_config(tmp_path)
+    doc_members = {
+        name: {"password_hash": PW, "tlp": m.clearance} for name, m in cfg.members.items()
+    }
+    doc_members["member-a"]["identity"] = own
+    cfg = parse_config(
+        {
+            "server": {"database": cfg.database, "api_root": "isac", "audit_log": cfg.audit_log},
+            "members": doc_members,
+            "collections": {"campaigns": {"read": ["*"], "write": ["member-a"]}},
+        }
+    )
+    with TestClient(create_app(cfg)) as hub:
+        assert add(hub, "member-a", {**indicator(1, "member-a"), "created_by_ref": own})[
+            "success_count"
+        ]
+        assert add(hub, "member-a", indicator(2, "member-a"))["failure_count"] == 1
+        r = hub.post(
+            URL, content=b'{"objects": []}', headers=headers("member-b", **{"Content-Type": TAXII})
+        )
+        assert r.status_code == 403
+        assert [e["rule"] for e in refusals(hub)] == ["forged-author", "no-write-right"]
+    doc_members["member-b"]["identity"] = own
+    with pytest.raises(ConfigError, match="share identity"):
+        parse_config({"members": doc_members})

@@ -203,9 +203,9 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
     async def add_objects(cid: str, request: Request, who: Member = Depends(member)) -> Response:
         c = visible(cid, who)
         if not c.can_write(who.name):
-            raise TaxiiError(
-                403, "write not permitted", f"{who.name} may not write to collection {c.alias}"
-            )
+            why = f"{who.name} may not write to collection {c.alias}"
+            audit_refusal(log, who, c, "no-write-right", "add", why)
+            raise TaxiiError(403, "write not permitted", why)
         if not taxii.json_content(request.headers.get("content-type")):
             raise TaxiiError(415, "unsupported media type", f"send the envelope as {TAXII}")
         body = await taxii.read_limited(request, config.max_content_length)
@@ -230,24 +230,16 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
     ) -> Response:
         c = readable(cid, who)
         if not c.can_write(who.name):
-            raise TaxiiError(403, "delete not permitted", f"{who.name} may not write to {c.alias}")
+            why = f"{who.name} may not write to {c.alias}"
+            audit_refusal(log, who, c, "no-write-right", "delete", why, object_id[:300])
+            raise TaxiiError(403, "delete not permitted", why)
         taxii.ids(object_id)  # 400 for what cannot be an object id
         versions = taxii.versions(f["match_version"]) if f["match_version"] else ["all"]
         try:
             deleted = store.delete(c.id, object_id, versions, tlp.rank(who.clearance), who.name)
         except NotOwner as exc:
             why = f"{object_id:.80} belongs to {exc.owner}: only its author may delete it"
-            log.append(
-                {
-                    "action": "refused",
-                    "rule": "not-owner",
-                    "member": who.name,
-                    "collection": c.alias,
-                    "object_id": object_id[:300],
-                    "request": "delete",
-                    "reason": why,
-                }
-            )
+            audit_refusal(log, who, c, "not-owner", "delete", why, object_id)
             raise TaxiiError(403, "delete not permitted", why) from exc
         if not deleted:
             raise TaxiiError(404, "no such object", f"{object_id!r:.80} is not in this collection")
@@ -293,6 +285,26 @@ def _filters(
         "match_version": match_version,
         "match_spec_version": match_spec_version,
     }
+
+
+def audit_refusal(
+    log: ChainedLog,
+    who: Member,
+    c: Collection,
+    rule: str,
+    request: str,
+    reason: str,
+    object_id: str | None = None,
+    version: str | None = None,
+) -> None:
+    """One line of the hub's audit log for a request or object refused."""
+    event: dict[str, Any] = {"action": "refused", "rule": rule, "member": who.name}
+    event |= {"collection": c.alias, "request": request, "reason": reason}
+    if object_id is not None:
+        event["object_id"] = object_id[:300]
+    if version is not None:
+        event["version"] = version
+    log.append(event)
 
 
 def _add(
@@ -341,18 +353,7 @@ def _add(
     )
     for r in refused:
         failures.append(r.failure())
-        log.append(
-            {
-                "action": "refused",
-                "rule": r.rule,
-                "member": who.name,
-                "collection": c.alias,
-                "object_id": r.object_id,
-                "version": r.version,
-                "request": "add",
-                "reason": r.message,
-            }
-        )
+        audit_refusal(log, who, c, r.rule, "add", r.message, r.object_id, r.version)
     result = {
         "id": new_status_id(),
         "status": "complete",

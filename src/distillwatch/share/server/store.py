@@ -103,10 +103,6 @@ class Store:
             )
             return done, refused
 
-    def heads(self, ids: list[str], unmarked: str) -> dict[str, Head]:
-        with self.engine.connect() as conn:
-            return self._heads(conn, ids, tlp.rank(unmarked))
-
     def _heads(self, conn: sa.Connection, ids: list[str], unmarked_rank: int) -> dict[str, Head]:
         t = self.objects
         out: dict[str, Head] = {}
