@@ -141,3 +141,25 @@ def test_trust_file_errors_name_the_key() -> None:
         parse_trust({"max_ipv4_prefix": 0}, "trust.toml")
     with pytest.raises(TrustError, match="unknown key"):
         parse_trust({"trust_everyone": True}, "trust.toml")
+
+
+def test_another_members_relationship_cannot_move_an_indicator() -> None:
+    """B relates A's indicator to a campaign of its own: A's evidence stays A's campaign's."""
+    ind = indicator(3, "member-a")
+
+    def indicates(who: str, campaign: str) -> dict:
+        return {
+            "type": "relationship",
+            "id": f"relationship--{who}",
+            "relationship_type": "indicates",
+            "source_ref": ind["id"],
+            "target_ref": f"campaign--{campaign}",
+        }
+
+    objects = [
+        ("member-a", ind),
+        ("member-a", indicates("a", "a-campaign")),
+        ("member-b", indicates("b", "b-campaign")),
+    ]
+    assert [e.campaign for e in entries_from(objects)] == ["campaign--a-campaign"]
+    assert [e.campaign for e in entries_from(objects[::-1])] == ["campaign--a-campaign"]

@@ -86,12 +86,15 @@ def pattern_values(pattern: str) -> list[tuple[str, str]]:
 
 def entries_from(objects: Iterable[tuple[str, dict[str, Any]]]) -> list[Entry]:
     """Block-list entries of ``(producer, object)`` pairs (indicators and fingerprints)."""
-    campaign_of: dict[str, str] = {}
+    # only the indicator's own producer says which campaign it indicates: another member's
+    # relationship must not move it (splitting a member's evidence across campaigns would
+    # keep each below the blocking confidence)
+    campaign_of: dict[tuple[str, str], str] = {}
     objs = list(objects)
-    for _, o in objs:
+    for producer, o in objs:
         target = str(o.get("target_ref", ""))
         if o.get("relationship_type") == "indicates" and target.startswith("campaign--"):
-            campaign_of[o["source_ref"]] = target
+            campaign_of[(producer, str(o["source_ref"]))] = target
     out: list[Entry] = []
     for producer, o in objs:
         if o.get("revoked"):
@@ -107,7 +110,7 @@ def entries_from(objects: Iterable[tuple[str, dict[str, Any]]]) -> list[Entry]:
                         conf,
                         o.get("valid_until"),
                         producer,
-                        campaign_of.get(o["id"], ""),
+                        campaign_of.get((producer, o["id"]), ""),
                         o["id"],
                     )
                 )
