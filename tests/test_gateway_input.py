@@ -4,6 +4,7 @@ sees them (malformed JSON, non-UTF-8, cut short, too large)."""
 
 from __future__ import annotations
 
+import gzip
 import socket
 import time
 from pathlib import Path
@@ -138,3 +139,27 @@ def test_a_body_cut_short_is_never_forwarded(tmp_path: Path, upstream) -> None:
     (record,) = traffic(gw)
     assert record["status"] == 499 and record["interrupted"] == "client_disconnected"
     assert check_record(record) is None
+
+
+def test_the_upstream_serves_exactly_the_request_that_was_logged(tmp_path: Path, upstream) -> None:
+    """Parsers disagree on duplicate keys (first or last wins): the gateway forwards the
+    object it assessed, written out again, so the upstream cannot see another prompt."""
+    app = upstream[1]
+    body = (
+        b'{"model": "m", "messages": [{"role": "user", "content": "benign"}],'
+        b' "messages": [{"role": "user", "content": "harvest this"}]}'
+    )
+    with running(tmp_path, upstream[0]) as (gw, url):
+        answer = httpx.post(url + "/v1/chat/completions", content=body, headers=ALICE)
+        gzipped = httpx.post(
+            url + "/v1/chat/completions",
+            content=gzip.compress(orjson.dumps(CHAT)),
+            headers={**ALICE, "content-encoding": "gzip"},
+        )
+    assert answer.status_code == 200 and gzipped.status_code == 415
+    (record, refused) = traffic(gw)
+    seen = app.state.seen[-1]
+    assert seen["body"]["messages"] == record["messages"]
+    # the duplicate never reached the upstream: it got the one object, written out again
+    assert int(seen["headers"]["content-length"]) == len(orjson.dumps(seen["body"])) < len(body)
+    assert refused["status"] == 415

@@ -22,6 +22,8 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterable, MutableMapping
 from typing import Any, Protocol
 
+import orjson
+
 from distillwatch.enforce.decision import Decision
 from distillwatch.enforce.enforcer import Enforcer
 from distillwatch.gateway.body import (
@@ -163,6 +165,8 @@ class DistillwatchMiddleware:
             return ingestible(record)
 
         try:
+            if headers.get("content-encoding", "identity").lower() not in ("identity", ""):
+                raise BadRequest(415, "Compressed request bodies are not accepted.")
             body = await read_limited(receive, self.body_limit, headers.get("content-length"))
             payload = parse_object(body)
             check_structure(payload, endpoint, route.api)
@@ -190,6 +194,13 @@ class DistillwatchMiddleware:
             await self._refuse(record, refusal, send)
             return
         capture = ResponseCapture(endpoint)
+        # What goes on is the object assessed, written out again: no parser differential
+        # (duplicate keys, odd escapes) can show the upstream another request than the log.
+        body = orjson.dumps(payload)
+        scope["headers"] = [
+            *((k, v) for k, v in scope["headers"] if k.lower() != b"content-length"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
         gone = False
 

@@ -90,7 +90,8 @@ def unauthorized(missing: bool) -> Refusal:
 
 
 def bad_request(status: int, message: str, param: str | None = None) -> Refusal:
-    """A request the gateway will not forward: ``400`` (body), ``404``/``405`` (route), ``413``."""
+    """A request the gateway will not forward: ``400`` (body), ``404``/``405`` (route),
+    ``413`` (size), ``415`` (compressed body)."""
     kind, code = _BAD.get(status, ("invalid_request_error", "invalid_request"))
     return Refusal(status, _error(message, kind, code, param=param))
 
@@ -99,4 +100,5 @@ _BAD = {
     404: ("invalid_request_error", "unknown_url"),
     405: ("invalid_request_error", "method_not_allowed"),
     413: ("invalid_request_error", "request_too_large"),
+    415: ("invalid_request_error", "unsupported_media_type"),
 }
