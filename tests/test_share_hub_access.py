@@ -215,3 +215,15 @@ def test_unknown_members_cost_as_much_as_known_ones() -> None:
 
     known, unknown = cost("member-a"), cost("no-such-member")
     assert unknown > 0.3 * known, (known, unknown)  # without the dummy hash: ~0.01
+
+
+def test_login_budgets_stay_bounded_whatever_names_are_tried() -> None:
+    from distillwatch.share.server.guard import MAX_KEYS
+
+    g = guard(login_failures=10**6, member_login_failures=5)
+    long_name = "x" * 50_000
+    for n in range(MAX_KEYS + 50):
+        g._by_name.set(f"name:{n}", 0.0, time.monotonic())
+    g._reserve("192.0.2.7", long_name, None)
+    assert len(g._by_name._state) <= MAX_KEYS
+    assert all(len(k) < 100 for k in g._by_name._state)  # names are kept hashed

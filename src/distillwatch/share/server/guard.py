@@ -49,7 +49,7 @@ def take(tokens: float, last: float, now: float, rate: float, burst: int) -> tup
 
 @dataclass
 class Buckets:
-    """Token buckets by key with bounded memory (full buckets are forgotten first)."""
+    """Token buckets by key with bounded memory (the keys seen first are forgotten first)."""
 
     rate: float
     burst: int
@@ -61,19 +61,22 @@ class Buckets:
 
     def set(self, key: str, tokens: float, now: float) -> None:
         if len(self._state) >= MAX_KEYS and key not in self._state:
-            self._prune(now)
+            self._prune()
         self._state[key] = (tokens, now)
 
     def wait(self, key: str, now: float) -> int:
         """Whole seconds until ``key`` has a token again."""
         return max(1, int((1.0 - self.level(key, now)) / self.rate) + 1)
 
-    def _prune(self, now: float) -> None:
-        full = [k for k in self._state if self.level(k, now) >= self.burst]
-        for k in full:
+    def _prune(self) -> None:
+        """Forget the tenth of the keys seen first (amortised O(1) per new key); a forgotten
+        bucket starts full again, which costs whoever had drained it a fresh budget at most."""
+        for k in list(self._state)[: max(1, MAX_KEYS // 10)]:
             del self._state[k]
-        while len(self._state) >= MAX_KEYS:  # still full of drained buckets: oldest go
-            del self._state[min(self._state, key=lambda k: self._state[k][1])]
+
+
+def _name_key(user: str | None) -> str:
+    return "name:" + hashlib.sha256(str(user).encode()).hexdigest()[:32]
 
 
 def _too_many(wait: int, what: str) -> TaxiiError:
@@ -180,7 +183,8 @@ class Guard:
     def _reserve(self, client: str, user: str | None, found: Member | None) -> None:
         """Spend one failed-login token of the address and of the name before checking."""
         now = time.monotonic()
-        addr, name = f"addr:{client}", f"name:{user}"
+        # names come from the client: kept as a fixed-size hash, whatever their length
+        addr, name = f"addr:{client}", _name_key(user)
         with self._lock:
             a = self._by_addr.level(addr, now)
             n = self._by_name.level(name, now) if user is not None else float("inf")
@@ -203,7 +207,10 @@ class Guard:
     def _refund(self, client: str, user: str) -> None:
         now = time.monotonic()
         with self._lock:
-            for bucket, key in ((self._by_addr, f"addr:{client}"), (self._by_name, f"name:{user}")):
+            for bucket, key in (
+                (self._by_addr, f"addr:{client}"),
+                (self._by_name, _name_key(user)),
+            ):
                 bucket.set(key, min(float(bucket.burst), bucket.level(key, now) + 1.0), now)
 
     def _log(self, action: str, client: str, found: Member | None) -> None:
