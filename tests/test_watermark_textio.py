@@ -51,3 +51,17 @@ def test_bad_line_is_named_with_its_number(tmp_path: Path) -> None:
     path.write_text('{"text": "fine\u2028still fine"}\n{"text": \n', encoding="utf-8")
     with pytest.raises(TextInputError, match=r"bad\.jsonl:2: not JSON"):
         read_texts(str(path))
+
+
+def test_an_overlong_line_is_refused_not_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from distillwatch.watermark import textio
+
+    monkeypatch.setattr(textio, "MAX_LINE_BYTES", 64)
+    path = tmp_path / "long.jsonl"
+    write_jsonl(path, [{"text": "short"}, {"text": "x" * 200}])
+    with pytest.raises(TextInputError, match=r"long\.jsonl:2: line longer than 64 bytes"):
+        read_texts(str(path))
+    write_jsonl(path, [{"text": "y" * 51}])  # 64 bytes with its newline: accepted
+    assert read_texts(str(path)) == ["y" * 51]

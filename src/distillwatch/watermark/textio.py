@@ -29,6 +29,8 @@ import orjson
 
 #: characters of plain text handed on at a time (a piece ends at a newline when it can)
 PIECE_BYTES = 1 << 20
+#: longest JSON Lines line (one document) accepted; a longer one is refused, never read whole
+MAX_LINE_BYTES = 64 << 20
 
 
 class _Binary(Protocol):
@@ -36,7 +38,7 @@ class _Binary(Protocol):
 
     def read(self, n: int = -1, /) -> bytes: ...
 
-    def __iter__(self) -> Iterator[bytes]: ...
+    def readline(self, n: int = -1, /) -> bytes: ...
 
 
 class TextInputError(ValueError):
@@ -107,19 +109,25 @@ class _Encoded:
     def read(self, n: int = -1) -> bytes:
         return self.text.read(n).encode("utf-8")
 
-    def __iter__(self) -> Iterator[bytes]:
-        return (line.encode("utf-8") for line in self.text)
+    def readline(self, n: int = -1) -> bytes:
+        return self.text.readline(n).encode("utf-8")
 
 
-def _lines(fh: _Binary) -> Iterator[tuple[int, bytes]]:
+def _lines(fh: _Binary, where: str) -> Iterator[tuple[int, bytes]]:
     """(line number, content) for every line, split on ``\\n`` only (``\\r\\n`` too)."""
-    for number, raw in enumerate(fh, 1):
+    number = 0
+    while raw := fh.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            raise TextInputError(
+                f"{where}:{number}: line longer than {MAX_LINE_BYTES:,} bytes (one document)"
+            )
         yield number, raw.rstrip(b"\r\n")
 
 
 def _records(fh: _Binary, where: str) -> Iterator[tuple[int, Any]]:
     """(line number, parsed JSON) of every non-blank line; bad JSON names file and line."""
-    for number, line in _lines(fh):
+    for number, line in _lines(fh, where):
         if not line.strip():
             continue
         try:
@@ -226,5 +234,5 @@ def read_token_ids(source: str) -> list[npt.NDArray[np.int64]]:
 def read_lines(source: str) -> list[str]:
     """Non-blank lines of a plain text file (prompts, account ids), split on ``\\n`` only."""
     with _open(source) as (fh, where):
-        lines = [_decode(line, f"{where}:{n}") for n, line in _lines(fh)]
+        lines = [_decode(line, f"{where}:{n}") for n, line in _lines(fh, where)]
     return [line for line in lines if line.strip()]
