@@ -134,3 +134,34 @@ def test_anthropic_messages_route_is_enforced_and_logged(tmp_path: Path, upstrea
     assert answered["usage"] == {"input_tokens": 6, "output_tokens": 3}
     assert answered["params"]["max_tokens"] == 64
     assert check_record(refused) is None and check_record(answered) is None
+
+
+def test_external_authorisation_decides_and_logs_without_forwarding(
+    tmp_path: Path, upstream
+) -> None:
+    """Envoy's ext_authz (HTTP service) sends the request's method, path, headers and body
+    under a prefix; 200 lets Envoy forward it, anything else is the answer it returns."""
+    url_up, app = upstream
+    seen = len(app.state.seen)
+    with running(tmp_path, url_up, ext_authz="/ext_authz") as (gw, url):
+        block(gw, "acct_alice", ref="DW-AUTHZ")
+        path = "/ext_authz/v1/chat/completions"
+        refused = httpx.post(url + path, json=CHAT, headers=ALICE)
+        allowed = httpx.post(url + path, json=CHAT, headers=BOB)
+        nobody = httpx.post(url + path, json=CHAT)
+        models = httpx.get(url + "/ext_authz/v1/models", headers=BOB)
+        admin = httpx.get(url + "/ext_authz/model/info", headers=BOB)
+    assert refused.status_code == 403 and refused.json()["error"]["reference_id"] == "DW-AUTHZ"
+    assert allowed.status_code == 200 and allowed.content == b""
+    assert allowed.headers["x-distillwatch-account"] == "acct_bob"
+    assert nobody.status_code == 401 and models.status_code == 200 and admin.status_code == 404
+    assert len(app.state.seen) == seen  # decided only: the calling proxy forwards
+    logged = traffic(gw)
+    assert [(r["account_id"], r.get("status"), r.get("via")) for r in logged] == [
+        ("acct_alice", 403, "ext_authz"),
+        ("acct_bob", None, "ext_authz"),
+    ]
+    assert all(check_record(r) is None for r in logged)
+    for bad in ("/v1", "/", "ext_authz", "/a/../b"):
+        with pytest.raises(ValueError, match="--ext-authz"):
+            build_gateway(GatewayConfig(upstream=url_up, ext_authz=bad))

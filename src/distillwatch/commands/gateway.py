@@ -76,6 +76,12 @@ def command(
     shutdown_timeout: float = typer.Option(
         10.0, "--shutdown-timeout", help="On SIGTERM, seconds requests in flight may finish."
     ),
+    ext_authz: str | None = typer.Option(
+        None,
+        "--ext-authz",
+        help="Also answer Envoy/Kong external-authorisation checks under this path prefix "
+        "(e.g. /ext_authz): decide and log only, 200 allows.",
+    ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8080, "--port", help="Port to listen on."),
 ) -> None:
@@ -118,6 +124,7 @@ def command(
         body_limit=body_limit,
         timeouts=Timeouts(connect_timeout, read_timeout, idle_timeout, total_timeout or None),
         shutdown_timeout=shutdown_timeout,
+        ext_authz=ext_authz,
     )
     try:
         gateway = build_gateway(config)

@@ -24,6 +24,7 @@ from distillwatch.gateway.local_state import MirroredStore
 from distillwatch.gateway.metrics import GatewayMetrics
 from distillwatch.gateway.middleware import DistillwatchMiddleware, Sink
 from distillwatch.gateway.proxy import Forwarder, Timeouts
+from distillwatch.gateway.routes import PREFIXES, RouteError, canonical
 from distillwatch.gateway.sinks import NatsSink, RotatingJsonl
 
 
@@ -60,6 +61,8 @@ class GatewayConfig:
     timeouts: Timeouts = field(default_factory=Timeouts)
     #: On SIGTERM: how long requests in flight may finish before they are cancelled.
     shutdown_timeout: float = 10.0
+    #: Also answer external-authorisation checks under this path prefix (Envoy, Kong).
+    ext_authz: str | None = None
 
 
 class Gateway:
@@ -74,6 +77,8 @@ class Gateway:
                 "--upstream-key-env needs --keys: without a keys file every key is accepted, "
                 "so anyone could use the upstream key through the gateway"
             )
+        if config.ext_authz is not None:
+            check_prefix(config.ext_authz)
         self.store = make_store(config)
         #: with shared state and fail-open: the local copy of active blocks (docs/gateway.md)
         self.local = (
@@ -120,6 +125,7 @@ class Gateway:
             trust_forwarded=config.trust_forwarded,
             body_limit=config.body_limit,
             local=self.local,
+            ext_authz=config.ext_authz,
         )
         self._export_counters()
 
@@ -175,6 +181,18 @@ class Gateway:
                 "Records not published to NATS (queue full or NATS failing).",
                 lambda: nats.dropped,
             )
+
+
+def check_prefix(prefix: str) -> None:
+    """An ext_authz prefix must be one plain path that no model route starts with."""
+    try:
+        clean = canonical(prefix)
+    except RouteError:
+        clean = ""
+    if clean != prefix or clean in ("/", *(p for p in PREFIXES if p)):
+        raise ValueError(
+            f"--ext-authz must be a plain path prefix such as /ext_authz, got {prefix!r}"
+        )
 
 
 def make_store(config: GatewayConfig) -> EnforcementStore:

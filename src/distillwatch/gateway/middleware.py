@@ -77,10 +77,13 @@ class DistillwatchMiddleware:
         body_limit: int = DEFAULT_LIMIT,
         passthrough: Collection[tuple[str, str]] = (),
         local: LocalActions | None = None,
+        ext_authz: str | None = None,
     ) -> None:
         """``passthrough``: extra ``(method, path)`` routes of the app, served to known keys
         without enforcement; ``local``: applied to decisions taken while the state store is
-        down (the gateway's copy of active blocks)."""
+        down (the gateway's copy of active blocks); ``ext_authz``: a path prefix under which
+        requests are only decided on and logged, for a proxy that forwards them itself
+        (Envoy ``ext_authz``, Kong): ``200`` allows, anything else is the refusal to send."""
         self.app = app
         self.enforcer = enforcer
         self.keys = keys or KeyRing()
@@ -91,6 +94,7 @@ class DistillwatchMiddleware:
         self.body_limit = body_limit
         self.passthrough = frozenset(passthrough)
         self.local = local
+        self.ext_authz = ext_authz.rstrip("/") if ext_authz else None
         self.metrics.gauge(
             "distillwatch_state_up",
             "1 while the enforcement state store is reachable, 0 while it is not.",
@@ -124,16 +128,23 @@ class DistillwatchMiddleware:
             self.metrics.unauthorized.inc()
             await _send_refusal(send, unauthorized(missing=key is None))
             return
+        path: str = scope["path"]
+        authz = self.ext_authz is not None and path.startswith(self.ext_authz + "/")
+        if authz:
+            path = path[len(self.ext_authz or "") :]
         try:
-            route = resolve(method, scope["path"], self.passthrough)
+            route = resolve(method, path, self.passthrough)
         except RouteError as exc:
             await _send_refusal(send, bad_request(exc.status, exc.message))
             return
         scope = {**scope, "path": route.path, "raw_path": route.path.encode()}
         if route.endpoint is None:
-            await self.app(scope, _no_body(receive), send)
+            if authz:
+                await respond(send, 200, [], b"")
+            else:
+                await self.app(scope, _no_body(receive), send)
             return
-        await self._guard(scope, receive, send, route, identity, headers)
+        await self._guard(scope, receive, send, route, identity, headers, authz)
 
     async def _guard(
         self,
@@ -143,6 +154,7 @@ class DistillwatchMiddleware:
         route: Route,
         identity: Identity,
         headers: dict[str, str],
+        authz: bool = False,
     ) -> None:
         started = time.perf_counter()
         endpoint = route.endpoint or "chat"
@@ -182,6 +194,8 @@ class DistillwatchMiddleware:
             self._emit(record)
             return
         record = new_record(payload)
+        if authz:
+            record["via"] = "ext_authz"
         decision = await self.enforcer.check(record, identity.cluster_id)
         if self.local is not None:
             decision = self.local.apply(decision, time.time())
@@ -192,6 +206,12 @@ class DistillwatchMiddleware:
             refusal = refusal_for(decision, self.enforcer.policy.challenge_url)
             record["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
             await self._refuse(record, refusal, send)
+            return
+        if authz:  # the calling proxy forwards the request: decided, logged, allowed
+            record["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
+            self._emit(record)
+            account = (b"x-distillwatch-account", identity.account_id.encode())
+            await respond(send, 200, [id_header, account], b"")
             return
         capture = ResponseCapture(endpoint)
         # What goes on is the object assessed, written out again: no parser differential
