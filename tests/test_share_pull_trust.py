@@ -163,3 +163,24 @@ def test_another_members_relationship_cannot_move_an_indicator() -> None:
     ]
     assert [e.campaign for e in entries_from(objects)] == ["campaign--a-campaign"]
     assert [e.campaign for e in entries_from(objects[::-1])] == ["campaign--a-campaign"]
+
+
+def test_cli_names_a_bad_trust_file_or_tls_option(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from distillwatch.cli import app
+
+    runner = CliRunner()
+    bad = tmp_path / "trust.toml"
+    bad.write_text("[members]\nmember-b = 'a lot'\n")
+    env = {"DISTILLWATCH_SHARE_PASSWORD": "x", "DISTILLWATCH_SHARE_KEY": "k" * 32}
+    url = "http://127.0.0.1:9/isac/collections/x/"
+    args = ["share", "pull", "--collection", url, "--user", "member-b", "--trust", str(bad)]
+    got = runner.invoke(app, args, env=env)
+    assert got.exit_code != 0 and "[members] member-b must be a number" in got.output
+    cert = tmp_path / "hub.crt"
+    cert.write_text("not a certificate")
+    got = runner.invoke(app, ["share", "serve", "--config", str(bad), "--tls-cert", str(cert)])
+    assert got.exit_code != 0
+    got = runner.invoke(app, [*args[:-2], "--ca-file", str(tmp_path / "none.pem")], env=env)
+    assert got.exit_code != 0 and "no CA file" in got.output

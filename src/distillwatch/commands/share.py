@@ -19,6 +19,15 @@ if TYPE_CHECKING:
     from distillwatch.share.keyed import GroupKey
     from distillwatch.share.policy import Policy
 
+
+def _fail(message: str) -> None:
+    """``fail`` with the message shown as written: config errors name TOML tables like
+    ``[members]``, which the console would otherwise take for markup and swallow."""
+    from rich.markup import escape
+
+    fail(escape(message))
+
+
 app = typer.Typer(
     name="share",
     help="Share sanitised STIX 2.1 campaign intelligence with other providers over TAXII 2.1.",
@@ -52,15 +61,15 @@ def _prepare(
     from distillwatch.share.traffic import distinct_requests
 
     if not scan.is_dir():
-        fail(f"no scan directory at {scan}")
+        _fail(f"no scan directory at {scan}")
     try:
         policy = load_policy(policy_file)
         key = load_key(key_file)
         seen = distinct_requests(list(traffic)) if traffic else None
         result = build_bundle(scan, policy, key, recipients=to or None, traffic=seen)
     except (PolicyError, GroupKeyError, ScanFileError, IngestError) as exc:
-        fail(str(exc))
-        raise AssertionError from exc  # unreachable: fail() exits
+        _fail(str(exc))
+        raise AssertionError from exc  # unreachable: _fail() exits
     return policy, key, result
 
 
@@ -89,7 +98,7 @@ def export(
     ]
     if problems:
         listed = "\n".join(f"  {p}" for p in problems[:20])
-        fail(f"the bundle does not pass the STIX 2.1 validator; nothing written:\n{listed}")
+        _fail(f"the bundle does not pass the STIX 2.1 validator; nothing written:\n{listed}")
     data = orjson.dumps(result.bundle, option=orjson.OPT_INDENT_2)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_bytes(data)
@@ -125,7 +134,7 @@ def init_policy(
     from distillwatch.share.policy import DEFAULT_POLICY
 
     if path.exists():
-        fail(f"{path} exists; not overwriting it")
+        _fail(f"{path} exists; not overwriting it")
     path.write_text(DEFAULT_POLICY, encoding="utf-8")
     console.print(f"wrote {path}")
 
@@ -147,10 +156,10 @@ def _password(path: Path | None) -> str:
         try:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            fail(f"cannot read the password file {path}: {exc.strerror}")
+            _fail(f"cannot read the password file {path}: {exc.strerror}")
     value = os.environ.get(_PASSWORD_ENV)
     if not value:
-        fail(f"no password: give --password-file or set {_PASSWORD_ENV}")
+        _fail(f"no password: give --password-file or set {_PASSWORD_ENV}")
         raise AssertionError  # unreachable
     return value
 
@@ -159,7 +168,7 @@ def _verify(ca_file: Path | None) -> str | bool:
     if ca_file is None:
         return True
     if not ca_file.is_file():
-        fail(f"no CA file at {ca_file}")
+        _fail(f"no CA file at {ca_file}")
     return str(ca_file)
 
 
@@ -189,15 +198,15 @@ def publish(
         data = bundle.read_bytes()
         doc = orjson.loads(data)
     except (OSError, orjson.JSONDecodeError) as exc:
-        fail(f"cannot read the bundle {bundle}: {exc}")
+        _fail(f"cannot read the bundle {bundle}: {exc}")
         return
     if not isinstance(doc, dict) or not isinstance(doc.get("objects"), list):
-        fail(f"{bundle} is not a STIX bundle (no 'objects' list)")
+        _fail(f"{bundle} is not a STIX bundle (no 'objects' list)")
     try:
         source = Source(collection, user, _password(password_file), _verify(ca_file))
         status = send(source, doc, extension=extension)
     except ShareClientError as exc:
-        fail(str(exc))
+        _fail(str(exc))
         return
     audit.append(
         audit_log,
@@ -250,7 +259,7 @@ def serve(
     try:
         cfg = load_config(config)
     except ConfigError as exc:
-        fail(str(exc))
+        _fail(str(exc))
         return
     if database:
         cfg = dataclasses.replace(cfg, database=database)
@@ -258,10 +267,10 @@ def serve(
         [{"type": "identity", "id": "identity--" + "0" * 8 + "-0000-4000-8000-" + "0" * 12}]
     )
     if (tls_cert is None) != (tls_key is None):
-        fail("give both --tls-cert and --tls-key (or neither)")
+        _fail("give both --tls-cert and --tls-key (or neither)")
     for path in (tls_cert, tls_key):
         if path is not None and not path.is_file():
-            fail(f"no TLS file at {path}")
+            _fail(f"no TLS file at {path}")
     scheme = "https" if tls_cert else "http"
     if scheme == "http" and host not in ("127.0.0.1", "::1", "localhost"):
         console.print(
@@ -312,7 +321,7 @@ def pull(
         key = load_key(key_file)
         trust = load_trust(trust_file)
     except (GroupKeyError, TrustError) as exc:
-        fail(str(exc))
+        _fail(str(exc))
         return
     secret = _password(password_file)
     sources = [Source(url, user, secret, _verify(ca_file)) for url in collection]
@@ -363,12 +372,12 @@ def hunt(
     from distillwatch.share.match import Matcher
 
     if not logs and scan is None:
-        fail("give traffic logs or --scan DIR")
+        _fail("give traffic logs or --scan DIR")
     try:
         key = load_key(key_file)
         matcher = Matcher.from_file(blocklist, key)
     except (GroupKeyError, BlocklistError) as exc:
-        fail(str(exc))
+        _fail(str(exc))
         return
     source: Path | list[Path] = scan if scan is not None and not logs else list(logs)
     hits = run_hunt(distinct_requests(source), matcher)
