@@ -133,3 +133,21 @@ def test_detection_needs_a_request_body() -> None:
 def test_any_json_maps_to_items_without_raising(raw: Any) -> None:
     for item in map_line(raw):
         assert isinstance(item, Mapped | Unmapped), item
+
+
+def test_worker_processes_map_the_same_rows(tmp_path: Path) -> None:
+    """Chunks of a foreign format (and its mapping) travel to worker processes intact."""
+    from distillwatch.ingest import Dialect, ingest
+    from distillwatch.ingest.formats.mapping import load_mapping
+
+    log = tmp_path / "big.jsonl"
+    log.write_bytes(LOG.read_bytes() * 40)
+    dialect = Dialect("openai-log", load_mapping(MAPPING))
+    one = ingest([log], tmp_path / "one", workers=1, dialect=dialect)
+    two = ingest([log], tmp_path / "two", workers=2, dialect=dialect)
+    assert one.records == two.records == 440 and two.duplicate_request_ids == 440 - 11
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(tmp_path / "one" / "requests").equals(
+        pq.read_table(tmp_path / "two" / "requests")
+    )

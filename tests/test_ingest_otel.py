@@ -139,3 +139,16 @@ def test_deep_nesting_is_refused_naming_the_attribute() -> None:
     [item] = list(map_export(raw))
     assert isinstance(item, Unmapped) and "nests deeper" in item.problem.detail
     assert item.problem.field is not None and item.problem.field.startswith("attributes.deep")
+
+
+def test_strict_stops_at_the_unmappable_span_not_at_passed_over_ones(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from distillwatch.cli import app
+
+    result = CliRunner().invoke(
+        app, ["ingest", str(FIXTURE), "--strict", "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code != 0
+    text = "".join(result.output.split())
+    assert "otel-genai.jsonl:27:wrong_type" in text and "gen_ai.usage.input_tokens" in text
