@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 
 from distillwatch.enforce import Action, ActiveAction
@@ -60,6 +62,19 @@ def raw_request(
         return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
     finally:
         conn.close()
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
+    """Wait for a server process to answer HTTP at ``url`` (any status); fail if it exits."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            assert proc.poll() is None, f"{proc.args!r} exited with {proc.returncode}"
+            assert time.monotonic() < deadline, f"{url} did not answer in {seconds:g} s"
+            time.sleep(0.1)
 
 
 def records(directory: Path) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ pytest.importorskip("uvicorn")
 
 from distillwatch.cli import app as cli  # noqa: E402
 from distillwatch.gateway.stub import serve_in_thread, stub_app  # noqa: E402
+from gateway_kit import wait_until_up  # noqa: E402
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hello"}]}
 
@@ -41,15 +42,7 @@ def test_gateway_command_end_to_end(tmp_path: Path) -> None:
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    httpx.get(url + "/metrics", timeout=1)
-                    break
-                except httpx.TransportError:
-                    assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-                    assert time.monotonic() < deadline, "gateway did not start"
-                    time.sleep(0.1)
+            wait_until_up(url + "/metrics", proc)
             first = httpx.post(url + "/v1/chat/completions", json=CHAT, headers=headers)
             assert first.status_code == 200
             account = orjson.loads(next((tmp_path / "logs/traffic").glob("*.jsonl")).read_bytes())[

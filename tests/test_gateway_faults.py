@@ -26,7 +26,16 @@ from distillwatch.enforce.redis_store import RedisStore  # noqa: E402
 from distillwatch.gateway.proxy import Timeouts  # noqa: E402
 from distillwatch.gateway.stub import serve_in_thread, stub_app  # noqa: E402
 from distillwatch.ingest.normalize import check_record  # noqa: E402
-from gateway_kit import ALICE, BOB, CHAT, KEYS, records, running, traffic  # noqa: E402
+from gateway_kit import (  # noqa: E402
+    ALICE,
+    BOB,
+    CHAT,
+    KEYS,
+    records,
+    running,
+    traffic,
+    wait_until_up,
+)  # fmt: skip
 from test_gateway_redis import _free_port, needs_redis_server, redis_server  # noqa: E402
 
 ANSWER = orjson.dumps(
@@ -150,14 +159,7 @@ def test_sigterm_with_a_hung_upstream_exits_by_the_deadline(tmp_path: Path) -> N
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(url + "/metrics", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline, "no start"
-                time.sleep(0.1)
+        wait_until_up(url + "/metrics", proc)
         outcome: list[object] = []
 
         def call() -> None:

@@ -23,7 +23,7 @@ pytest.importorskip("fastapi")
 
 from distillwatch.gateway.stub import serve_in_thread, stub_app  # noqa: E402
 from distillwatch.ingest.normalize import check_record  # noqa: E402
-from gateway_kit import records  # noqa: E402
+from gateway_kit import records, wait_until_up  # noqa: E402
 
 CONFIG = """
 model_list:
@@ -69,16 +69,10 @@ def proxy(tmp_path_factory) -> Iterator[tuple[str, Path]]:
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(url + "/health/liveliness", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.poll() is None, (where / "litellm.log").read_text()[-3000:]
-                assert time.monotonic() < deadline, "LiteLLM did not start"
-                time.sleep(0.25)
+            try:
+                wait_until_up(url + "/health/liveliness", proc, seconds=120)
+            except AssertionError:
+                raise AssertionError((where / "litellm.log").read_text()[-3000:]) from None
             yield url, where
         finally:
             proc.terminate()
