@@ -4,6 +4,7 @@ and the Anthropic ``/v1/messages`` route (served by LiteLLM) is enforced and log
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import orjson
@@ -165,3 +166,34 @@ def test_external_authorisation_decides_and_logs_without_forwarding(
     for bad in ("/v1", "/", "ext_authz", "/a/../b"):
         with pytest.raises(ValueError, match="--ext-authz"):
             build_gateway(GatewayConfig(upstream=url_up, ext_authz=bad))
+
+
+def test_websockets_are_refused_by_the_middleware(tmp_path: Path) -> None:
+    """A realtime API over WebSocket in the guarded app would carry model output past
+    every check: the middleware refuses every WebSocket handshake."""
+    from starlette.routing import WebSocketRoute
+
+    from distillwatch.enforce import Enforcer, MemoryStore, load_policy
+    from distillwatch.enforce.rate_assessor import RateAssessor
+    from distillwatch.gateway import DistillwatchMiddleware
+
+    async def realtime(ws) -> None:
+        await ws.accept()
+        await ws.send_text("model output")
+        await ws.close()
+
+    app = stub_app()
+    app.router.routes.append(WebSocketRoute("/v1/realtime", realtime))
+    app.add_middleware(
+        DistillwatchMiddleware, enforcer=Enforcer(load_policy(), RateAssessor(), MemoryStore())
+    )
+    with serve_in_thread(app) as url:
+        host, port = url.split("//")[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                b"GET /v1/realtime HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\n"
+                b"connection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                b"sec-websocket-version: 13\r\nauthorization: Bearer sk-alice-secret\r\n\r\n"
+            )
+            answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 403"), answer
