@@ -63,9 +63,12 @@ class Capture(CustomLogger):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[dict[str, Any]] = []
+        #: what LiteLLM's bucket loggers (s3, gcs_bucket, azure_storage) write per call
+        self.payloads: list[dict[str, Any]] = []
 
     async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):  # type: ignore[no-untyped-def]
         self.rows.append(dict(get_logging_payload(kwargs, response_obj, start_time, end_time)))
+        self.payloads.append(kwargs["standard_logging_object"])
 
 
 def metadata(key: str) -> dict[str, Any]:
@@ -154,6 +157,16 @@ def main() -> int:
         row["request_id"] = f"chatcmpl-{row['litellm_call_id']}"
         rows.append({name: iso(value) for name, value in row.items()})
     OUT.mkdir(parents=True, exist_ok=True)
+    payloads = OUT / "litellm-standard-logging.jsonl"
+    with payloads.open("w") as handle:
+        for i, payload in enumerate(capture.payloads):
+            shift = (BASE + timedelta(minutes=7 * i)).timestamp() - payload["startTime"]
+            for name in ("startTime", "endTime", "completionStartTime"):
+                if isinstance(payload.get(name), float):
+                    payload[name] += shift
+            payload["model_map_information"] = None  # the whole price map, in every payload
+            payload["id"] = f"chatcmpl-{payload['litellm_call_id']}"  # as for the rows below
+            handle.write(json.dumps(payload, sort_keys=True, default=str) + "\n")
     path = OUT / "litellm-spendlogs.jsonl"
     path.write_text("".join(json.dumps(row, sort_keys=True) + "\n" for row in rows))
     print(f"wrote {len(rows)} rows to {path}")

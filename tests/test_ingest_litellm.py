@@ -73,6 +73,7 @@ def hostile_rows(base: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 KEYS = [*read_jsonl(ROWS)[0], "startTime", "proxy_server_request", "response", "metadata"]
+KEYS += ["id", "model_parameters", "response_cost", "response_time", "stream"]  # payloads
 EXPECTED_BAD = {"user", "proxy_server_request.messages", "prompt_tokens"}
 
 
@@ -194,3 +195,33 @@ def test_detection() -> None:
 def test_any_json_maps_to_items_without_raising(raw: Any) -> None:
     for item in map_row(raw):
         assert isinstance(item, Mapped | Unmapped), item
+
+
+PAYLOADS = FIXTURES / "litellm-standard-logging.jsonl"
+
+
+def test_standard_logging_payloads_as_bucket_loggers_write_them(tmp_path: Path) -> None:
+    """LiteLLM's s3/gcs/azure loggers write one StandardLoggingPayload per call (object files
+    under a prefix, or JSON Lines); the fixture holds the payloads of the same calls."""
+    payloads = read_jsonl(PAYLOADS)
+    calls = tmp_path / "bucket"
+    calls.mkdir()
+    for i, payload in enumerate(payloads):  # one object per call, as the s3 logger writes
+        (calls / f"call-{i:02d}.json").write_bytes(orjson.dumps(payload))
+    (calls / "call-99.json").write_bytes(orjson.dumps({**payloads[0], "id": "x", "metadata": 7}))
+    summary, out, quarantine = ingest_cli(str(calls), "--out", str(tmp_path / "out"))
+    assert_nothing_lost(summary, 18)
+    assert summary["records"] == 17 and [q["field"] for q in quarantine] == ["metadata"]
+    spend_rows = {row["litellm_call_id"]: row for row in read_jsonl(ROWS)}
+    by_call = {p["litellm_call_id"]: p for p in payloads}
+    for row in out:
+        payload = next(p for p in payloads if p["id"] == row["request_id"])
+        spend = spend_rows[payload["litellm_call_id"]]  # the SpendLogs row of the same call
+        assert row["account_id"] == (spend["user"] or spend["api_key"])
+        assert row["ip"] == spend["requester_ip_address"] and row["key_id"] == spend["api_key"]
+        assert row["input_tokens"] == spend["prompt_tokens"]
+    assert len(by_call) == 17
+    first = next(row for row in out if row["request_id"] == payloads[0]["id"])
+    assert first["last_user"].startswith("Explain, step by step") and first["max_tokens"] == 300
+    assert first["system_prompt"] == "Be precise." and first["status"] == 200
+    assert str(first["ts"]) == "2026-09-21 12:00:00+00:00"

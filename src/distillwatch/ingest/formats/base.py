@@ -62,7 +62,21 @@ Item = Mapped | Unmapped | PassedOver
 #: A dialect's mapper: one parsed foreign record in, its items out.
 Mapper = Callable[[Any], Iterable[Item]]
 
-_MISSING = object()
+
+class Taker:
+    """Collects a v1 record and the origin of each field while a mapper reads a record."""
+
+    __slots__ = ("origin", "record")
+
+    def __init__(self) -> None:
+        self.record: dict[str, Any] = {}
+        self.origin: dict[str, str] = {}
+
+    def __call__(self, v1_name: str, value: Any, name: str | None) -> None:
+        """Set ``v1_name`` from the foreign field ``name``, unless the value is null or ""."""
+        if value is not None and value != "" and name is not None:
+            self.record[v1_name] = value
+            self.origin[v1_name] = name
 
 
 def missing(field_name: str, detail: str | None = None) -> InvalidRecord:

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from distillwatch.ingest.formats.base import Item, Mapped, as_object, first, guarded, missing
+from distillwatch.ingest.formats.base import Item, Mapped, Taker, as_object, first, guarded, missing
 from distillwatch.ingest.formats.mapping import NO_MAPPING, FieldMapping
 from distillwatch.ingest.formats.openai_shapes import map_request, map_response
 from distillwatch.ingest.validate import InvalidRecord, Reason
@@ -43,13 +43,16 @@ JSON_COLUMNS = ("metadata", "messages", "response", "proxy_server_request", "req
 
 
 def looks_like(record: Any) -> bool:
-    """A SpendLogs row: ``request_id`` and ``startTime`` with LiteLLM's accounting columns."""
+    """A SpendLogs row (``request_id`` and ``startTime`` with LiteLLM's accounting columns),
+    or a StandardLoggingPayload (:mod:`.litellm_payload`)."""
+    from distillwatch.ingest.formats import litellm_payload
+
     return (
         type(record) is dict
         and "request_id" in record
         and "startTime" in record
         and ("api_key" in record or "call_type" in record or "spend" in record)
-    )
+    ) or litellm_payload.looks_like(record)
 
 
 def _json_column(row: dict[str, Any], name: str) -> Any:
@@ -101,21 +104,23 @@ def _status(row: dict[str, Any], metadata: dict[str, Any]) -> Any:
 
 
 def map_row(raw: Any, mapping: FieldMapping = NO_MAPPING) -> Iterator[Item]:
-    """One SpendLogs row → one v1 record (or why not)."""
-    return guarded(raw, "a SpendLogs row", lambda row: _map(row, mapping))
+    """One SpendLogs row (or StandardLoggingPayload) → one v1 record (or why not)."""
+    from distillwatch.ingest.formats.litellm_payload import map_payload
+
+    def build(row: dict[str, Any]) -> Mapped:
+        if "request_id" not in row and "id" in row:
+            return map_payload(row, mapping)
+        return _map(row, mapping)
+
+    return guarded(raw, "a SpendLogs row", build)
 
 
 def _map(row: dict[str, Any], mapping: FieldMapping) -> Mapped:
     metadata = as_object(_json_column(row, "metadata"), "metadata")
     body = as_object(_json_column(row, "proxy_server_request"), "proxy_server_request")
     answer = as_object(_json_column(row, "response"), "response")
-    record: dict[str, Any] = {}
-    origin: dict[str, str] = {}
-
-    def take(v1_name: str, value: Any, name: str | None) -> None:
-        if value is not None and value != "" and name is not None:
-            record[v1_name] = value
-            origin[v1_name] = name
+    take = Taker()
+    record, origin = take.record, take.origin
 
     take("request_id", row.get("request_id"), "request_id")
     take("ts", row.get("startTime"), "startTime")
