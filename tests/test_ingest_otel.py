@@ -152,3 +152,19 @@ def test_strict_stops_at_the_unmappable_span_not_at_passed_over_ones(tmp_path: P
     assert result.exit_code != 0
     text = "".join(result.output.split())
     assert "otel-genai.jsonl:27:wrong_type" in text and "gen_ai.usage.input_tokens" in text
+
+
+def test_replay_reads_otlp_and_a_trace_without_model_calls_is_reported(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from distillwatch.cli import app
+    from distillwatch.ingest import ingest
+
+    result = CliRunner().invoke(app, ["replay", str(FIXTURE), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r" / "decisions.jsonl").exists()
+    only_http = tmp_path / "http.jsonl"
+    only_http.write_text(FIXTURE.read_text().splitlines()[1] + "\n")  # line 2: an HTTP span
+    summary = ingest([only_http], tmp_path / "o")
+    assert summary.records == 0 and summary.passed_over == {"not a GenAI span": 1}
+    assert summary.warnings == [f"{only_http}: no requests in it (all passed over)"]

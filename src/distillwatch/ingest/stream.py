@@ -123,6 +123,8 @@ class RequestStream:
         for name, counts in summary.files.items():
             if counts["lines"] == 0:
                 summary.warnings.append(f"{name}: empty file, no records")
+            elif counts["records"] == 0 and counts["quarantined"] == 0:
+                summary.warnings.append(f"{name}: no requests in it (all passed over)")
             elif counts["records"] == 0:
                 summary.warnings.append(f"{name}: no valid records (all quarantined)")
         if not self.sources:
