@@ -181,10 +181,3 @@ def guarded(raw: Any, what: str, build: Callable[[dict[str, Any]], Mapped]) -> I
         yield build(raw)
     except InvalidRecord as problem:
         yield Unmapped(problem, raw=raw)
-
-
-def describe(value: Any) -> str:
-    """A short, safe description of a hostile value for an error message."""
-    if type(value) is str:
-        return repr(value[:64])
-    return json_type(value)

@@ -46,9 +46,6 @@ class MappedChunk:
     dialect: Dialect
 
 
-_NOT_PARSED = object()
-
-
 def _records(inner: JsonlChunk | ParquetChunk | RowsChunk) -> Iterator[tuple[int, Any, Any]]:
     """(line or row number, raw form for quarantine, parsed record or an error)."""
     if isinstance(inner, JsonlChunk):
