@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import socketserver
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ClassVar
 
 import orjson
 import pytest
@@ -139,9 +141,49 @@ def test_streams_are_limited_by_silence_not_by_length(tmp_path: Path) -> None:
 
 
 class _Hung(socketserver.BaseRequestHandler):
+    """Reads a request and never answers; notes when the gateway drops the connection."""
+
+    dropped: ClassVar[list[float]] = []
+
     def handle(self) -> None:
         self.request.recv(65536)
-        time.sleep(60)
+        self.request.settimeout(60)
+        try:
+            if self.request.recv(65536) == b"":
+                self.dropped.append(time.monotonic())
+        except OSError:
+            pass
+
+
+def test_a_client_that_leaves_before_the_answer_cancels_the_upstream(tmp_path: Path) -> None:
+    """A non-streamed answer is generated before its headers: leaving then must stop it too."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Hung)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Hung.dropped.clear()
+    upstream = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with running(tmp_path, upstream) as (gw, url):
+            host, port = url.split("//")[1].split(":")
+            body = orjson.dumps(CHAT)
+            with socket.create_connection((host, int(port))) as sock:
+                sock.sendall(
+                    b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n"
+                    b"authorization: Bearer sk-alice-secret\r\ncontent-type: application/json\r\n"
+                    + f"content-length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                time.sleep(0.5)  # the gateway waits on the upstream
+            left = time.monotonic()
+            deadline = left + 5
+            while not (_Hung.dropped and traffic(gw)) and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _Hung.dropped and _Hung.dropped[0] - left < 3  # the upstream saw the gateway leave
+    (record,) = traffic(gw)
+    assert record["status"] == 499 and record["interrupted"] == "client_disconnected"
 
 
 def test_sigterm_with_a_hung_upstream_exits_by_the_deadline(tmp_path: Path) -> None:

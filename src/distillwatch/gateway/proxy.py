@@ -133,6 +133,24 @@ class Forwarder:
         if scope["type"] != "http":
             return
         body = await _body(receive)
+        # The client may leave at any moment — while the upstream generates a non-streamed
+        # answer as much as during a stream: watch for it over the whole exchange.
+        work = asyncio.ensure_future(self._exchange(scope, body, send))
+        gone = asyncio.ensure_future(_disconnect(receive))
+        try:
+            await asyncio.wait((work, gone), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not work.done():  # the client went away (or we are cancelled): stop upstream
+                work.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await work
+                if gone.done():  # else a shutdown: the middleware records that
+                    scope.setdefault(INTERRUPTED, "client_disconnected")
+            gone.cancel()
+        if not work.cancelled():
+            work.result()  # an error nobody handled: let the server see it
+
+    async def _exchange(self, scope: Scope, body: bytes, send: Send) -> None:
         try:
             response = await self._request(scope, body)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -141,14 +159,19 @@ class Forwarder:
             status = 504 if kind == "timeout" else 502
             await _error(send, status, f"upstream {kind}: {type(exc).__name__}")
             return
+        finished = False
         try:
             if 300 <= response.status < 400:  # would hand the client the upstream's address
                 scope[INTERRUPTED] = "upstream_redirect"
                 await _error(send, 502, f"upstream answered {response.status} (redirect)")
-                return
-            await self._relay(scope, receive, send, response)
+            else:
+                await self._relay(scope, send, response)
+            finished = True
         finally:
-            response.release()
+            if finished:
+                response.release()
+            else:  # cut short: drop the connection, so the upstream stops generating
+                response.close()
 
     async def _request(self, scope: Scope, body: bytes) -> aiohttp.ClientResponse:
         path: str = scope["path"]
@@ -182,10 +205,8 @@ class Forwarder:
                 self.retries += 1
         raise AssertionError("unreachable")
 
-    async def _relay(
-        self, scope: Scope, receive: Receive, send: Send, response: aiohttp.ClientResponse
-    ) -> None:
-        """Stream the response to the client until it ends, the client leaves or it stalls."""
+    async def _relay(self, scope: Scope, send: Send, response: aiohttp.ClientResponse) -> None:
+        """Stream the response to the client until it ends or the upstream stalls."""
         out = [
             (k, v)
             for k, v in response.raw_headers
@@ -197,35 +218,17 @@ class Forwarder:
             out.append((b"content-length", length.encode()))
         stream = response.headers.get("content-type", "").startswith("text/event-stream")
         await send({"type": "http.response.start", "status": response.status, "headers": out})
-        pump = asyncio.ensure_future(self._pump(send, response, length, chunked))
-        gone = asyncio.ensure_future(_disconnect(receive))
         try:
-            await asyncio.wait((pump, gone), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            if not pump.done():  # the client went away (or we are cancelled): stop upstream
-                pump.cancel()
-                response.close()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pump
-                if gone.done():  # else a shutdown: the middleware records that
-                    scope.setdefault(INTERRUPTED, "client_disconnected")
-            gone.cancel()
-        if pump.cancelled():
-            return
-        failure = pump.exception()
-        if failure is None:
-            return
-        if not isinstance(failure, TimeoutError | aiohttp.ClientError):
-            raise failure
-        kind = "idle_timeout" if isinstance(failure, TimeoutError) else "error"
-        scope[INTERRUPTED] = f"upstream_{kind}"
-        if stream:  # say so in the stream itself, then end it
+            await self._pump(send, response, length, chunked)
+        except (TimeoutError, aiohttp.ClientError) as failure:
+            kind = "idle_timeout" if isinstance(failure, TimeoutError) else "error"
+            scope[INTERRUPTED] = f"upstream_{kind}"
+            if not stream:  # a body of known length cannot be completed: end the connection
+                raise
             event = {"error": {"message": f"upstream {kind}", "type": "upstream_error",
                                "code": f"upstream_{kind}"}}  # fmt: skip
             chunk = b"data: " + orjson.dumps(event) + b"\n\n"
             await send({"type": "http.response.body", "body": chunk, "more_body": False})
-        else:  # a body of known length cannot be completed: end the connection
-            raise failure
 
     async def _pump(
         self, send: Send, response: aiohttp.ClientResponse, length: str | None, chunked: bool
