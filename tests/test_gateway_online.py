@@ -81,3 +81,16 @@ def test_combined_assessment_keeps_the_strongest_of_each_side() -> None:
     assert both.tactics == ("cot_harvesting",) and both.distinctive
     with pytest.raises(ValueError, match="at least one"):
         CombinedAssessor([])
+
+
+def test_the_signal_worker_yields_the_core_to_the_request_path(tmp_path: Path) -> None:
+    import os
+
+    with serve_in_thread(stub_app()) as upstream:
+        gw = build_gateway(GatewayConfig(upstream=upstream, assessor="online"))
+        with serve_in_thread(gw.app):  # start-up lowers the worker's priority
+            workers = list(gw.assessor.enricher._processes)  # type: ignore[attr-defined]
+            assert workers
+            assert all(os.getpriority(os.PRIO_PROCESS, pid) >= 10 for pid in workers)
+            assert os.getpriority(os.PRIO_PROCESS, 0) < 10  # the gateway itself is untouched
+        gw.assessor.close()  # type: ignore[attr-defined]

@@ -63,6 +63,9 @@ class GatewayConfig:
     shutdown_timeout: float = 10.0
     #: Also answer external-authorisation checks under this path prefix (Envoy, Kong).
     ext_authz: str | None = None
+    #: Scheduling priority (nice) of the online engine's signal worker: on a saturated host
+    #: the request path should win the core, learning can wait a moment.
+    worker_nice: int = 10
 
 
 class Gateway:
@@ -130,6 +133,8 @@ class Gateway:
         self._export_counters()
 
     async def startup(self) -> None:
+        if self.config.worker_nice:
+            lower_priority(self.config.worker_nice)
         if self.local is not None:
             self.local.start()
         if self.nats is not None:
@@ -181,6 +186,39 @@ class Gateway:
                 "Records not published to NATS (queue full or NATS failing).",
                 lambda: nats.dropped,
             )
+
+
+def lower_priority(nice: int) -> int:
+    """Renice this process's multiprocessing forkserver and its workers (the online
+    engine's signal worker; workers forked later inherit it); returns how many. Linux only;
+    anything else is left as it is."""
+    stat = Path("/proc/self/stat")
+    if not stat.exists():
+        return 0
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except (OSError, ValueError, IndexError):
+                continue
+    tree, size = {os.getpid()}, 0
+    while len(tree) != size:
+        size = len(tree)
+        tree |= {pid for pid, parent in parents.items() if parent in tree}
+    done = 0
+    for pid in tree - {os.getpid()}:
+        try:
+            if b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.setpriority(
+                    os.PRIO_PROCESS, pid, max(nice, os.getpriority(os.PRIO_PROCESS, pid))
+                )
+                done += 1
+        except OSError:
+            continue
+    return done
 
 
 def check_prefix(prefix: str) -> None:
