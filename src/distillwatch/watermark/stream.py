@@ -6,7 +6,8 @@ tokenised and fingerprinted, and its (tuple, document) pairs go to one of 64 buc
 by the tuple's top bits; every occurrence of a tuple lands in the same bucket. Then each
 bucket is read back alone and de-duplicated, and its share of every key's pooled score and
 of every document's score is added up. Memory is one batch (``batch_bytes`` of text) plus
-one bucket (1/64 of the pairs) plus per-document totals; disk holds 16 bytes per tuple.
+one bucket of at most ``bucket_pairs`` pairs (a bigger one is split again by the next
+bits) plus per-document totals; disk holds 16 bytes per tuple.
 Small inputs never touch the disk (pairs stay in memory up to ``memory_pairs``).
 
 Windowed span detection runs per batch, on whole documents (a long plain text comes in
@@ -18,8 +19,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,9 @@ BATCH_BYTES = 2 << 20
 #: (tuple, document) pairs kept in memory before spilling to bucket files
 MEMORY_PAIRS = 2 << 20
 BUCKET_BITS = 6
+#: pairs read back at once at most; a bigger bucket is split again by the next bits
+BUCKET_PAIRS = 8 << 20
+MAX_LEVELS = 4
 #: per-document totals kept at most for this many (document, key) pairs (8 bytes each)
 MAX_DOCUMENT_KEYS = 50_000_000
 PAIR = np.dtype([("fp", "<u8"), ("doc", "<i8")])
@@ -104,11 +109,19 @@ def id_batches(
 
 
 class Spill:
-    """(tuple, document) pairs per context window, split by tuple into bucket files."""
+    """(tuple, document) pairs per context window, split by tuple into bucket files.
 
-    def __init__(self, directory: Path, memory_pairs: int = MEMORY_PAIRS) -> None:
+    A bucket is split again, by the next bits of the tuple, when it holds more than
+    ``bucket_pairs`` pairs, so reading one back never needs more than a fixed buffer
+    whatever the size of the input.
+    """
+
+    def __init__(
+        self, directory: Path, memory_pairs: int = MEMORY_PAIRS, bucket_pairs: int = BUCKET_PAIRS
+    ) -> None:
         self.directory = directory
         self.memory_pairs = memory_pairs
+        self.bucket_pairs = bucket_pairs
         self.held: dict[int, list[np.ndarray]] = {}
         self.count = 0
         self.on_disk = False
@@ -122,20 +135,11 @@ class Spill:
             self._flush()
 
     def _flush(self) -> None:
-        """Append the held pairs to their bucket files, part by part (no big concatenation:
-        a uint8 bucket number and one stable sort per part)."""
+        """Append the held pairs to their bucket files, part by part."""
         self.on_disk = True
-        shift = np.uint64(64 - BUCKET_BITS)
         for window, parts in self.held.items():
             for pairs in parts:
-                bucket = (pairs["fp"] >> shift).astype(np.uint8)
-                order = np.argsort(bucket, kind="stable")
-                bounds = np.searchsorted(bucket[order], np.arange((1 << BUCKET_BITS) + 1))
-                ordered = pairs[order]
-                del bucket, order
-                for b in np.flatnonzero(np.diff(bounds)):
-                    with (self.directory / f"w{window}-b{b}.pairs").open("ab") as fh:
-                        ordered[bounds[b] : bounds[b + 1]].tofile(fh)
+                _distribute(pairs, 0, partial(self._bucket, window))
         self.held = {w: [] for w in self.held}
         self.count = 0
 
@@ -147,10 +151,43 @@ class Spill:
             yield pairs["fp"], pairs["doc"]
             return
         for b in range(1 << BUCKET_BITS):
-            path = self.directory / f"w{window}-b{b}.pairs"
+            path = self._bucket(window, b)
             if path.exists():
-                pairs = np.fromfile(path, dtype=PAIR)
-                yield pairs["fp"], pairs["doc"]
+                yield from self._read(path, 1)
+
+    def _bucket(self, window: int, bucket: int) -> Path:
+        return self.directory / f"w{window}-b{bucket}.pairs"
+
+    def _read(self, path: Path, level: int) -> Iterator[tuple[U64, I64]]:
+        """A bucket's pairs, or — when it is too big — its sub-buckets' in turn."""
+        if path.stat().st_size <= self.bucket_pairs * PAIR.itemsize or level >= MAX_LEVELS:
+            pairs = np.fromfile(path, dtype=PAIR)
+            path.unlink()
+            yield pairs["fp"], pairs["doc"]
+            return
+        with path.open("rb") as fh:
+            while (chunk := np.fromfile(fh, dtype=PAIR, count=self.bucket_pairs)).shape[0]:
+                _distribute(chunk, level, lambda b: path.with_name(f"{path.name}.{b}"))
+        path.unlink()
+        for b in range(1 << BUCKET_BITS):
+            sub = path.with_name(f"{path.name}.{b}")
+            if sub.exists():
+                yield from self._read(sub, level + 1)
+
+
+def _distribute(pairs: np.ndarray, level: int, path_of: Callable[[int], Path]) -> None:
+    """Append pairs to the files of their bucket: bits ``level`` (6 at a time, from the
+    top) of the tuple fingerprint; a uint8 bucket number and one stable sort."""
+    shift = np.uint64(64 - BUCKET_BITS * (level + 1))
+    mask = np.uint64((1 << BUCKET_BITS) - 1)
+    bucket = ((pairs["fp"] >> shift) & mask).astype(np.uint8)
+    order = np.argsort(bucket, kind="stable")
+    bounds = np.searchsorted(bucket[order], np.arange((1 << BUCKET_BITS) + 1))
+    ordered = pairs[order]
+    del bucket, order
+    for b in np.flatnonzero(np.diff(bounds)):
+        with path_of(int(b)).open("ab") as fh:
+            ordered[bounds[b] : bounds[b + 1]].tofile(fh)
 
 
 @dataclass
@@ -187,6 +224,7 @@ def detect_stream(
     spans_alpha: float | None = None,
     workdir: Path | None = None,
     memory_pairs: int = MEMORY_PAIRS,
+    bucket_pairs: int = BUCKET_PAIRS,
 ) -> StreamResult:
     """Pooled, per-document and (with ``spans_alpha``) windowed detection over batches."""
     if not keys:
@@ -197,7 +235,7 @@ def detect_stream(
     spans: list[Span] = []
     tried = 0
     with tempfile.TemporaryDirectory(prefix="dw-watermark-", dir=workdir) as tmp:
-        spill = Spill(Path(tmp), memory_pairs)
+        spill = Spill(Path(tmp), memory_pairs, bucket_pairs)
         for batch in batches:
             corpus, index, offsets = _batch_corpus(batch, state, max(windows))
             for window in windows:
