@@ -12,6 +12,9 @@ row the proxy would insert. The rows are written as JSON Lines (datetimes as ISO
 the tests load them into a ``LiteLLM_SpendLogs`` table created from LiteLLM's own
 schema.prisma (tests/fixtures/ingest/litellm-spendlogs.sql).
 
+``--proxy`` writes tests/fixtures/ingest/litellm-proxy-spendlogs.jsonl from a real LiteLLM
+proxy process instead (see :func:`from_real_proxy`).
+
 Run: ``.venv/bin/python scripts/make_litellm_fixture.py`` (LiteLLM's proxy modules need
 ``pip install backoff apscheduler PyJWT semver python-multipart expression fastapi-sso mcp
 soundfile`` first: ``litellm[proxy]`` itself does not install from PyPI here). The table's DDL
@@ -137,7 +140,93 @@ def extract_sql(migrations: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+CAPTURE_MODULE = """
+import json, os
+from litellm.integrations.custom_logger import CustomLogger
+from litellm.proxy.spend_tracking.spend_tracking_utils import get_logging_payload
+
+class SpendLogCapture(CustomLogger):
+    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+        row = dict(get_logging_payload(kwargs, response_obj, start_time, end_time))
+        row["request_id"] = "chatcmpl-" + row["litellm_call_id"]  # the stub's id is fixed
+        with open(os.environ["SPENDLOG_OUT"], "a") as handle:
+            handle.write(json.dumps(row, default=str, sort_keys=True) + "\\n")
+
+capture = SpendLogCapture()
+"""
+PROXY_CONFIG = """
+model_list:
+  - model_name: gpt-4o-mini
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: {upstream}/v1
+      api_key: sk-upstream
+litellm_settings:
+  callbacks: spendlog_capture.capture
+general_settings:
+  master_key: sk-master
+  store_prompts_in_spend_logs: true
+"""
+
+
+def from_real_proxy() -> int:
+    """Rows from a real LiteLLM proxy (``litellm --config``) in front of the stub: a callback
+    in the proxy builds each row with ``get_logging_payload`` where the proxy would hand it to
+    Prisma. Without a database only the master key authenticates, so all rows share one key."""
+    import socket
+    import subprocess
+    import tempfile
+    import time
+
+    import httpx
+
+    out = OUT / "litellm-proxy-spendlogs.jsonl"
+    out.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as tmp, serve_in_thread(stub_app()) as upstream:
+        where = Path(tmp)
+        (where / "spendlog_capture.py").write_text(CAPTURE_MODULE)
+        (where / "config.yaml").write_text(PROXY_CONFIG.format(upstream=upstream))
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = {**os.environ, "SPENDLOG_OUT": str(out), "PYTHONPATH": tmp}
+        command = [sys.executable, "-m", "litellm.proxy.proxy_cli", "--config",
+                   str(where / "config.yaml"), "--host", "127.0.0.1",
+                   "--port", str(port)]  # fmt: skip
+        with (where / "proxy.log").open("wb") as log:
+            proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(240):
+                try:
+                    if httpx.get(url + "/health/liveliness", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.5)
+            for i in range(4):
+                body = {"model": "gpt-4o-mini", "temperature": 0.2, "user": f"end_{i}",
+                        "messages": [{"role": "system", "content": "Be precise."},
+                                     {"role": "user", "content": PROMPTS[i]}]}  # fmt: skip
+                headers = {"authorization": "Bearer sk-master", "user-agent": f"client/{i}"}
+                answer = httpx.post(url + "/v1/chat/completions", json=body, headers=headers)
+                answer.raise_for_status()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and (
+                not out.exists() or len(out.read_text().splitlines()) < 4
+            ):
+                time.sleep(0.2)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    rows = len(out.read_text().splitlines()) if out.exists() else 0
+    print(f"wrote {rows} rows to {out}")
+    return 0 if rows == 4 else 1
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--proxy"]:
+        return from_real_proxy()
     if sys.argv[1:2] == ["--sql"]:
         (OUT / "litellm-spendlogs.sql").write_text(extract_sql(Path(sys.argv[2])))
         return 0

@@ -225,3 +225,34 @@ def test_standard_logging_payloads_as_bucket_loggers_write_them(tmp_path: Path) 
     assert first["last_user"].startswith("Explain, step by step") and first["max_tokens"] == 300
     assert first["system_prompt"] == "Be precise." and first["status"] == 200
     assert str(first["ts"]) == "2026-09-21 12:00:00+00:00"
+
+
+def test_rows_from_a_real_litellm_proxy_process(tmp_path: Path) -> None:
+    """Rows built inside a running ``litellm --config`` proxy (master key only: no database
+    here for virtual keys), loaded into the SpendLogs table and read back."""
+    rows = read_jsonl(FIXTURES / "litellm-proxy-spendlogs.jsonl")
+    dsn = postgres_schema("dw_ingest_litellm_proxy")
+    load_table(dsn, rows)
+    summary, out, quarantine = ingest_cli(dsn, "--out", str(tmp_path / "out"))
+    assert summary["records"] == 4 and not quarantine
+    assert {row["account_id"] for row in out} == {"default_user_id"}  # the master key's user
+    assert {row["key_id"] for row in out} == {"litellm_proxy_master_key"}  # never the key
+    assert sorted(row["user_agent"] for row in out) == [f"client/{i}" for i in range(4)]
+    assert {row["ip"] for row in out} == {"127.0.0.1"} and {row["model"] for row in out} == {
+        "gpt-4o-mini"
+    }
+    assert {row["last_user"] for row in out} == set(PROMPTS_SENT)
+    assert all(row["temperature"] == 0.2 and row["system_prompt"] == "Be precise." for row in out)
+    by_end_user = ingest_cli(
+        dsn, "--from", "litellm", "--mapping", str(END_USER), "--out", str(tmp_path / "e")
+    )[1]
+    assert {row["account_id"] for row in by_end_user} == {f"end_{i}" for i in range(4)}
+
+
+PROMPTS_SENT = [
+    "Explain, step by step, how you would prove that sqrt(2) is irrational.",
+    "Translate into Spanish: 'The meeting moved to Thursday.'",
+    "Write a SQL query listing customers with more than three orders.",
+    "Grade the following answer from 1 to 10: 'The capital of Australia is Sydney.'",
+]
+END_USER = FIXTURES / "litellm-end-user.mapping.toml"
