@@ -114,6 +114,10 @@ def test_detect_errors_are_clear(ring: Path, tmp_path: Path) -> None:
     assert result.exit_code == 2 and f"{bad}:2" in result.output
     noring = wm(f"detect {bad} --key {tmp_path / 'r.json'}")
     assert noring.exit_code == 2 and "keyring not found" in noring.output
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text('{"text": "  "}\n')
+    empty = wm(f"detect {blank} --key {ring}")
+    assert empty.exit_code == 2 and "no text to test" in empty.output
 
 
 def test_detect_on_logged_token_ids(ring: Path, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from distillwatch.watermark.textio import TextInputError, read_texts, read_token_ids
+from distillwatch.watermark.textio import TextInputError, iter_pieces, read_texts, read_token_ids
 
 #: separators that ``str.splitlines`` honours but JSON Lines does not
 SEPARATORS = ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\r"]
@@ -65,3 +65,23 @@ def test_an_overlong_line_is_refused_not_read_whole(
         read_texts(str(path))
     write_jsonl(path, [{"text": "y" * 51}])  # 64 bytes with its newline: accepted
     assert read_texts(str(path)) == ["y" * 51]
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("empty.jsonl", ""), ("blank.txt", "   \n"), ("empty-text.jsonl", '{"text": " "}\n')],
+)
+def test_no_text_is_an_error(tmp_path: Path, name: str, content: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(TextInputError, match="no text to test"):
+        read_texts(str(path))
+    with pytest.raises(TextInputError, match="no text to test"):
+        list(iter_pieces(str(path)))
+
+
+def test_no_token_ids_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "ids.jsonl"
+    path.write_text("\n\n")
+    with pytest.raises(TextInputError, match="no token ids to test"):
+        read_token_ids(str(path))

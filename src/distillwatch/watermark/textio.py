@@ -136,7 +136,7 @@ def _records(fh: _Binary, where: str) -> Iterator[tuple[int, Any]]:
             raise TextInputError(f"{where}:{number}: not JSON ({exc})") from exc
 
 
-def _jsonl_pieces(fh: _Binary, where: str) -> Iterator[Piece]:
+def _jsonl_pieces(fh: _Binary, where: str, _: int = 0) -> Iterator[Piece]:
     for doc, (number, record) in enumerate(_records(fh, where)):
         text = _text_of(record)
         if text is None:
@@ -187,12 +187,18 @@ def _decode(data: bytes, where: str) -> str:
 def iter_pieces(
     source: str, jsonl: bool = False, piece_bytes: int = PIECE_BYTES
 ) -> Iterator[Piece]:
-    """Documents of ``source`` in order, a long plain-text document in several pieces."""
+    """Documents of ``source`` in order, a long plain-text document in several pieces.
+
+    Raises ``TextInputError`` at the end when no piece held anything but whitespace.
+    """
+    seen = False
     with _open(source) as (fh, where):
-        if jsonl or is_jsonl(source):
-            yield from _jsonl_pieces(fh, where)
-        else:
-            yield from _plain_pieces(fh, where, piece_bytes)
+        read = _jsonl_pieces if jsonl or is_jsonl(source) else _plain_pieces
+        for piece in read(fh, where, piece_bytes):
+            seen = seen or bool(piece.text.strip())
+            yield piece
+        if not seen:
+            raise TextInputError(f"{where}: no text to test")
 
 
 def read_texts(source: str, jsonl: bool = False) -> list[str]:
@@ -202,11 +208,7 @@ def read_texts(source: str, jsonl: bool = False) -> list[str]:
         if piece.doc == len(docs):
             docs.append([])
         docs[piece.doc].append(piece.text)
-    texts = ["".join(parts) for parts in docs]
-    if not any(t.strip() for t in texts):
-        where = "<stdin>" if source == "-" else source
-        raise TextInputError(f"{where}: no text to test")
-    return texts
+    return ["".join(parts) for parts in docs]
 
 
 def iter_token_ids(source: str) -> Iterator[tuple[int, npt.NDArray[np.int64]]]:
@@ -215,20 +217,21 @@ def iter_token_ids(source: str) -> Iterator[tuple[int, npt.NDArray[np.int64]]]:
     For a provider's own logs, which can keep the ids the model produced: no tokenizer, no
     re-tokenisation drift, and detection at its full speed.
     """
+    seen = False
     with _open(source) as (fh, where):
         for number, record in _records(fh, where):
             ids = record.get("ids", record.get("token_ids")) if isinstance(record, dict) else record
             if not isinstance(ids, list) or not all(isinstance(i, int) and i >= 0 for i in ids):
                 raise TextInputError(f"{where}:{number}: expected 'ids', a list of token ids >= 0")
+            seen = True
             yield number, np.asarray(ids, dtype=np.int64)
+        if not seen:
+            raise TextInputError(f"{where}: no token ids to test")
 
 
 def read_token_ids(source: str) -> list[npt.NDArray[np.int64]]:
     """All token-id documents of ``source``, in memory."""
-    docs = [ids for _, ids in iter_token_ids(source)]
-    if not docs:
-        raise TextInputError(f"{'<stdin>' if source == '-' else source}: no token ids to test")
-    return docs
+    return [ids for _, ids in iter_token_ids(source)]
 
 
 def read_lines(source: str) -> list[str]:
