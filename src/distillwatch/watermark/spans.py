@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from distillwatch.watermark.documents import (
     I64,
@@ -113,11 +112,19 @@ def scan_spans(
     exclude: U64 | None = None,
     sizes: Sequence[int] = SIZES,
 ) -> SpanScan:
-    """Marked spans of every document, corrected for all windows and keys tried."""
+    """Marked spans of every document, corrected for all windows and keys tried.
+
+    The number of windows does not depend on the key, so the correction is known before
+    any key is scored and only passing windows are kept: memory is one key's prefix sums,
+    whatever the number of keys.
+    """
     total = corpus.tokens
     per_window: dict[int, tuple[I64, U64]] = {}
     bounds = [window_bounds(corpus.starts, total, s) for s in sizes]
-    results: list[tuple[int, I64, I64, I64, I64, npt.NDArray[np.float64]]] = []
+    tried = sum(int(b[0].shape[0]) for b in bounds) * len(keys)
+    family = max(1, tried)
+    best = 1.0
+    found: list[tuple[int, int, int, int, int, float]] = []  # key, doc, a, b, n, p
     for k, key in enumerate(keys):
         window = key.scheme.window
         if window not in per_window:
@@ -131,17 +138,12 @@ def scan_spans(
         for doc, a, b in bounds:
             n = cum_n[b] - cum_n[a]
             p = p_values(cum_w[b] - cum_w[a], n, key.scheme)
-            results.append((k, doc, a, b, n, p))
-    tried = sum(int(r[5].shape[0]) for r in results)
-    family = max(1, tried)
-    best = 1.0
-    found: list[tuple[int, int, int, int, int, float]] = []  # key, doc, a, b, n, p
-    for k, doc, a, b, n, p in results:
-        if p.shape[0]:
-            best = min(best, float(p.min()) * family)
-        for j in np.flatnonzero(p * family <= alpha):
-            found.append((k, int(doc[j]), int(a[j]), int(b[j]), int(n[j]), float(p[j])))
-    counted_at = [np.sort(per_window[k.scheme.window][0]) for k in keys]
+            if p.shape[0]:
+                best = min(best, float(p.min()) * family)
+            for j in np.flatnonzero(p * family <= alpha):
+                found.append((k, int(doc[j]), int(a[j]), int(b[j]), int(n[j]), float(p[j])))
+    sorted_at = {w: np.sort(pos) for w, (pos, _) in per_window.items()}
+    counted_at = [sorted_at[k.scheme.window] for k in keys]
     spans = _merge(found, corpus.starts, keys, lines, family, counted_at)
     return SpanScan(tried, min(1.0, best), tuple(spans))
 
