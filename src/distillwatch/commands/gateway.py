@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 
@@ -142,6 +143,11 @@ def command(
         f"gateway on http://{host}:{port} -> {upstream} "
         f"(policy {gateway.policy.source}, {state}, fail-{fail_mode}); metrics at /metrics"
     )
+    # What start-up loaded (the engine's model, signal tables: ~200k objects) lives as long
+    # as the process: frozen, it is left out of every later collection. A full collection
+    # over it took 135-150 ms, a pause every request in flight waited out.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         gateway.app,
         host=host,
