@@ -1,9 +1,10 @@
 """Linked accounts, online: a union-find over the keys one operator cannot help sharing.
 
 ``scan`` links accounts with Leiden over every kind of shared evidence, after the fact. The
-online engine must decide at each request, so it links only on what is conclusive by
-itself -- a shared payment fingerprint, a declared organisation -- which is how hydra
-clusters (hundreds of light accounts on a few cards) come together while they run. Each
+online engine must decide at each request: it links at once on what is conclusive by itself
+-- a shared payment fingerprint, a declared organisation -- and on weak keys that add up
+(:mod:`.weak_links`, with scan's confidences), which is how hydra clusters come together
+while they run. Each
 cluster keeps a pooled :class:`~distillwatch.online.account.ProfileState` (bounded), so the
 same checks judge the cluster as one actor, and the policy's cluster budget applies to all
 its members.
@@ -65,6 +66,26 @@ class Clusters:
             if first != account and self.find(first) != self.find(account):
                 self._union(first, account, kind, state_of)
         return self.clusters.get(self.find(account))
+
+    def join(
+        self,
+        account: str,
+        other: str,
+        kinds: tuple[str, ...],
+        state_of: Callable[[str], ProfileState],
+    ) -> Cluster | None:
+        """Join ``account`` to ``other``'s cluster on weak evidence (``kinds``, one count each)."""
+        if self.find(account) != self.find(other):
+            self._union(other, account, kinds[0] if kinds else "weak", state_of)
+            root = self.clusters[self.find(account)]
+            for kind in kinds[1:]:
+                root.links[kind] = root.links.get(kind, 0) + 1
+        return self.clusters.get(self.find(account))
+
+    def size(self, account: str) -> int:
+        """Members of ``account``'s cluster (1 while it is alone)."""
+        cluster = self.clusters.get(self.find(account))
+        return len(cluster.members) if cluster is not None else 1
 
     def _union(self, a: str, b: str, kind: str, state_of: Callable[[str], ProfileState]) -> None:
         ra, rb = self.find(a), self.find(b)

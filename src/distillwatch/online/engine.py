@@ -27,6 +27,7 @@ from distillwatch.detect.score import FRESH_DAYS, run_checks
 from distillwatch.enforce.assessment import Assessment
 from distillwatch.online.account import ProfileState
 from distillwatch.online.cluster import STRONG_KEYS, Cluster, Clusters
+from distillwatch.online.weak_links import Shown, WeakLinks, weak_keys
 
 #: Judgements before this many requests would rest on too little (the checks have their own
 #: minimums on top; the online model was trained on snapshots from here on).
@@ -37,6 +38,11 @@ GROWTH = 1.1
 _RELEASE_GRACE_S = 86400.0
 _NEW_MODEL_WINDOW_S = 172800.0
 MAX_REASONS = 6
+#: Members of a judged campaign among the holders of a value for the campaign to own it.
+OWNED_MIN_HOLDERS = 3
+#: What a campaign's operator chooses (its kit's prompts, its client, its mail provider); a
+#: network prefix is not among them: carrier NAT and proxy exits are shared with the public.
+OWNED_FAMILIES = frozenset({"template", "user_agent", "email_domain"})
 
 
 def next_judgement(requests: int) -> int:
@@ -65,10 +71,12 @@ class _Account:
 class OnlineEngine:
     """Implements the enforcement ``Assessor`` protocol over enriched request rows."""
 
-    def __init__(self, learned: bool = True) -> None:
+    def __init__(self, learned: bool = True, weak_links: bool = True) -> None:
         self.learned = learned
         self.accounts: dict[str, _Account] = {}
         self.clusters = Clusters()
+        #: scan's weak-key linking, incrementally (None: strong keys only)
+        self.weak = WeakLinks() if weak_links else None
         self._cluster_judgements: dict[str, Judgement] = {}
         self._model_first_seen: dict[str, float] = {}
         self._start: float | None = None
@@ -103,9 +111,9 @@ class OnlineEngine:
                 self._domain_accounts[entry.domain] += 1
         keys = {kind: str(row[f]) for f, kind in STRONG_KEYS.items() if row.get(f)}
         owner = str(row.get("org_id") or account_id)
-        cluster = self.clusters.link(account_id, keys, self._state_of, owner) if keys else None
-        if cluster is None:
-            cluster = self.clusters.clusters.get(self.clusters.find(account_id))
+        cluster = self.clusters.link(account_id, keys, self._state_of, owner)
+        if self.weak is not None:
+            cluster = self._join_weak(account_id, row) or cluster
         if cluster is not None:
             cluster.state.update(row, ts, gap, new_model)
         self._judge_account(account_id, entry, cluster)
@@ -120,6 +128,79 @@ class OnlineEngine:
         cluster = self.clusters.clusters.get(self.clusters.find(account_id))
         judgement = self._cluster_judgements.get(cluster.root) if cluster is not None else None
         return self._assessment(account_id, entry, cluster, judgement)
+
+    def _join_weak(self, account_id: str, row: Mapping[str, Any]) -> Cluster | None:
+        """Join the account to a cluster on weak evidence: first to a campaign that owns what
+        it shows (:meth:`_owning_cluster`), else to the cluster its qualifying pairs hold it
+        to (:meth:`_attached_cluster`)."""
+        assert self.weak is not None
+        shown = self.weak.observe(account_id, weak_keys(row))
+        target = self._owning_cluster(account_id, shown) or self._attached_cluster(
+            account_id, shown
+        )
+        if target is None:
+            return None
+        other, kinds = target
+        return self.clusters.join(account_id, other, kinds, self._state_of)
+
+    def _attached_cluster(
+        self, account_id: str, shown: Shown
+    ) -> tuple[str, tuple[str, ...]] | None:
+        """The cluster that the account's qualifying pairs (scan's threshold; all found so
+        far) weigh ``min_attachment`` into, when this request gave it a new pair there; two
+        lone accounts pair up on one pair (a pair is no campaign: the cluster checks want
+        many). One chance pair with a member is not membership."""
+        assert self.weak is not None
+        if not shown.joins:
+            return None
+        own = self.clusters.find(account_id)
+        weight: dict[str, float] = {}
+        first: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for join in shown.joins:
+            first.setdefault(self.clusters.find(join.other), (join.other, join.kinds))
+        for partner, confidence in self.weak.partners(account_id).items():
+            root = self.clusters.find(partner)
+            if root != own and root in first:
+                weight[root] = weight.get(root, 0.0) + confidence
+        if not weight:
+            return None
+        root = max(weight, key=lambda r: (weight[r], self.clusters.size(r)))
+        alone = self.clusters.size(account_id) == 1 and self.clusters.size(root) == 1
+        if not alone and weight[root] < self.weak.min_attachment:
+            return None
+        return first[root]
+
+    def _owning_cluster(self, account_id: str, shown: Shown) -> tuple[str, tuple[str, ...]] | None:
+        """Two kinds of what a lone new account shows (two of its prompt template, its user
+        agent and its mail domain) are held mostly by accounts of clusters already judged on
+        distinctive evidence: it is one more account of that campaign (joined to the one of
+        those clusters that holds most), at the request that shows it -- its first, for a new
+        hydra account. Values that many honest accounts share are no one's (most holders must
+        be in such clusters, and a value held by more than the cap is never shown); accounts
+        older than :data:`FRESH_DAYS` (or of unknown age) are never joined this way."""
+        if self.clusters.size(account_id) > 1 or not self.accounts[account_id].fresh:
+            return None
+        owned: dict[str, set[str]] = {}
+        member: dict[str, str] = {}
+        for family, others in shown.holders:
+            if family not in OWNED_FAMILIES:
+                continue
+            roots = [self.clusters.find(h) for h in others]
+            held = [r for r in roots if self._campaign(r)]
+            if len(held) < OWNED_MIN_HOLDERS or 2 * len(held) <= len(others):
+                continue
+            root = Counter(held).most_common(1)[0][0]
+            owned.setdefault(root, set()).add(family)
+            member.setdefault(root, others[roots.index(root)])
+        for root, families in sorted(owned.items()):
+            if len(families) >= 2:
+                return member[root], tuple(sorted(families))
+        return None
+
+    def _campaign(self, root: str) -> bool:
+        """Whether the cluster at ``root`` was judged on distinctive evidence."""
+        judgement = self._cluster_judgements.get(root)
+        return judgement is not None and judgement.distinctive
 
     def _state_of(self, account_id: str) -> ProfileState:
         return self.accounts[account_id].state

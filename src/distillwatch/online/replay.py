@@ -38,7 +38,8 @@ from distillwatch.scan.enrich import enrich_into
 REPLAY_VERSION = "1"
 #: Columns the engine reads: prompt text only for the instruction frame, never the response.
 _COLUMNS = (
-    "ts, account_id, request_id, org_id, ip, asn, country, email_domain, account_created, "
+    "ts, account_id, request_id, org_id, ip, asn, country, user_agent, email_domain, "
+    "account_created, "
     "payment_fingerprint, "
     "model, system_prompt, last_user, n_user_turns, n_tool_results, n_tools, temperature, "
     "max_tokens, n, logprobs, top_logprobs, capability, cot_elicit, grading_request, "
