@@ -13,7 +13,8 @@ way of scoring it in a child process and reads that child's peak resident memory
   files on disk, per-document scores included.
 
 ``--compare-mb`` sizes the file both ways run on (the old way needs ~70x the file in
-memory); ``--stream-mb`` the large file only the streaming command runs on. Tokenisation
+memory); ``--stream-mb`` the large JSON Lines file only the streaming command runs on;
+``--plain-mb`` a plain text file of the same prompts, one document read in pieces. Tokenisation
 is pinned to one thread (``RAYON_NUM_THREADS=1``), as on the shared machine.
 """
 
@@ -48,8 +49,9 @@ print(result.scores[0].p_value)
 """
 
 
-def build(path: Path, megabytes: int, seed: int) -> int:
-    """JSON Lines of about ``megabytes`` MB; returns the number of documents."""
+def build(path: Path, megabytes: int, seed: int, plain: bool = False) -> int:
+    """JSON Lines (or, ``plain``, one text) of about ``megabytes`` MB; returns the number
+    of documents."""
     prompts: list[str] = []
     for corpus in sorted(CORPORA.glob("*.jsonl.gz")):
         with gzip.open(corpus, "rb") as fh:
@@ -61,13 +63,14 @@ def build(path: Path, megabytes: int, seed: int) -> int:
         while size < target:
             picks = rng.integers(0, len(prompts), size=(4096, 3))
             for a, b, c in picks:
-                line = orjson.dumps({"text": f"{prompts[a]}\n{prompts[b]}\n{prompts[c]}"}) + b"\n"
+                text = f"{prompts[a]}\n{prompts[b]}\n{prompts[c]}"
+                line = (text + "\n\n").encode() if plain else orjson.dumps({"text": text}) + b"\n"
                 out.write(line)
                 size += len(line)
                 docs += 1
                 if size >= target:
                     break
-    return docs
+    return 1 if plain else docs
 
 
 def peak(cmd: list[str]) -> tuple[float, float, str]:
@@ -88,6 +91,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--compare-mb", type=int, default=50)
     ap.add_argument("--stream-mb", type=int, default=1024)
+    ap.add_argument("--plain-mb", type=int, default=0)
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     rows = []
@@ -117,6 +121,13 @@ def main() -> None:
             rows.append(
                 ("after: streamed `watermark detect`", mb, n_large, *peak([*new_cmd, str(large)]))
             )
+            large.unlink()
+        if args.plain_mb:
+            plain = Path(tmp) / "large.txt"
+            build(plain, args.plain_mb, 3, plain=True)
+            mb = plain.stat().st_size / 2**20
+            name = "after: streamed, plain text (one document)"
+            rows.append((name, mb, 1, *peak([*new_cmd, str(plain)])))
     lines = [
         "| path | input MB | documents | peak RSS MB | wall s |",
         "|---|---|---|---|---|",
@@ -131,7 +142,8 @@ def main() -> None:
         f"{os.cpu_count()} cores (wall times are those of a shared machine).",
         "",
         "Command: `.venv/bin/python benchmarks/bench_watermark_memory.py "
-        f"--compare-mb {args.compare_mb} --stream-mb {args.stream_mb} --write`",
+        f"--compare-mb {args.compare_mb} --stream-mb {args.stream_mb} "
+        f"--plain-mb {args.plain_mb} --write`",
     ]
     text = "\n".join(lines)
     print(text)
