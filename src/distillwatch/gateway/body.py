@@ -45,7 +45,7 @@ class ClientGone(Exception):
 async def read_limited(receive: Receive, limit: int, declared: str | None = None) -> bytes:
     """The whole body, read chunk by chunk and refused as soon as it passes ``limit``."""
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise BadRequest(400, "Content-Length is not a number.")
         if int(declared) > limit:
             raise BadRequest(413, f"Request body larger than {limit} bytes.")
