@@ -36,7 +36,8 @@ def bench_drill(tmp: Path, accounts: int, days: float, interval: float) -> None:
     print(f"  exported objects: {r.exported_objects}; B stream: {r.stream_requests} requests")
     print(
         f"  B campaign accounts blocked on first request: {r.b_blocked_first}/"
-        f"{r.b_campaign_accounts} (on any request: {r.b_blocked_ever}); "
+        f"{r.b_campaign_accounts} (on any request: {r.b_blocked_ever}; of those in campaigns A "
+        f"shared: {r.b_shared_blocked_first}/{r.b_shared_accounts}); "
         f"B benign accounts blocked: {r.b_benign_blocked}/{r.b_benign_accounts}"
     )
     print(f"  setup: {', '.join(f'{k} {v:.1f}' for k, v in r.timings.items())}")

@@ -48,6 +48,11 @@ class DrillResult:
     b_campaign_accounts: int
     b_blocked_first: int  # campaign accounts blocked on their first request
     b_blocked_ever: int  # campaign accounts blocked on any of their requests
+    #: campaign accounts at B whose account at A was in a campaign A shared, and how many of
+    #: them were blocked on their first request (what sharing promises; the others A did not
+    #: flag, or flagged in a campaign its policy kept home)
+    b_shared_accounts: int
+    b_shared_blocked_first: int
     b_benign_accounts: int
     b_benign_blocked: int
     stream_requests: int
@@ -127,6 +132,20 @@ def _simulate(
     return out / "traffic.jsonl"
 
 
+def _b_account(a_account: str) -> str:
+    return "acct_b" + hashlib.sha256(a_account.encode()).hexdigest()[:15]
+
+
+def _shared_at_b(a_scan: Path, shared: set[str]) -> set[str]:
+    """B's ids of the accounts A's scan put in a campaign that A shared."""
+    out = set()
+    for line in (a_scan / "accounts.jsonl").read_bytes().splitlines():
+        row = orjson.loads(line)
+        if row.get("campaign_id") in shared:
+            out.add(_b_account(row["account_id"]))
+    return out
+
+
 def _campaign_at_b(a_dir: Path, tactic: str = "hydra") -> list[dict[str, Any]]:
     """A's campaign requests as they would arrive at B: new account and request ids."""
     attack = set()
@@ -138,8 +157,7 @@ def _campaign_at_b(a_dir: Path, tactic: str = "hydra") -> list[dict[str, Any]]:
     for line in (a_dir / "traffic.jsonl").read_bytes().splitlines():
         r = orjson.loads(line)
         if r["account_id"] in attack:
-            new = "acct_b" + hashlib.sha256(r["account_id"].encode()).hexdigest()[:15]
-            r["account_id"], r["request_id"] = new, "b-" + r["request_id"]
+            r["account_id"], r["request_id"] = _b_account(r["account_id"]), "b-" + r["request_id"]
             r.pop("key_id", None)
             out.append(r)
     return out
@@ -172,7 +190,10 @@ def run_drill(
 
     t: dict[str, float] = {}
     clock = time.perf_counter()
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days)
+    # whole days ending at the last UTC midnight: the simulated traffic (diurnal, weekly)
+    # must not depend on the hour the drill runs at, nor its result with it
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = today - timedelta(days=days)
     for m in ("hub", "a", "b", "c"):
         (workdir / m).mkdir(parents=True, exist_ok=True)
     a_log = _simulate(workdir / "a" / "sim", seed, accounts, days, start, campaigns=True)
@@ -226,14 +247,18 @@ def run_drill(
     blocked_first, ever, benign_blocked = _evaluate(
         stream, Matcher.from_file(b_list, key), benign_ids
     )
+    shared = _shared_at_b(workdir / "a" / "scan", {c.campaign_id for c in result.campaigns})
+    shared &= {r["account_id"] for r in campaign}
     t["stream_requests"] = len(stream)
     return DrillResult(
         propagation_s=propagation,
         c_pulled_s=c_seen,
         exported_objects=len(result.objects),
         b_campaign_accounts=len({r["account_id"] for r in campaign}),
-        b_blocked_first=blocked_first,
+        b_blocked_first=len(blocked_first),
         b_blocked_ever=ever,
+        b_shared_accounts=len(shared),
+        b_shared_blocked_first=len(blocked_first & shared),
         b_benign_accounts=len(benign_ids),
         b_benign_blocked=benign_blocked,
         stream_requests=len(stream),
@@ -276,10 +301,11 @@ def _gateway_until_block(
 
 def _evaluate(
     stream: list[dict[str, Any]], matcher: Matcher, benign: set[str]
-) -> tuple[int, int, int]:
+) -> tuple[set[str], int, int]:
     """Campaign accounts blocked on their first request / matching at all; benign blocked."""
     first_seen: set[str] = set()
-    blocked_first = matching = 0
+    blocked_first: set[str] = set()
+    matching = 0
     benign_blocked: set[str] = set()
     for record in stream:
         acct = record["account_id"]
@@ -290,6 +316,7 @@ def _evaluate(
             continue
         if acct not in first_seen:
             first_seen.add(acct)
-            blocked_first += bool(hit)
+            if hit:
+                blocked_first.add(acct)
             matching += bool(matcher.evidence(record))
     return blocked_first, matching, len(benign_blocked)
