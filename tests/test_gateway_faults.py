@@ -265,3 +265,28 @@ def test_a_blocked_account_stays_blocked_while_redis_is_down(tmp_path: Path) -> 
     logged = traffic(gw)
     assert logged[-2]["enforcement"]["source"] == "override"
     assert "local copy" in logged[-2]["enforcement"]["reasons"][0]
+
+
+@needs_redis_server
+def test_an_override_set_elsewhere_holds_while_redis_is_down(tmp_path: Path) -> None:
+    """Alice never called while Redis was up: the copy learned her block from the periodic
+    refresh of the override list."""
+    port = _free_port()
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    options = dict(redis=redis_url, redis_retry_interval=0.2, fail_mode="open", local_refresh=0.2)
+    with (
+        serve_in_thread(stub_app()) as upstream,
+        running(tmp_path, upstream, **options) as (
+            gw,
+            url,
+        ),
+    ):
+        with redis_server(port):
+            entry = ActiveAction(Action.BLOCK, time.time() + 60, ("desk",), reference_id="DW-R")
+            asyncio.run(RedisStore(redis_url).set_override("acct_alice", entry))
+            time.sleep(1.0)  # a few refreshes
+        held = httpx.post(url + "/v1/chat/completions", json=CHAT, headers=ALICE)
+        served = httpx.post(url + "/v1/chat/completions", json=CHAT, headers=BOB)
+    assert held.status_code == 403 and held.json()["error"]["reference_id"] == "DW-R"
+    assert served.status_code == 200
+    assert gw.local is not None and gw.local.held == 1

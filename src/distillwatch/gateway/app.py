@@ -63,6 +63,8 @@ class GatewayConfig:
     shutdown_timeout: float = 10.0
     #: Also answer external-authorisation checks under this path prefix (Envoy, Kong).
     ext_authz: str | None = None
+    #: With Redis and fail-open: seconds between refreshes of the local copy of overrides.
+    local_refresh: float = 5.0
     #: Scheduling priority (nice) of the online engine's signal worker: on a saturated host
     #: the request path should win the core, learning can wait a moment.
     worker_nice: int = 10
@@ -136,7 +138,7 @@ class Gateway:
         if self.config.worker_nice:
             lower_priority(self.config.worker_nice)
         if self.local is not None:
-            self.local.start()
+            self.local.start(self.config.local_refresh)
         if self.nats is not None:
             await self.nats.start()
 
