@@ -23,9 +23,12 @@ per-key counts (about 1 for independent tests, the "overdispersion" otherwise), 
 many keys have more false positives at 1e-3 than Binomial(n, 1e-3) allows at the 0.1 %
 level.
 
-It also measures the radioactivity twin: two "innocent suspects" (disjoint halves of the
-texts) scored under the same keys, pooled; the correlation of their z-scores across keys,
-scored together and apart (each without the tuples the other holds).
+It also plants one marked document (200 tokens from a toy word-level model over the
+packaged tokenizer, marked with one of 1,000 account keys) among the first 500 texts and
+reports whether the per-document test names it, and the radioactivity twin: two
+"innocent suspects" (disjoint halves of the texts) scored under the same keys, pooled;
+the correlation of their z-scores across keys, scored together and apart (each without
+the tuples the other holds).
 """
 
 from __future__ import annotations
@@ -50,12 +53,15 @@ from distillwatch.watermark.documents import (
     Shared,
     canonical,
     occurrences,
+    score_documents,
     split_pairs,
 )
 from distillwatch.watermark.keys import MasterKey, WatermarkKey
 from distillwatch.watermark.prf import document_hashes
 from distillwatch.watermark.radioactive import radioactivity
+from distillwatch.watermark.reference import bigram_model, generate
 from distillwatch.watermark.scheme import Scheme
+from distillwatch.watermark.tokens import load_tokenizer
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 RESULTS = Path(__file__).resolve().parent / "results" / "watermark-calibration.md"
@@ -147,6 +153,29 @@ def suspects(corpus: TokenCorpus, keys: list[WatermarkKey]) -> tuple[float, floa
     )
 
 
+def _p(p: float) -> str:
+    return "< 1e-300" if p <= 0.0 else f"{p:.1e}"
+
+
+def planted(corpus: TokenCorpus, scheme: Scheme) -> str:
+    """One marked document among 500 human texts, 1,000 account keys: found and named?"""
+    vocab = load_tokenizer().get_vocab()
+    words = sorted(i for t, i in vocab.items() if t.startswith("Ġ") and t[1:].isalpha())
+    master = MasterKey("plant", b"planted".ljust(32, b"#"), scheme, "2026-01-01")
+    keys = [master.derive(f"acct-{i}") for i in range(1000)]
+    model = bigram_model(2048, seed=5, sharpness=1.0, allowed=words)
+    rng = np.random.default_rng(6)
+    marked = generate(model, [[words[10], words[20]]], 200, keys[417], rng)[0]
+    human = corpus.sequences()[:500]
+    result = score_documents(TokenCorpus.of([*human[:250], marked, *human[250:]]), keys)
+    best, second = result.ranked(2)
+    return (
+        f"{scheme.describe()}: document {best.doc} (the marked one is 250), account "
+        f"{best.account} (marked with acct-417), corrected p {_p(best.p_adjusted)} over "
+        f"{result.family:,} document x key pairs; next best corrected p {second.p_adjusted:.2g}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--keys", type=int, default=200)
@@ -180,6 +209,8 @@ def main() -> None:
                 f"{r['fpr_1e-2_min']:.2%} / {r['fpr_1e-2_max']:.2%} | {r['disp_1e-2']:.2f} |"
             )
             print(lines[-1], flush=True)
+    lines += ["", "One marked document planted among 500 of the human texts:", ""]
+    lines += [f"- {planted(corpus, scheme)}" for scheme in SCHEMES]
     kgw = MasterKey("cal", b"suspects".ljust(32, b"#"), Scheme("kgw", window=1), "2026-01-01")
     together, apart = suspects(corpus, [kgw.derive(f"s{i}") for i in range(args.keys)])
     lines += [
