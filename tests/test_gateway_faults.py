@@ -231,33 +231,34 @@ def test_sigterm_with_a_hung_upstream_exits_by_the_deadline(tmp_path: Path) -> N
     assert record["interrupted"] == "gateway_shutdown" and record["status"] == 499
 
 
-@needs_redis_server
-def test_a_blocked_account_stays_blocked_while_redis_is_down(tmp_path: Path) -> None:
+@contextmanager
+def fail_open_on_own_redis(tmp_path: Path, **options: object) -> Iterator[tuple]:
+    """A fail-open gateway on a Redis this test starts and stops: yields the gateway, its
+    URL, a function that blocks an account through another store, and the Redis context."""
     port = _free_port()
     redis_url = f"redis://127.0.0.1:{port}/0"
-    options = dict(redis=redis_url, redis_retry_interval=0.2, fail_mode="open")
-    with (
-        serve_in_thread(stub_app()) as upstream,
-        running(tmp_path, upstream, **options) as (
-            gw,
-            url,
-        ),
-    ):
-        with redis_server(port):
-            # blocked by an operator through Redis (another replica, the CLI): this gateway
-            # learns of it when alice next calls
-            entry = ActiveAction(Action.BLOCK, time.time() + 60, ("desk",), reference_id="DW-AL")
-            asyncio.run(RedisStore(redis_url).set_override("acct_alice", entry))
-            assert (
-                httpx.post(url + "/v1/chat/completions", json=CHAT, headers=ALICE).status_code
-                == 403
-            )
-            assert (
-                httpx.post(url + "/v1/chat/completions", json=CHAT, headers=BOB).status_code == 200
-            )
+    options = {"redis": redis_url, "redis_retry_interval": 0.2, "fail_mode": "open", **options}
+
+    def block_elsewhere(account: str, ref: str) -> None:  # another replica, or the CLI
+        entry = ActiveAction(Action.BLOCK, time.time() + 60, ("desk",), reference_id=ref)
+        asyncio.run(RedisStore(redis_url).set_override(account, entry))
+
+    with serve_in_thread(stub_app()) as upstream, running(tmp_path, upstream, **options) as run:
+        yield (*run, block_elsewhere, lambda: redis_server(port))
+
+
+def ask(url: str, headers: dict[str, str]) -> httpx.Response:
+    return httpx.post(url + "/v1/chat/completions", json=CHAT, headers=headers, timeout=10)
+
+
+@needs_redis_server
+def test_a_blocked_account_stays_blocked_while_redis_is_down(tmp_path: Path) -> None:
+    with fail_open_on_own_redis(tmp_path) as (gw, url, block_elsewhere, redis_up):
+        with redis_up():
+            block_elsewhere("acct_alice", "DW-AL")  # the gateway learns it when alice calls
+            assert ask(url, ALICE).status_code == 403 and ask(url, BOB).status_code == 200
         # Redis is gone: alice's block holds from the local copy; bob is still served
-        held = httpx.post(url + "/v1/chat/completions", json=CHAT, headers=ALICE)
-        served = httpx.post(url + "/v1/chat/completions", json=CHAT, headers=BOB)
+        held, served = ask(url, ALICE), ask(url, BOB)
         assert held.status_code == 403 and held.json()["error"]["reference_id"] == "DW-AL"
         assert served.status_code == 200
         assert gw.enforcer.store_up is False
@@ -271,22 +272,11 @@ def test_a_blocked_account_stays_blocked_while_redis_is_down(tmp_path: Path) -> 
 def test_an_override_set_elsewhere_holds_while_redis_is_down(tmp_path: Path) -> None:
     """Alice never called while Redis was up: the copy learned her block from the periodic
     refresh of the override list."""
-    port = _free_port()
-    redis_url = f"redis://127.0.0.1:{port}/0"
-    options = dict(redis=redis_url, redis_retry_interval=0.2, fail_mode="open", local_refresh=0.2)
-    with (
-        serve_in_thread(stub_app()) as upstream,
-        running(tmp_path, upstream, **options) as (
-            gw,
-            url,
-        ),
-    ):
-        with redis_server(port):
-            entry = ActiveAction(Action.BLOCK, time.time() + 60, ("desk",), reference_id="DW-R")
-            asyncio.run(RedisStore(redis_url).set_override("acct_alice", entry))
+    with fail_open_on_own_redis(tmp_path, local_refresh=0.2) as (gw, url, block_elsewhere, up):
+        with up():
+            block_elsewhere("acct_alice", "DW-R")
             time.sleep(1.0)  # a few refreshes
-        held = httpx.post(url + "/v1/chat/completions", json=CHAT, headers=ALICE)
-        served = httpx.post(url + "/v1/chat/completions", json=CHAT, headers=BOB)
+        held, served = ask(url, ALICE), ask(url, BOB)
     assert held.status_code == 403 and held.json()["error"]["reference_id"] == "DW-R"
     assert served.status_code == 200
     assert gw.local is not None and gw.local.held == 1
