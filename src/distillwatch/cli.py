@@ -28,6 +28,7 @@ _COMMANDS = {
     "gateway": "gateway",
     "policy": "policy",
     "watermark": "watermark",
+    "console": "review",
 }
 
 

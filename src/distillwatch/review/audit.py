@@ -1,0 +1,62 @@
+"""The audit log: who did what, when, to which subject, and why.
+
+Written in the same transaction as the action it records, so an action that happened is
+never missing from the log and a failed one never appears in it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from distillwatch.review.store import dumps, loads
+from distillwatch.review.tables import Tables
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    ts: float
+    actor: str
+    action: str
+    subject: str
+    reason: str | None
+    detail: dict[str, Any]
+
+
+def record(
+    conn: Connection,
+    t: Tables,
+    actor: str,
+    action: str,
+    subject: str,
+    reason: str | None = None,
+    **detail: Any,
+) -> None:
+    conn.execute(
+        sa.insert(t.audit).values(
+            ts=time.time(),
+            actor=actor,
+            action=action,
+            subject=subject[:400],
+            reason=reason,
+            detail=dumps(detail),
+        )
+    )
+
+
+def entries(
+    conn: Connection, t: Tables, subject: str | None = None, limit: int = 200, offset: int = 0
+) -> list[Entry]:
+    """Newest first; ``subject`` narrows to one account, campaign or case."""
+    q = sa.select(t.audit).order_by(t.audit.c.id.desc()).limit(limit).offset(offset)
+    if subject is not None:
+        q = q.where(t.audit.c.subject == subject)
+    return [
+        Entry(r.id, r.ts, r.actor, r.action, r.subject, r.reason, loads(r.detail, {}))
+        for r in conn.execute(q)
+    ]
