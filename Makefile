@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo-out
 
-.PHONY: install demo test lint bench detection-bench train-scorer clean
+.PHONY: install demo console test lint bench detection-bench train-scorer clean
 
 # torch (for the watermark logits processors) never comes from the lock, where it would
 # resolve to a multi-GB CUDA build: torch==2.13.0 is a CPU build pip takes from local disk.
@@ -24,6 +24,18 @@ demo: install
 	$(BIN)/distillwatch scan $(DEMO)/sim --out $(DEMO)/scan
 	$(BIN)/distillwatch evaluate --scan $(DEMO)/scan --labels $(DEMO)/sim/labels.jsonl
 	@echo "report: $(DEMO)/scan/report.html"
+
+# The analyst console on the demo's scan (after `make demo`) at http://127.0.0.1:8765/: the
+# first run imports the scan and makes user `admin` (password from
+# $$DISTILLWATCH_CONSOLE_PASSWORD, else asked); blocks go to $(DEMO)/state/overrides.jsonl
+console: install
+	@test -f $(DEMO)/scan/accounts.jsonl || { echo "no $(DEMO)/scan: run make demo first"; exit 1; }
+	@test -f $(DEMO)/console.db || { \
+	  $(BIN)/distillwatch console import $(DEMO)/scan --db $(DEMO)/console.db && \
+	  $(BIN)/distillwatch console user add admin --role admin --db $(DEMO)/console.db; }
+	@test -f $(DEMO)/group.key || $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $(DEMO)/group.key
+	$(BIN)/distillwatch console serve --db $(DEMO)/console.db --state $(DEMO)/state/overrides.jsonl \
+	  --share-key-file $(DEMO)/group.key
 
 # Detection quality on heldout scenario draws never trained or tuned on, with leave-one-out
 # rows (about an hour on 2 cores): writes benchmarks/results/detection.md and reliability.md

@@ -50,12 +50,18 @@ def record(
 
 
 def entries(
-    conn: Connection, t: Tables, subject: str | None = None, limit: int = 200, offset: int = 0
+    conn: Connection,
+    t: Tables,
+    subject: str | list[str] | None = None,
+    limit: int = 200,
+    offset: int = 0,
 ) -> list[Entry]:
-    """Newest first; ``subject`` narrows to one account, campaign or case."""
+    """Newest first; ``subject`` narrows to some accounts, campaigns or cases."""
     q = sa.select(t.audit).order_by(t.audit.c.id.desc()).limit(limit).offset(offset)
-    if subject is not None:
+    if isinstance(subject, str):
         q = q.where(t.audit.c.subject == subject)
+    elif subject is not None:
+        q = q.where(t.audit.c.subject.in_(subject))
     return [
         Entry(r.id, r.ts, r.actor, r.action, r.subject, r.reason, loads(r.detail, {}))
         for r in conn.execute(q)

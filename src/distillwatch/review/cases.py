@@ -100,7 +100,7 @@ def open_for_scan(conn: Connection, t: Tables, scan_id: int, actor: str) -> tupl
     a = t.accounts
     flagged = conn.execute(
         sa.select(a.c.account_id, a.c.campaign_id, a.c.kinds).where(
-            a.c.scan_id == scan_id, a.c.flagged.is_(True)
+            a.c.scan_id == scan_id, a.c.flagged == sa.true()
         )
     ).all()
     verdicts = latest_verdicts(conn, t)

@@ -203,6 +203,9 @@ def import_scan(store: Store, scan_dir: Path, actor: str) -> ImportResult:
             ],
         )
         opened, dismissed = cases.open_for_scan(conn, t, scan_id, actor)
+        conn.execute(
+            sa.update(t.scans).where(t.scans.c.id == scan_id).values(dismissed_before=dismissed)
+        )
         audit.record(
             conn,
             t,

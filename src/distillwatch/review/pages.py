@@ -38,22 +38,22 @@ def overview(conn: Connection, t: Tables, scan_id: int | None, page: int) -> dic
         [(h, f, o) for h, f, o in loads(scan.timeline, [])], ("flagged", "other requests")
     )
     view["campaigns"] = conn.execute(
-        sa.select(c).where(c.c.scan_id == scan.id).order_by(c.c.score.desc()).limit(PAGE)
+        sa.select(*(col for col in c.c if col.name != "body"))
+        .where(c.c.scan_id == scan.id)
+        .order_by(c.c.score.desc())
+        .limit(PAGE)
     ).all()
     view["flagged"] = [
         _account_view(r)
         for r in conn.execute(
             sa.select(a)
-            .where(a.c.scan_id == scan.id, a.c.flagged.is_(True))
+            .where(a.c.scan_id == scan.id, a.c.flagged == sa.true())
             .order_by(a.c.score.desc(), a.c.account_id)
             .limit(PAGE)
             .offset(page * PAGE)
         )
     ]
     view["page"] = page
-    view["dismissed_before"] = conn.execute(
-        sa.select(sa.func.count()).where(a.c.scan_id == scan.id, a.c.dismissed_case.is_not(None))
-    ).scalar()
     return view
 
 
@@ -85,6 +85,8 @@ def campaign(conn: Connection, t: Tables, scan_id: int, campaign_id: str) -> dic
         .limit(50)
     ).all()
     body = loads(row.body, {})
+    found = cases.for_subject(conn, t, "campaign", campaign_id)
+    subjects = [f"campaign:{campaign_id}", *(f"case:{c.id}" for c in found)]
     return {
         "c": row,
         "body": body,
@@ -92,8 +94,8 @@ def campaign(conn: Connection, t: Tables, scan_id: int, campaign_id: str) -> dic
         "members": members,
         "chart": stacked([(h, n, 0) for h, n in hours], ("requests", "")),
         "samples": samples,
-        "cases": cases.for_subject(conn, t, "campaign", campaign_id),
-        "audit": audit.entries(conn, t, f"campaign:{campaign_id}", limit=50),
+        "cases": found,
+        "audit": audit.entries(conn, t, subjects, limit=50),
     }
 
 
@@ -125,6 +127,8 @@ def account(conn: Connection, t: Tables, account_id: str) -> dict[str, Any]:
         .order_by(t.verdicts.c.id.desc())
         .limit(20)
     ).all()
+    found = cases.for_subject(conn, t, "account", account_id)
+    subjects = [f"account:{account_id}", *(f"case:{c.id}" for c in found)]
     return {
         "account_id": account_id,
         "rows": rows,
@@ -132,8 +136,8 @@ def account(conn: Connection, t: Tables, account_id: str) -> dict[str, Any]:
         "decisions": [(d, loads(d.reasons, [])) for d in decisions],
         "samples": samples,
         "verdicts": verdicts,
-        "cases": cases.for_subject(conn, t, "account", account_id),
-        "audit": audit.entries(conn, t, f"account:{account_id}", limit=50),
+        "cases": found,
+        "audit": audit.entries(conn, t, subjects, limit=50),
     }
 
 

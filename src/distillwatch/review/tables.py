@@ -43,6 +43,7 @@ def _scan_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
         sa.Column("accounts", sa.Integer, nullable=False),
         sa.Column("flagged", sa.Integer, nullable=False),
         sa.Column("campaigns", sa.Integer, nullable=False),
+        sa.Column("dismissed_before", sa.Integer, nullable=False, default=0),
         sa.Column("threshold", sa.Float),
         sa.Column("first_seen", sa.String(40)),
         sa.Column("last_seen", sa.String(40)),
