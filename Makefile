@@ -30,9 +30,10 @@ demo: install
 # $$DISTILLWATCH_CONSOLE_PASSWORD, else asked); blocks go to $(DEMO)/state/overrides.jsonl
 console: install
 	@test -f $(DEMO)/scan/accounts.jsonl || { echo "no $(DEMO)/scan: run make demo first"; exit 1; }
-	@test -f $(DEMO)/console.db || { \
-	  $(BIN)/distillwatch console import $(DEMO)/scan --db $(DEMO)/console.db && \
-	  $(BIN)/distillwatch console user add admin --role admin --db $(DEMO)/console.db; }
+	@test -f $(DEMO)/console.imported || { $(BIN)/distillwatch console import $(DEMO)/scan \
+	  --db $(DEMO)/console.db && touch $(DEMO)/console.imported; }
+	@$(BIN)/distillwatch console user list --db $(DEMO)/console.db | grep -q '^admin' || \
+	  $(BIN)/distillwatch console user add admin --role admin --db $(DEMO)/console.db
 	@test -f $(DEMO)/group.key || $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $(DEMO)/group.key
 	$(BIN)/distillwatch console serve --db $(DEMO)/console.db --state $(DEMO)/state/overrides.jsonl \
 	  --share-key-file $(DEMO)/group.key
