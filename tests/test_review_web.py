@@ -256,3 +256,34 @@ def test_user_add_takes_the_password_from_the_environment_or_stdin(tmp_path: Pat
     client = make_client(store, tmp_path)
     assert login(client, "lee", "another passphrase").status_code == 303
     assert b"another passphrase" not in (tmp_path / "c.db").read_bytes()
+
+
+def test_repeated_failed_logins_lock_the_name_out(store: Store, tmp_path: Path) -> None:
+    client = make_client(store, tmp_path)
+    for _ in range(10):
+        assert login(client, "ana", "not the password").status_code == 401
+    assert login(client, "ana").status_code == 401  # right password, refused while locked
+    assert login(client, "vic").status_code == 303  # other names are not affected
+    log = client.get("/audit").text
+    assert log.count("<td>login.failed</td>") == 10 and "<td>login.refused</td>" in log
+
+
+def test_escalate_then_throttle_and_confirm_an_account(store: Store, tmp_path: Path) -> None:
+    client, csrf = logged_in(store, tmp_path)
+    case = _case_id(store, "acct_loose")
+    url = f"/cases/{case}/escalate"
+    assert client.post(url, data={"csrf": csrf, "reason": "needs legal"}).status_code == 303
+    assert _status(store, "acct_loose") == "escalated"
+    r = client.post(url, data={"csrf": csrf, "reason": "again"})
+    assert r.status_code == 400 and "only an open case" in r.text
+    form = {"csrf": csrf, "account_id": "acct_loose", "action": "throttle", "ttl": "2h"}
+    assert (
+        client.post("/account-actions/enforce", data={**form, "reason": "slow"}).status_code == 303
+    )
+    got = _overrides(tmp_path)["acct_loose"]
+    assert got.action.value == "throttle" and got.retry_after == 60.0
+    assert got.until - time.time() == pytest.approx(7200, abs=60)
+    assert client.post(f"/cases/{case}/confirm", data={"csrf": csrf}).status_code == 303
+    page = client.get("/accounts/acct_loose").text
+    assert "throttle until" in page and "needs legal" in page
+    assert "<td>case.escalate</td>" in page and "<td>enforce.throttle</td>" in page

@@ -243,16 +243,15 @@ class Console:
                 conn, self.store.t, user.name, f"enforce.{action}", subject, reason, **done
             )
             if subject.startswith("campaign:"):
-                for account_id in accounts:
-                    audit.record(
-                        conn,
-                        self.store.t,
-                        user.name,
-                        f"enforce.{action}",
-                        f"account:{account_id}",
-                        reason,
-                        via=subject,
-                    )
+                audit.record_each(
+                    conn,
+                    self.store.t,
+                    user.name,
+                    f"enforce.{action}",
+                    [f"account:{a}" for a in accounts],
+                    reason,
+                    via=subject,
+                )
 
     async def share_preview(self, request: Request, user: User) -> Response:
         scan_id, cid = request.path_params["scan_id"], request.path_params["campaign_id"]

@@ -49,6 +49,45 @@ def record(
     )
 
 
+def record_each(
+    conn: Connection,
+    t: Tables,
+    actor: str,
+    action: str,
+    subjects: list[str],
+    reason: str | None = None,
+    **detail: Any,
+) -> None:
+    """One entry per subject (e.g. each account a campaign-wide block reached), in one go."""
+    if not subjects:
+        return
+    now, body = time.time(), dumps(detail)
+    conn.execute(
+        sa.insert(t.audit),
+        [
+            {
+                "ts": now,
+                "actor": actor,
+                "action": action,
+                "subject": s[:400],
+                "reason": reason,
+                "detail": body,
+            }
+            for s in subjects
+        ],
+    )
+
+
+def recent(conn: Connection, t: Tables, action: str, subject: str, seconds: float) -> int:
+    """How many ``action`` entries ``subject`` had in the last ``seconds``."""
+    q = sa.select(sa.func.count()).where(
+        t.audit.c.subject == subject[:400],
+        t.audit.c.action == action,
+        t.audit.c.ts > time.time() - seconds,
+    )
+    return int(conn.execute(q).scalar() or 0)
+
+
 def entries(
     conn: Connection,
     t: Tables,

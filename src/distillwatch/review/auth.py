@@ -28,6 +28,8 @@ SESSION_SECONDS = 12 * 3600
 _N, _R, _P = 2**14, 8, 1
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
 MIN_PASSWORD = 10
+#: Failed logins of one name within LOCKOUT_SECONDS after which its logins are refused.
+LOCKOUT, LOCKOUT_SECONDS = 10, 15 * 60
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,13 @@ def _sign(key: bytes, token: str) -> str:
 
 
 def login(conn: Connection, t: Tables, key: bytes, name: str, password: str) -> str | None:
-    """A signed session cookie value, or None (same work whether or not the user exists)."""
+    """A signed session cookie value, or None (same work whether or not the user exists).
+
+    After LOCKOUT failures of a name in LOCKOUT_SECONDS its logins are refused unchecked
+    (guessing is slowed, and the refusals are in the audit log)."""
+    if audit.recent(conn, t, "login.failed", f"user:{name[:100]}", LOCKOUT_SECONDS) >= LOCKOUT:
+        audit.record(conn, t, name[:100] or "-", "login.refused", f"user:{name[:100]}")
+        return None
     row = conn.execute(sa.select(t.users).where(t.users.c.name == name[:100])).first()
     if not check_password(password, row.password if row else _DUMMY) or row is None:
         audit.record(conn, t, name[:100] or "-", "login.failed", f"user:{name[:100]}")
