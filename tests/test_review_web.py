@@ -50,7 +50,15 @@ def _case_id(store: Store, subject: str) -> int:
 
 def test_nothing_is_readable_anonymously(store: Store, tmp_path: Path) -> None:
     client = make_client(store, tmp_path)
-    for path in ("/", CAMPAIGN_URL, "/accounts/acct_h0", "/cases", "/audit", "/verdicts.jsonl"):
+    for path in (
+        "/",
+        CAMPAIGN_URL,
+        "/accounts/acct_h0",
+        "/cases",
+        "/audit",
+        "/intel",
+        "/verdicts.jsonl",
+    ):
         r = client.get(path)
         assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
     r = client.post(f"/cases/{_case_id(store, CAMPAIGN)}/confirm", data={"csrf": "x"})

@@ -85,6 +85,34 @@ def import_(
         store.close()
 
 
+@app.command("import-intel")
+def import_intel_(
+    blocklist: Path | None = typer.Option(
+        None, "--blocklist", help="The block list `share pull` keeps (share-blocklist.json)."
+    ),
+    hits: Path | None = typer.Option(
+        None, "--hits", help="The retrohunt.jsonl of `share hunt`: our accounts that match."
+    ),
+    db: str = _DB,
+    schema: str | None = _SCHEMA,
+    actor: str | None = _ACTOR,
+) -> None:
+    """Import shared intelligence (replacing the previous import) for the intel page."""
+    from distillwatch.review.intel import import_intel
+    from distillwatch.review.store import ConsoleError
+
+    if blocklist is None and hits is None:
+        fail("give --blocklist and/or --hits")
+    store = _store(db, schema)
+    try:
+        said = import_intel(store, blocklist, hits, _actor(actor))
+    except ConsoleError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    console.print(f"imported {said}", markup=False)
+
+
 def _read_password(env: str) -> str:
     value = os.environ.get(env)
     if value:

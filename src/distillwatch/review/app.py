@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from distillwatch.review import actions, audit, auth, cases, pages
+from distillwatch.review import actions, audit, auth, cases, intel, pages
 from distillwatch.review.actions import EnforceConfig, ShareConfig
 from distillwatch.review.auth import User
 from distillwatch.review.store import ConsoleError, Store
@@ -171,6 +171,11 @@ class Console:
             found = audit.entries(conn, self.store.t, subject, limit=500)
         return self.r.page(request, "audit.html", user, entries=found, subject=subject)
 
+    async def intel_page(self, request: Request, user: User) -> Response:
+        with self.store.begin() as conn:
+            view = intel.view(conn, self.store.t)
+        return self.r.page(request, "intel.html", user, **view)
+
     async def verdicts(self, request: Request, user: User) -> Response:
         with self.store.begin() as conn:
             lines = cases.verdict_lines(conn, self.store.t)
@@ -291,6 +296,7 @@ class Console:
             Route("/", g("viewer", self.overview)),
             Route("/cases", g("viewer", self.case_list)),
             Route("/audit", g("viewer", self.audit_log)),
+            Route("/intel", g("viewer", self.intel_page)),
             Route("/verdicts.jsonl", g("analyst", self.verdicts)),
             Route("/campaigns/{scan_id:int}/{campaign_id}", g("viewer", self.campaign)),
             Route(

@@ -29,6 +29,8 @@ class Tables:
     sessions: sa.Table
     audit: sa.Table
     settings: sa.Table
+    intel: sa.Table
+    intel_hits: sa.Table
 
 
 def _scan_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
@@ -190,6 +192,32 @@ def _work_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
     return cases, verdicts, users, sessions, audit, settings
 
 
+def _intel_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
+    """Imported intelligence: the block list ``share pull`` keeps, and ``share hunt``'s hits."""
+    intel = sa.Table(
+        "console_intel",
+        md,
+        sa.Column("id", _ID, primary_key=True, autoincrement=True),
+        sa.Column("source", sa.String(200), nullable=False),
+        sa.Column("campaign", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(40), nullable=False),
+        sa.Column("encoding", sa.String(20), nullable=False),
+        sa.Column("value", sa.Text, nullable=False),
+        sa.Column("confidence", sa.Integer, nullable=False),
+        sa.Column("valid_until", sa.String(40)),
+        sa.Column("shared_by", sa.Integer, nullable=False),
+        sa.Index("ix_console_intel_campaign", "source", "campaign"),
+    )
+    hits = sa.Table(
+        "console_intel_hits",
+        md,
+        sa.Column("account_id", sa.String(300), primary_key=True),
+        sa.Column("action", sa.String(16), nullable=False),
+        sa.Column("reasons", sa.Text, nullable=False),
+    )
+    return intel, hits
+
+
 def make_tables(schema: str | None = None) -> Tables:
     md = sa.MetaData(schema=schema)
-    return Tables(md, *_scan_tables(md), *_work_tables(md))
+    return Tables(md, *_scan_tables(md), *_work_tables(md), *_intel_tables(md))
