@@ -88,17 +88,24 @@ async def enforce(
     store = config.open()
     now = time.time()
     refs: dict[str, str] = {}
+    done = 0
     try:
         for account in accounts:
             if action == "unblock":
                 await store.clear_override(account)
+                done += 1
                 continue
             entry = override_entry(account, Action.parse(action), seconds, reason, now)
             await store.set_override(account, entry)
+            done += 1
             if entry.reference_id:
                 refs[account] = entry.reference_id
     except StoreUnavailable as exc:
-        raise ConsoleError(f"enforcement store unavailable ({config.where()}): {exc}") from exc
+        # the store's own message may hold its URL (and a password in it): not shown
+        raise ConsoleError(
+            f"enforcement store unavailable ({config.where()}); {action} applied to {done} of "
+            f"{len(accounts)} account(s) before it failed"
+        ) from exc
     finally:
         await store.close()
     return {
