@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from distillwatch.review.actions import EnforceConfig, enforce, overrides_of
+from distillwatch.review.actions import EnforceConfig, PartlyEnforced, enforce, overrides_of
 from distillwatch.review.store import ConsoleError
 
 redis = pytest.importorskip("redis")
@@ -57,4 +57,5 @@ def test_an_unreachable_store_is_a_clear_error() -> None:
     with pytest.raises(ConsoleError, match=r"unavailable .*0 of 1 account") as failed:
         asyncio.run(enforce(config, ["a1"], "block", 60, "x"))
     assert "127.0.0.1:1" not in str(failed.value)  # no store URL (it may hold a password)
+    assert isinstance(failed.value, PartlyEnforced) and failed.value.done == []
     assert asyncio.run(overrides_of(config, ["a1"])) == {}

@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 ENFORCE_ACTIONS = ("block", "throttle", "unblock")
 
 
+class PartlyEnforced(ConsoleError):
+    """The store failed part way: ``done`` accounts were changed before it did."""
+
+    def __init__(self, message: str, done: list[str]) -> None:
+        super().__init__(message)
+        self.done = done
+
+
 @dataclass(frozen=True)
 class EnforceConfig:
     """Where the gateways keep their state (the ``policy`` command's options)."""
@@ -102,9 +110,10 @@ async def enforce(
                 refs[account] = entry.reference_id
     except StoreUnavailable as exc:
         # the store's own message may hold its URL (and a password in it): not shown
-        raise ConsoleError(
+        raise PartlyEnforced(
             f"enforcement store unavailable ({config.where()}); {action} applied to {done} of "
-            f"{len(accounts)} account(s) before it failed"
+            f"{len(accounts)} account(s) before it failed",
+            accounts[:done],
         ) from exc
     finally:
         await store.close()

@@ -242,7 +242,21 @@ class Console:
     async def _enforce(self, user: User, form: Form, accounts: list[str], subject: str) -> None:
         action, seconds = actions.parse_enforcement(form.need("action"), form.get("ttl", "1h"))
         reason = form.need("reason")[:2000]
-        done = await actions.enforce(self.enforce_cfg, accounts, action, seconds, reason)
+        try:
+            done = await actions.enforce(self.enforce_cfg, accounts, action, seconds, reason)
+        except actions.PartlyEnforced as exc:  # what did change is audited all the same
+            with self.store.begin() as conn:
+                audit.record_each(
+                    conn,
+                    self.store.t,
+                    user.name,
+                    f"enforce.{action}",
+                    [f"account:{a}" for a in exc.done],
+                    reason,
+                    via=subject,
+                    failed_after=True,
+                )
+            raise
         with self.store.begin() as conn:
             audit.record(
                 conn, self.store.t, user.name, f"enforce.{action}", subject, reason, **done
