@@ -117,3 +117,23 @@ def test_unreachable_redis_fails_fast_and_stops_trying_for_a_while() -> None:
     first, second, store = run(main())
     assert first < 1.0 and second < 0.01
     assert not store.available and store.errors == 1
+
+
+
+def test_a_password_in_the_redis_url_never_reaches_an_error_or_log(caplog) -> None:
+    from distillwatch.enforce.store import StoreUnavailable
+
+    async def main() -> str:
+        store = RedisStore("redis://:s3cret-pw@127.0.0.1:1/0", timeout=0.05)  # nobody listens
+        try:
+            await store.load("acct", None, time.time())
+        except StoreUnavailable as exc:
+            return str(exc)
+        finally:
+            await store.close()
+        raise AssertionError("a Redis nobody listens on answered")
+
+    caplog.set_level("WARNING")
+    message = run(main())
+    assert "s3cret-pw" not in message and ":***@127.0.0.1:1" in message
+    assert "s3cret-pw" not in caplog.text

@@ -33,6 +33,7 @@ from distillwatch.enforce.decision import (
 )
 from distillwatch.enforce.policy import ClusterLimit
 from distillwatch.enforce.store import StoreUnavailable, sticky_action
+from distillwatch.ingest.sources import redact
 
 log = logging.getLogger("distillwatch.enforce")
 
@@ -82,7 +83,8 @@ class RedisStore:
         retry_interval: float = 1.0,
         max_connections: int = 32,
     ) -> None:
-        self.url = url
+        #: the URL as it may be shown (logs, errors): a password in it is masked
+        self.url = redact(url)
         self.prefix = prefix
         self.retry_interval = retry_interval
         # A bounded pool: a burst of requests waits for a connection instead of opening
