@@ -119,7 +119,6 @@ def test_unreachable_redis_fails_fast_and_stops_trying_for_a_while() -> None:
     assert not store.available and store.errors == 1
 
 
-
 def test_a_password_in_the_redis_url_never_reaches_an_error_or_log(caplog) -> None:
     from distillwatch.enforce.store import StoreUnavailable
 
