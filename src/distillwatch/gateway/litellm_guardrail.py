@@ -33,19 +33,8 @@ from distillwatch.gateway.middleware import Sink
 from distillwatch.gateway.record import ResponseCapture, request_record
 from distillwatch.gateway.responses import Refusal, refusal_for
 from distillwatch.gateway.sanitize import ingestible
+from distillwatch.ingest.formats.litellm import CALL_TYPES
 
-#: LiteLLM call types → traffic log ``endpoint``.
-_ENDPOINTS = {
-    "completion": "chat",
-    "acompletion": "chat",
-    "text_completion": "completion",
-    "atext_completion": "completion",
-    "responses": "responses",
-    "aresponses": "responses",
-    "embedding": "embedding",
-    "aembedding": "embedding",
-    "anthropic_messages": "chat",
-}
 _MARK = "distillwatch_decided"
 
 
@@ -143,7 +132,7 @@ class DistillwatchGuardrail(CustomGuardrail):
         self, data: dict[str, Any], identity: Identity, call_type: Any
     ) -> tuple[Decision, Refusal | None]:
         kind = str(getattr(call_type, "value", call_type))
-        endpoint = _ENDPOINTS.get(kind, "chat")
+        endpoint = CALL_TYPES.get(kind, "chat")
         api = "anthropic" if kind == "anthropic_messages" else "openai"
         payload = {k: v for k, v in data.items() if k in _REQUEST_FIELDS}
         record = request_record(payload, endpoint, identity, time.time(), api=api)

@@ -37,6 +37,7 @@ CALL_TYPES = {
     "aresponses": "responses",
     "embedding": "embedding",
     "aembedding": "embedding",
+    "anthropic_messages": "chat",  # /v1/messages through LiteLLM
 }
 #: Columns holding JSON (strings of JSON in some exports).
 JSON_COLUMNS = ("metadata", "messages", "response", "proxy_server_request", "request_tags")
