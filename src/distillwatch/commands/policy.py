@@ -69,7 +69,7 @@ def override(
     state: Path = _STATE,
 ) -> None:
     """Force an action on an account until the TTL runs out (wins over every rule)."""
-    from distillwatch.enforce.decision import Action, ActiveAction, reference_id
+    from distillwatch.enforce.decision import Action, manual_override
     from distillwatch.enforce.policy import PolicyError, parse_duration
 
     try:
@@ -80,17 +80,7 @@ def override(
         fail(str(exc))
         return
     now = time.time()
-    entry = ActiveAction(
-        action=chosen,
-        until=now + seconds,
-        reasons=(f"manual override: {reason}",),
-        reference_id=reference_id(account, f"override-{now}")
-        if chosen in (Action.BLOCK, Action.CHALLENGE)
-        else None,
-        retry_after=wait if chosen is Action.THROTTLE else None,
-        source="override",
-        set_at=now,
-    )
+    entry = manual_override(account, chosen, seconds, reason, now, wait)
     _with_store(redis, prefix, state, lambda store: store.set_override(account, entry))
     ref = f" (reference {entry.reference_id})" if entry.reference_id else ""
     console.print(f"{account}: {chosen.value} for {ttl}{ref}")

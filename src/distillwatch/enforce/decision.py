@@ -156,3 +156,26 @@ def reference_id(account_id: str, request_id: str) -> str:
     """A short support reference, stable for one request so retries of a decision agree."""
     digest = hashlib.blake2b(f"{account_id}\x1f{request_id}".encode(), digest_size=6)
     return "DW-" + digest.hexdigest().upper()
+
+
+def manual_override(
+    account_id: str,
+    action: Action,
+    seconds: float,
+    reason: str,
+    now: float,
+    retry_after: float = 60.0,
+) -> ActiveAction:
+    """What an analyst's override of ``account_id`` stores (``policy override``, the console):
+    it wins over every rule until it runs out; blocks and challenges carry a support reference."""
+    return ActiveAction(
+        action=action,
+        until=now + seconds,
+        reasons=(f"manual override: {reason}",),
+        reference_id=reference_id(account_id, f"override-{now}")
+        if action in (Action.BLOCK, Action.CHALLENGE)
+        else None,
+        retry_after=retry_after if action is Action.THROTTLE else None,
+        source="override",
+        set_at=now,
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from distillwatch.enforce.decision import Action, ActiveAction, reference_id
+from distillwatch.enforce.decision import Action, ActiveAction, manual_override
 from distillwatch.enforce.policy import PolicyError, parse_duration
 from distillwatch.review.store import ConsoleError
 
@@ -60,23 +60,6 @@ class ShareConfig:
     key_file: Path | None = None
 
 
-def override_entry(
-    account: str, action: Action, seconds: float, reason: str, now: float, retry_after: float = 60.0
-) -> ActiveAction:
-    """The override ``policy override`` writes for these arguments."""
-    return ActiveAction(
-        action=action,
-        until=now + seconds,
-        reasons=(f"manual override: {reason}",),
-        reference_id=reference_id(account, f"override-{now}")
-        if action in (Action.BLOCK, Action.CHALLENGE)
-        else None,
-        retry_after=retry_after if action is Action.THROTTLE else None,
-        source="override",
-        set_at=now,
-    )
-
-
 def parse_enforcement(action: str, ttl: str) -> tuple[str, float]:
     if action not in ENFORCE_ACTIONS:
         raise ConsoleError(f"action must be one of {', '.join(ENFORCE_ACTIONS)}, not {action!r}")
@@ -103,7 +86,7 @@ async def enforce(
                 await store.clear_override(account)
                 done += 1
                 continue
-            entry = override_entry(account, Action.parse(action), seconds, reason, now)
+            entry = manual_override(account, Action.parse(action), seconds, reason, now)
             await store.set_override(account, entry)
             done += 1
             if entry.reference_id:
