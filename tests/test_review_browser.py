@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -61,6 +62,9 @@ def test_login_campaign_confirm_block_share_preview_audit(console_url: str, tmp_
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        errors: list[str] = []  # console errors include every CSP violation ("Refused to ...")
+        page.on("console", lambda m: _console_error(errors, m))
+        page.on("pageerror", lambda e: errors.append(str(e)))
 
         page.goto(f"{console_url}/campaigns/1/{CAMPAIGN}")
         expect(page).to_have_url(f"{console_url}/login?next=/campaigns/1/{CAMPAIGN}")
@@ -73,6 +77,7 @@ def test_login_campaign_confirm_block_share_preview_audit(console_url: str, tmp_
         prompt = page.locator("td.prompt").first
         expect(prompt).to_contain_text(f"Explain step by step {HOSTILE}")  # text, not markup
         expect(page.locator(".case .status")).to_have_text("open")
+        _check_chart(page, "requests")
         page.screenshot(path=str(shots / "console-campaign.png"), full_page=True)
 
         case = page.locator(".case").first
@@ -107,6 +112,32 @@ def test_login_campaign_confirm_block_share_preview_audit(console_url: str, tmp_
 
         page.click("text=overview")
         expect(page.locator("h1")).to_have_text("overview")
+        _check_chart(page, "flagged")
+        page.locator(".u-legend .u-series", has_text="other requests").click()  # the filter
+        expect(page.locator(".u-legend .u-series.u-off")).to_contain_text("other requests")
         page.screenshot(path=str(shots / "console-overview.png"), full_page=True)
         browser.close()
     assert dialogs == []  # no script from the traffic ran
+    assert errors == []
+
+
+def _console_error(errors: list[str], message: Any) -> None:
+    """Every console error but the browser's own favicon request (the console has none)."""
+    if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+        errors.append(f"{message.text} ({message.location.get('url')})")
+
+
+def _check_chart(page: Any, series: str) -> None:
+    """The uPlot chart was drawn from the page's data, and hovering shows an hour's values."""
+    from playwright.sync_api import expect
+
+    host = page.locator("[data-drawn=uplot]").first
+    expect(host.locator("canvas")).to_have_count(1)
+    expect(host.locator(".u-legend")).to_contain_text(series)
+    host.scroll_into_view_if_needed()
+    box = host.locator(".u-over").bounding_box()
+    assert box is not None and box["width"] > 300
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2, steps=5)
+    values = host.locator(".u-legend .u-series .u-value")
+    expect(values.first).not_to_have_text("--")  # the hovered hour

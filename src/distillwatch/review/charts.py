@@ -1,12 +1,16 @@
-"""Server-rendered bar charts (SVG geometry computed here, drawn by the templates).
+"""Hourly charts: the series for the interactive chart and the SVG bars of its fallback.
 
-Bars carry a ``<title>``, so hovering shows the hour and counts without any script: pages keep
-a strict Content-Security-Policy and work offline.
+The page's own ``static/charts.js`` draws ``series`` with the vendored uPlot (hover values,
+drag to zoom, click a legend entry to hide a series), reading it from an escaped ``data-``
+attribute: no inline script, so the CSP stays ``script-src 'self'``. The SVG bars (each with a
+``<title>``) stay as the ``<noscript>`` fallback.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 WIDTH, HEIGHT = 900, 160
 
@@ -29,6 +33,33 @@ class Chart:
     first: str
     last: str
     peak: int
+    series: dict[str, Any] | None = None
+
+
+def _epoch(hour: str) -> int | None:
+    """Seconds since 1970 of an hour label (``2026-01-01T05:00Z``), None when unreadable."""
+    try:
+        when = dt.datetime.fromisoformat(hour.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        return None
+    return int((when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp())
+
+
+def series(points: list[tuple[str, int, int]], labels: tuple[str, str]) -> dict[str, Any] | None:
+    """Columns for uPlot: ``x`` (epoch seconds) and one value list per labelled series.
+
+    None (no interactive chart, the SVG stays) if any hour is unreadable or out of order.
+    """
+    read = [_epoch(h) for h, _, _ in points]
+    xs = [x for x in read if x is not None]
+    if not xs or len(xs) != len(read) or xs != sorted(xs):
+        return None
+    columns = [
+        {"label": label, "values": [p[i + 1] for p in points]}
+        for i, label in enumerate(labels)
+        if label
+    ]
+    return {"x": xs, "series": columns}
 
 
 def stacked(points: list[tuple[str, int, int]], labels: tuple[str, str]) -> Chart | None:
@@ -46,4 +77,5 @@ def stacked(points: list[tuple[str, int, int]], labels: tuple[str, str]) -> Char
             bars.append(Bar(i * step, HEIGHT - hb, max(step - 1, 1), hb, "other", title))
         if a:
             bars.append(Bar(i * step, HEIGHT - hb - ha, max(step - 1, 1), ha, "flagged", title))
-    return Chart(bars, WIDTH, HEIGHT, points[0][0], points[-1][0], peak)
+    first, last = points[0][0], points[-1][0]
+    return Chart(bars, WIDTH, HEIGHT, first, last, peak, series(points, labels))
