@@ -32,7 +32,9 @@
         label: s.label,
         stroke: COLOURS[i % COLOURS.length],
         fill: FILLS[i % FILLS.length],
-        width: 1.5,
+        width: 1,
+        // Bars, not lines: hours without traffic are absent, and a line would invent them.
+        paths: uPlot.paths.bars({ size: [0.8, 12], gap: 1 }),
         points: { show: false },
       });
       columns.push(s.values);
