@@ -76,7 +76,7 @@ def _either(pick: Any, a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else pick(a, b)
 
 
-def _prefix(ip: str) -> str:
+def ip_prefix(ip: str) -> str:
     """The /24 of an IPv4 address (the first three groups of an IPv6 one), as ``ip24``."""
     return ip.rsplit(".", 1)[0] if "." in ip else ":".join(ip.split(":")[:3])
 
@@ -184,7 +184,7 @@ class ProfileState:
         ip = row.get("ip")
         if ip:
             self.ips.add(_h(ip))
-            self.ip24s.add(_h(_prefix(ip)))
+            self.ip24s.add(_h(ip_prefix(ip)))
         if row.get("asn") is not None:
             self.asns.add(_h(int(row["asn"])))
         if row.get("country"):
@@ -193,7 +193,7 @@ class ProfileState:
     def _add_prefix_day(self, ip: str | None, day: int) -> None:
         if not ip:
             return
-        key = _h(_prefix(ip))
+        key = _h(ip_prefix(ip))
         seen = self.prefix_days.get(key)
         if seen is None:
             if len(self.prefix_days) < MAX_PREFIXES:

@@ -64,7 +64,7 @@ class Clusters:
         for kind, value in keys.items():
             first = self._key_owner.setdefault((kind, value), account)
             if first != account and self.find(first) != self.find(account):
-                self._union(first, account, kind, state_of)
+                self._union(first, account, (kind,), state_of)
         return self.clusters.get(self.find(account))
 
     def join(
@@ -76,10 +76,7 @@ class Clusters:
     ) -> Cluster | None:
         """Join ``account`` to ``other``'s cluster on weak evidence (``kinds``, one count each)."""
         if self.find(account) != self.find(other):
-            self._union(other, account, kinds[0] if kinds else "weak", state_of)
-            root = self.clusters[self.find(account)]
-            for kind in kinds[1:]:
-                root.links[kind] = root.links.get(kind, 0) + 1
+            self._union(other, account, kinds, state_of)
         return self.clusters.get(self.find(account))
 
     def size(self, account: str) -> int:
@@ -87,7 +84,9 @@ class Clusters:
         cluster = self.clusters.get(self.find(account))
         return len(cluster.members) if cluster is not None else 1
 
-    def _union(self, a: str, b: str, kind: str, state_of: Callable[[str], ProfileState]) -> None:
+    def _union(
+        self, a: str, b: str, kinds: tuple[str, ...], state_of: Callable[[str], ProfileState]
+    ) -> None:
         ra, rb = self.find(a), self.find(b)
         ca = self.clusters.pop(ra, None) or self._singleton(ra, state_of)
         cb = self.clusters.pop(rb, None) or self._singleton(rb, state_of)
@@ -99,7 +98,8 @@ class Clusters:
         ca.state.merge(cb.state)
         for k, n in cb.links.items():
             ca.links[k] = ca.links.get(k, 0) + n
-        ca.links[kind] = ca.links.get(kind, 0) + 1
+        for kind in kinds:
+            ca.links[kind] = ca.links.get(kind, 0) + 1
         self.clusters[ca.root] = ca
 
     def _singleton(self, account: str, state_of: Callable[[str], ProfileState]) -> Cluster:

@@ -15,8 +15,9 @@ or more only when its qualifying pairs into that cluster weigh at least that muc
 (one busy user who shares a proxy /24 and a common prompt with one member is not a member).
 
 Bounded: per value, at most ``cap`` holders are remembered (a value more common than that says
-nothing, as in scan); per account and kind, at most ``per_account`` values. No table of pairs
-is kept: whether two accounts share a kind is read from their value sets when it matters.
+nothing, as in scan); per account and kind, at most ``per_account`` values; per account, at
+most ``max_partners`` qualifying pairs. Pairs below the threshold are not kept: whether two
+accounts share a kind is read from their value sets when a new value makes it matter.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from distillwatch.detect.link import LinkConfig
+from distillwatch.online.account import ip_prefix
 
 #: record field -> link kind (the weak kinds of :data:`distillwatch.features.keys`)
 WEAK_FIELDS = {
@@ -45,9 +47,7 @@ def weak_keys(row: Mapping[str, Any]) -> dict[str, str]:
         if value is None or value == "":
             continue
         text = str(value)
-        if kind == "ip_prefix":
-            text = text.rsplit(".", 1)[0] if "." in text else ":".join(text.split(":")[:3])
-        out[kind] = text
+        out[kind] = ip_prefix(text) if kind == "ip_prefix" else text
     return out
 
 
