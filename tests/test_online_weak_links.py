@@ -105,6 +105,31 @@ def test_an_old_account_is_never_joined_on_what_it_shows_alone() -> None:
     assert _observe(engine, [veteran])[0].cluster_id is None
 
 
+def test_a_campaign_copying_a_products_prompt_and_client_cannot_take_its_new_users() -> None:
+    engine = OnlineEngine(learned=False)
+    # three users of a niche app came first with its frame and its user agent
+    for n in range(3):
+        user = _hydra_request(f"app{n}", 0, n * 60, 9)
+        user.update(ip=f"198.51.100.{n + 1}", email_domain="example.org")
+        _observe(engine, [user])
+    # then a campaign of twelve accounts copies both
+    for n in range(12):
+        _observe(
+            engine, [_hydra_request(f"hy{n}", i, 600 + n * 600 + i * 20, 0) for i in range(30)]
+        )
+    campaign = engine.current("hy0")
+    assert campaign.distinctive
+    newcomer = _hydra_request("app-new", 0, 9000, 9)
+    newcomer.update(ip="203.0.113.7", email_domain="example.org")
+    first = _observe(engine, [newcomer])[0]
+    assert first.cluster_id != campaign.cluster_id and not first.distinctive
+
+
+def test_mail_domains_link_whatever_their_case() -> None:
+    upper = weak_keys({"email_domain": "MailInator.COM"})
+    assert upper == weak_keys({"email_domain": "mailinator.com"})
+
+
 def test_one_chance_pair_with_a_member_is_not_membership() -> None:
     engine = OnlineEngine(learned=False)
     for n in range(12):

@@ -176,8 +176,11 @@ class OnlineEngine:
         distinctive evidence: it is one more account of that campaign (joined to the one of
         those clusters that holds most), at the request that shows it -- its first, for a new
         hydra account. Values that many honest accounts share are no one's (most holders must
-        be in such clusters, and a value held by more than the cap is never shown); accounts
-        older than :data:`FRESH_DAYS` (or of unknown age) are never joined this way."""
+        be in such clusters, and a value held by more than the cap is never shown), and a
+        value an account outside them showed first is not theirs: a campaign that copies an
+        honest product's prompt and client, with more accounts than its users, cannot get
+        the product's new users blocked. Accounts older than :data:`FRESH_DAYS` (or of
+        unknown age) are never joined this way."""
         if self.clusters.size(account_id) > 1 or not self.accounts[account_id].fresh:
             return None
         owned: dict[str, set[str]] = {}
@@ -186,6 +189,8 @@ class OnlineEngine:
             if family not in OWNED_FAMILIES:
                 continue
             roots = [self.clusters.find(h) for h in others]
+            if not self._campaign(roots[0]):
+                continue  # the value was someone else's first: a campaign copying it owns nothing
             held = [r for r in roots if self._campaign(r)]
             if len(held) < OWNED_MIN_HOLDERS or 2 * len(held) <= len(others):
                 continue

@@ -47,7 +47,11 @@ def weak_keys(row: Mapping[str, Any]) -> dict[str, str]:
         if value is None or value == "":
             continue
         text = str(value)
-        out[kind] = ip_prefix(text) if kind == "ip_prefix" else text
+        if kind == "ip_prefix":
+            text = ip_prefix(text)
+        elif kind == "email_domain":
+            text = text.lower()  # domains ignore case; a client's spelling must not unlink it
+        out[kind] = text
     return out
 
 
