@@ -26,6 +26,8 @@ import igraph as ig
 import numpy as np
 import polars as pl
 
+from distillwatch.detect.link_graph import LinkGraph, record
+
 #: Confidence that two accounts sharing one value of this kind are run by the same actor.
 DEFAULT_CONFIDENCE: dict[str, float] = {
     "payment_fingerprint": 0.9,
@@ -74,6 +76,9 @@ class Links:
     component: np.ndarray  # int label per account, aligned with ``accounts``
     #: per component label: kind -> number of joining edges of that kind
     kinds: dict[int, dict[str, int]]
+    #: the joining pairs inside components with the kinds they share and their confidence
+    #: (what a campaign's link graph shows; :meth:`.link_graph.LinkGraph.among`)
+    graph: LinkGraph | None = None
 
     def members(self) -> dict[int, list[str]]:
         groups: dict[int, list[str]] = {}
@@ -175,7 +180,13 @@ def link_accounts(
     weight = np.concatenate(weights)
     labels = communities(n, graph, weight, config.resolution)
     labels = _detach_loose(labels, graph, weight, config.min_attachment)
-    return Links(accounts, labels, _kind_counts(edges, edge_kinds, labels))
+    weak_kinds = [k for k in kind_names if k not in config.strong]
+    return Links(
+        accounts,
+        labels,
+        _kind_counts(edges, edge_kinds, labels),
+        record(accounts, graph, dict(zip(weak_kinds, weak, strict=True)), keys, labels, config),
+    )
 
 
 def communities(n: int, edges: np.ndarray, weights: np.ndarray, resolution: float) -> np.ndarray:

@@ -132,7 +132,16 @@ def detect_enriched(
         verdicts, campaigns = score(accounts, links, pooled, threshold, learned=learned)
         seconds = time.perf_counter() - started
         write_outputs(
-            con, out_dir, paths, summary, accounts, verdicts, campaigns, threshold, seconds
+            con,
+            out_dir,
+            paths,
+            summary,
+            accounts,
+            verdicts,
+            campaigns,
+            threshold,
+            seconds,
+            links=links,
         )
     finally:
         con.close()

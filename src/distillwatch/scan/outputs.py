@@ -12,6 +12,8 @@ import duckdb
 import orjson
 import polars as pl
 
+from distillwatch.detect.link import Links
+from distillwatch.detect.link_graph import MAX_EDGES
 from distillwatch.detect.score import Campaign, Verdict
 from distillwatch.features import capability_shares
 from distillwatch.ingest import IngestSummary
@@ -147,6 +149,24 @@ def account_rows(
     return rows
 
 
+def link_graph_rows(
+    links: Links, campaigns: list[Campaign], limit: int = MAX_EDGES
+) -> list[dict[str, Any]]:
+    """Per campaign, the links between its accounts (at most ``limit``, strongest spanning
+    forest first) and how many joining pairs between them were left out."""
+    if links.graph is None:
+        return []
+    shown = links.graph.among({c.campaign_id: c.accounts for c in campaigns}, limit)
+    return [
+        {
+            "campaign_id": c.campaign_id,
+            "edges": [e.to_dict() for e in shown[c.campaign_id].edges],
+            "dropped": shown[c.campaign_id].dropped,
+        }
+        for c in campaigns
+    ]
+
+
 def write_timeline(con: duckdb.DuckDBPyConnection, verdicts: list[Verdict], path: Path) -> None:
     flagged = pl.DataFrame(
         {"account_id": [v.account_id for v in verdicts], "flagged": [v.flagged for v in verdicts]},
@@ -193,10 +213,14 @@ def write_outputs(
     campaigns: list[Campaign],
     threshold: float,
     seconds: float,
+    *,
+    links: Links | None = None,
 ) -> None:
-    """Every file of scan output v1."""
+    """Every file of scan output v1 (``link_graph.jsonl`` only given the links)."""
     _write_jsonl(out_dir / "accounts.jsonl", account_rows(accounts, verdicts, campaigns))
     _write_jsonl(out_dir / "campaigns.jsonl", campaign_rows(con, campaigns))
+    if links is not None:
+        _write_jsonl(out_dir / "link_graph.jsonl", link_graph_rows(links, campaigns))
     write_timeline(con, verdicts, out_dir / "timeline.parquet")
     accounts.write_parquet(out_dir / "features.parquet")
     _write_jsonl(out_dir / "samples.jsonl", sample_rows(con))
