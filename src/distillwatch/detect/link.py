@@ -241,13 +241,18 @@ def _detach_loose(
     return out
 
 
+def kind_confidence(config: LinkConfig, kind: str, shared: int) -> float:
+    """The confidence of ``kind`` for a pair sharing ``shared`` distinct values of it (online
+    pairs are scored with this, one at a time)."""
+    least, higher = config.several.get(kind, (0, 0.0))
+    return higher if least and shared >= least else config.confidence[kind]
+
+
 def _confidence(config: LinkConfig, kind: str, shared: np.ndarray) -> np.ndarray:
-    """Per pair, the confidence of ``kind`` given how many distinct values of it they share."""
+    """:func:`kind_confidence` for every pair at once."""
+    least, higher = config.several.get(kind, (0, 0.0))
     base = np.full(len(shared), config.confidence[kind])
-    if kind in config.several:
-        least, higher = config.several[kind]
-        base[shared >= least] = higher
-    return base
+    return np.where(shared >= least, higher, base) if least else base
 
 
 def _weak_joins(weak: pl.DataFrame, threshold: float) -> tuple[np.ndarray, np.ndarray]:
