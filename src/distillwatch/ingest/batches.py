@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import orjson
 import pyarrow as pa
 
+from distillwatch.ingest import fast
 from distillwatch.ingest.normalize import Row, flatten
 from distillwatch.ingest.quarantine import Quarantined, quarantined
 from distillwatch.ingest.validate import InvalidRecord, Reason
@@ -84,11 +85,20 @@ def _parse_jsonl(chunk: JsonlChunk) -> ChunkResult:
     lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()  # the newline ending the last line does not start another
+    suspects = fast.suspect_lines(data) if fast.usable() else None
+    fast_decode = None if suspects is None else fast.decode
     line_no = chunk.first_line - 1
-    for raw in lines:
+    for index, raw in enumerate(lines):
         line_no += 1
         if not raw or raw.isspace():
             continue
+        if fast_decode is not None and index not in suspects:  # type: ignore[operator]
+            try:
+                rows.append(fast_decode(raw))
+                line_numbers.append(line_no)
+                continue
+            except Exception:  # any doubt: the per-line path decides
+                pass
         try:
             rows.append(flatten(loads(raw)))
         except orjson.JSONDecodeError as exc:

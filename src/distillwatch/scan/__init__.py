@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from distillwatch.detect.link import link_accounts
+from distillwatch.detect.link import Links, link_accounts
 from distillwatch.detect.score import (
     DEFAULT_THRESHOLD,
     Campaign,
@@ -94,6 +94,21 @@ def run_scan(
     return ScanResult(out_dir, summary, verdicts, campaigns, time.perf_counter() - started)
 
 
+def cluster_features(con: duckdb.DuckDBPyConnection, links: Links) -> pl.DataFrame:
+    """The pooled features of every linked component of two or more accounts."""
+    membership = pl.DataFrame(
+        {"account_id": links.accounts, "component": links.component.astype("int64")},
+        schema={"account_id": pl.String, "component": pl.Int64},
+    )
+    con.register("membership", membership.to_arrow())
+    con.execute(
+        "CREATE TEMP VIEW events_c AS SELECT e.*, m.component FROM events e "
+        "JOIN membership m USING (account_id) WHERE m.component IN "
+        "(SELECT component FROM membership GROUP BY component HAVING count(*) >= 2)"
+    )
+    return group_features(con, group="component", source="events_c")
+
+
 def detect_enriched(
     enriched: Path,
     out_dir: Path,
@@ -118,17 +133,7 @@ def detect_enriched(
         accounts = group_features(con)
         links = link_accounts(accounts["account_id"].to_list(), link_keys(con))
         accounts = with_component_size(accounts, links)
-        membership = pl.DataFrame(
-            {"account_id": links.accounts, "component": links.component.astype("int64")},
-            schema={"account_id": pl.String, "component": pl.Int64},
-        )
-        con.register("membership", membership.to_arrow())
-        con.execute(
-            "CREATE TEMP VIEW events_c AS SELECT e.*, m.component FROM events e "
-            "JOIN membership m USING (account_id) WHERE m.component IN "
-            "(SELECT component FROM membership GROUP BY component HAVING count(*) >= 2)"
-        )
-        pooled = group_features(con, group="component", source="events_c")
+        pooled = cluster_features(con, links)
         verdicts, campaigns = score(accounts, links, pooled, threshold, learned=learned)
         seconds = time.perf_counter() - started
         write_outputs(
