@@ -23,6 +23,7 @@ Detection code may rely on these names and types; changing them is a contract ch
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import ClassVar
 
 import numpy as np
@@ -34,6 +35,7 @@ from distillwatch.signals.cot import CotSignal
 from distillwatch.signals.grading import GradingSignal
 from distillwatch.signals.language import LanguageSignal
 from distillwatch.signals.memo import PromptMemo
+from distillwatch.signals.multimatch import PatternSet
 from distillwatch.signals.sensitive import SensitiveRewriteSignal
 from distillwatch.signals.sketch import SketchSignal
 from distillwatch.signals.template import TemplateSignal
@@ -75,6 +77,12 @@ OUTPUT_SCHEMA = pa.schema(
 CHUNK_ROWS = 32_768
 
 
+@cache
+def pattern_set() -> PatternSet:
+    """Every signal's regex questions, answered in one pass per prompt (compiled once)."""
+    return PatternSet(p for sig in SIGNALS for p in sig.match_patterns())
+
+
 def _fresh(view: PromptView) -> pa.Table:
     """Every signal's per-prompt values for the unique prompts of ``view``."""
     columns: dict[str, pa.Array] = {}
@@ -109,20 +117,27 @@ def per_prompt(view: PromptView, memo: PromptMemo | None = None) -> pa.Table:
     return pa.concat_tables([known, fresh.cast(known.schema)]).take(pa.array(order))
 
 
-def compute(batch: pa.RecordBatch, memo: PromptMemo | None = None) -> pa.RecordBatch:
+def compute(
+    batch: pa.RecordBatch, memo: PromptMemo | None = None, *, one_pass: bool = True
+) -> pa.RecordBatch:
     """All signal columns for ``batch`` (row-aligned; schema :data:`OUTPUT_SCHEMA`).
 
     ``memo`` (optional) keeps per-prompt values across calls; the result is the same with
-    or without it.
+    or without it. ``one_pass`` answers the flag and cue patterns with one scan of each
+    prompt (:mod:`signals.multimatch`); without it each pattern is its own RE2 pass (the
+    definition, for tests); the result is the same.
     """
     if not batch.num_rows:
         return pa.RecordBatch.from_pylist([], schema=OUTPUT_SCHEMA)
     if batch.num_rows > CHUNK_ROWS:
         parts = [
-            compute(batch.slice(i, CHUNK_ROWS), memo) for i in range(0, batch.num_rows, CHUNK_ROWS)
+            compute(batch.slice(i, CHUNK_ROWS), memo, one_pass=one_pass)
+            for i in range(0, batch.num_rows, CHUNK_ROWS)
         ]
         return pa.Table.from_batches(parts, OUTPUT_SCHEMA).combine_chunks().to_batches()[0]
     view = PromptView.of(batch)
+    if one_pass:
+        view.use_patterns(pattern_set())
     prompts = per_prompt(view, memo)
     values = {name: prompts.column(name).combine_chunks() for name in prompts.column_names}
     columns: dict[str, pa.Array] = {}

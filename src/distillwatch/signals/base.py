@@ -38,6 +38,11 @@ class RequestSignal(ABC):
     #: Output column names and their Arrow types, in order.
     outputs: ClassVar[dict[str, pa.DataType]]
 
+    def match_patterns(self) -> tuple[str, ...]:
+        """Every RE2 pattern this signal asks :meth:`PromptView.matches` about, so that the
+        registry can answer them all in one pass (``signals.multimatch``)."""
+        return ()
+
     def per_prompt(self, view: PromptView) -> dict[str, pa.Array]:
         """Values that depend on the prompt text only, one per ``view.unique`` entry.
 
@@ -70,9 +75,9 @@ class PatternSignal(RequestSignal):
     """A boolean flag raised when the prompt matches any phrase of a multilingual list.
 
     Subclasses give ``column`` and ``patterns`` (RE2 patterns over lower-cased text, usually
-    one alternation, compiled by Arrow per call; the flag is raised when any matches); they
-    may override :meth:`refine` to combine several patterns (e.g. "a request to grade"
-    *and* "candidate answers present").
+    one alternation; the flag is raised when any matches); they may override :meth:`refine`
+    to combine several patterns (e.g. "a request to grade" *and* "candidate answers
+    present"), and then list those in :meth:`match_patterns` too.
     """
 
     column: ClassVar[str]
@@ -82,6 +87,9 @@ class PatternSignal(RequestSignal):
     def refine(self, view: PromptView, hit: np.ndarray) -> np.ndarray:
         """Adjust the raw per-unique-prompt matches; the default keeps them."""
         return hit
+
+    def match_patterns(self) -> tuple[str, ...]:
+        return self.patterns
 
     def per_prompt(self, view: PromptView) -> dict[str, pa.Array]:
         hit = self.refine(view, view.matches_any(self.patterns))

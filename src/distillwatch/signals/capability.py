@@ -148,6 +148,9 @@ class CapabilitySignal(RequestSignal):
         "capability_conf": pa.float32(),
     }
 
+    def match_patterns(self) -> tuple[str, ...]:
+        return tuple(_CUE_PATTERNS.values())
+
     def predict(self, view: PromptView) -> tuple[np.ndarray, np.ndarray]:
         """(class index, probability) per unique prompt, from the text alone."""
         model = load_model()

@@ -29,6 +29,9 @@ class CotSignal(PatternSignal):
     weak: ClassVar[str] = alternation(phrases.WEAK)
     howto: ClassVar[str] = alternation(phrases.HOWTO)
 
+    def match_patterns(self) -> tuple[str, ...]:
+        return (*self.patterns, self.weak, self.howto)
+
     def refine(self, view: PromptView, hit: np.ndarray) -> np.ndarray:
         rest = ~hit
         if not rest.any():

@@ -30,6 +30,9 @@ class SensitiveRewriteSignal(PatternSignal):
     rewrite: ClassVar[str] = alternation(phrases.REWRITE)
     subject: ClassVar[str] = alternation(phrases.SENSITIVE)
 
+    def match_patterns(self) -> tuple[str, ...]:
+        return (*self.patterns, self.rewrite, self.subject)
+
     def refine(self, view: PromptView, hit: np.ndarray) -> np.ndarray:
         if hit.all():
             return hit

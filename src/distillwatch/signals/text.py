@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +29,12 @@ import pyarrow.compute as pc
 
 from distillwatch.signals import rematch
 
+if TYPE_CHECKING:
+    from distillwatch.signals.multimatch import Hits, PatternSet
+
 T = TypeVar("T")
+#: Key of a view's pattern set in its memo (see :meth:`PromptView.use_patterns`).
+_PATTERN_SET = "pattern_set"
 
 HEAD_CHARS = 1200
 TAIL_CHARS = 300
@@ -403,7 +408,24 @@ class PromptView:
         (for computing the prompts a memo does not hold yet)."""
         unique = self.unique.filter(pa.array(which))
         n = len(unique)
-        return PromptView(unique, pa.array(np.arange(n, dtype=np.int32)), n, self.chars[:0])
+        view = PromptView(unique, pa.array(np.arange(n, dtype=np.int32)), n, self.chars[:0])
+        if _PATTERN_SET in self._memo:
+            view.use_patterns(self._memo[_PATTERN_SET])
+        return view
+
+    def use_patterns(self, patterns: PatternSet) -> PromptView:
+        """Answer :meth:`matches` for the patterns of ``patterns`` from one scan of every
+        prompt (``signals.multimatch``) instead of one RE2 pass per pattern; returns self."""
+        self._memo[_PATTERN_SET] = patterns
+        return self
+
+    def _set_hits(self, patterns: tuple[str, ...]) -> list[np.ndarray] | None:
+        """The one-scan answers for ``patterns`` if the view's pattern set holds them all."""
+        found: PatternSet | None = self._memo.get(_PATTERN_SET)
+        if found is None or not all(p in found for p in patterns):
+            return None
+        hits: Hits = self.shared("pattern_hits", lambda: found.scan(self.lowered))
+        return [cast(np.ndarray, hits.get(p)) for p in patterns]
 
     def expand(self, values: pa.Array | np.ndarray) -> pa.Array:
         """Spread per-unique-prompt values back to one value per request."""
@@ -423,6 +445,9 @@ class PromptView:
 
         Each later pattern runs only on the prompts no earlier one matched.
         """
+        known = self._set_hits(patterns)
+        if known is not None:
+            return np.logical_or.reduce(known) if known else np.zeros(self.n_unique, bool)
         hit = np.zeros(self.n_unique, dtype=bool)
         for pattern in patterns:
             rest = ~hit
@@ -436,4 +461,7 @@ class PromptView:
 
     def matches(self, pattern: str) -> np.ndarray:
         """Boolean per unique prompt: does the RE2 ``pattern`` match the lower-cased text?"""
+        known = self._set_hits((pattern,))
+        if known is not None:
+            return known[0].copy()  # callers may change it in place
         return rematch.match(self.lowered, pattern)
