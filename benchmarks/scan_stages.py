@@ -188,7 +188,16 @@ def _detect(stages: Stages, enriched: Path, out_dir: Path, log: str) -> list[Any
     stages.run(
         "outputs (files + report)",
         lambda: write_outputs(
-            con, out_dir, [log], summary, accounts, verdicts, campaigns, DEFAULT_THRESHOLD, 0.0
+            con,
+            out_dir,
+            [log],
+            summary,
+            accounts,
+            verdicts,
+            campaigns,
+            DEFAULT_THRESHOLD,
+            0.0,
+            links=links,
         ),
     )
     con.close()

@@ -13,7 +13,7 @@ from distillwatch.review.actions import EnforceConfig, ShareConfig
 from distillwatch.review.app import create_app
 from distillwatch.review.auth import add_user
 from distillwatch.review.store import Store
-from scan_fixtures import START, account, campaign, cid, sample, write_scan
+from scan_fixtures import START, account, campaign, cid, link_graph, sample, write_scan
 
 HOSTILE = '<script>alert("owned")</script>'
 PASSWORD = "correct horse battery"
@@ -57,7 +57,18 @@ def build_scan(out: Path, loose_kinds: tuple[str, ...] = ("disposable_email",)) 
         sample("acct_h0", CAMPAIGN, f"Explain step by step {HOSTILE}"),
         sample("acct_loose", None, "Grade this answer from 1 to 10"),
     ]
-    return write_scan(out, [*members, loose, *benign], [c], samples)
+    card, both = ("payment_fingerprint",), ("payment_fingerprint", "template", "ip_prefix")
+    graph = link_graph(
+        CAMPAIGN,
+        [
+            ("acct_h0", "acct_h1", both, 0.96),
+            ("acct_h1", "acct_h2", card, 0.9),
+            ("acct_h2", "acct_h3", card, 0.9),
+            ("acct_h0", "acct_h3", ("template", "ip_prefix", "user_agent"), 0.66),
+        ],
+        dropped=2,
+    )
+    return write_scan(out, [*members, loose, *benign], [c], samples, link_graphs=[graph])
 
 
 def make_store(tmp_path: Path, users: dict[str, str] | None = None) -> Store:

@@ -143,11 +143,15 @@ def write_scan(
     samples: Sequence[dict[str, Any]] = (),
     quarantined: dict[str, int] | None = None,
     timeline: pl.DataFrame | None = None,
+    link_graphs: Sequence[dict[str, Any]] | None = None,
 ) -> Path:
-    """Write a complete scan output v1 directory at ``out`` and return it."""
+    """Write a complete scan output v1 directory at ``out`` and return it (``link_graph.jsonl``
+    only when ``link_graphs`` are given: scans before it had none)."""
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / "accounts.jsonl", accounts)
     write_jsonl(out / "campaigns.jsonl", campaigns)
+    if link_graphs is not None:
+        write_jsonl(out / "link_graph.jsonl", link_graphs)
     write_jsonl(out / "samples.jsonl", samples)
     (timeline if timeline is not None else timeline_from(accounts)).write_parquet(
         out / "timeline.parquet"
@@ -179,6 +183,20 @@ def write_scan(
     }
     (out / "summary.json").write_bytes(orjson.dumps(summary))
     return out
+
+
+def link_graph(
+    campaign_id: str, pairs: Sequence[tuple[str, str, Sequence[str], float]], dropped: int = 0
+) -> dict[str, Any]:
+    """One ``link_graph.jsonl`` row: ``(a, b, kinds, confidence)`` per listed link."""
+    return {
+        "campaign_id": campaign_id,
+        "edges": [
+            {"a": a, "b": b, "kinds": list(kinds), "confidence": conf}
+            for a, b, kinds, conf in pairs
+        ],
+        "dropped": dropped,
+    }
 
 
 def benign(account_id: str, population: str = "casual") -> dict[str, Any]:

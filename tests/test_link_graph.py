@@ -3,6 +3,7 @@ bounded per campaign, connected where it can be, and written to ``link_graph.jso
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import igraph as ig
@@ -11,7 +12,9 @@ import polars as pl
 
 from builders import casual_user, hydra, write_log
 from distillwatch.detect.link import LinkConfig, link_accounts
+from distillwatch.review.importer import import_scan
 from distillwatch.scan import run_scan
+from review_kit import logged_in, make_store
 
 
 def keys(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
@@ -117,9 +120,7 @@ def test_scan_writes_each_campaigns_link_graph(tmp_path: Path) -> None:
     campaigns = [orjson.loads(x) for x in (out / "campaigns.jsonl").read_bytes().splitlines()]
     graphs = [orjson.loads(x) for x in (out / "link_graph.jsonl").read_bytes().splitlines()]
     assert [g["campaign_id"] for g in graphs] == [c["campaign_id"] for c in campaigns]
-    hydra_graph = next(
-        g for g, c in zip(graphs, campaigns, strict=True) if "hy0" in c["accounts"]
-    )
+    hydra_graph = next(g for g, c in zip(graphs, campaigns, strict=True) if "hy0" in c["accounts"])
     members = set(next(c["accounts"] for c in campaigns if "hy0" in c["accounts"]))
     edges = hydra_graph["edges"]
     assert edges and hydra_graph["dropped"] >= 0
@@ -129,3 +130,15 @@ def test_scan_writes_each_campaigns_link_graph(tmp_path: Path) -> None:
     assert any("payment_fingerprint" in e["kinds"] for e in edges)
     touched = {e["a"] for e in edges} | {e["b"] for e in edges}
     assert touched == members  # each card's mesh reaches every account
+
+    # and the console draws it: every member a node, every listed link a line
+    store = make_store(tmp_path)
+    import_scan(store, out, "t")
+    client, _ = logged_in(store, tmp_path)
+    page = client.get(f"/campaigns/1/{hydra_graph['campaign_id']}").text
+    svg = re.search(r'<svg class="linkgraph".*?</svg>', page, re.S)
+    assert svg is not None
+    nodes = re.findall(r'<a href="/accounts/([^"]+)" data-node', svg.group(0))
+    assert sorted(nodes) == sorted(members)
+    assert svg.group(0).count("<line ") == len(edges)
+    store.close()

@@ -1,5 +1,6 @@
 """The console in a real browser (Debian's chromium driven by Playwright): log in, open a
-campaign, confirm it, block its accounts, preview the share, find it all in the audit log.
+campaign (its chart and link graph drawn), confirm it, block its accounts, preview the share,
+find it all in the audit log.
 
 Set DISTILLWATCH_CONSOLE_SCREENSHOTS=docs to refresh the screenshots of docs/console.md.
 """
@@ -78,6 +79,7 @@ def test_login_campaign_confirm_block_share_preview_audit(console_url: str, tmp_
         expect(prompt).to_contain_text(f"Explain step by step {HOSTILE}")  # text, not markup
         expect(page.locator(".case .status")).to_have_text("open")
         _check_chart(page, "requests")
+        _check_graph(page)
         page.screenshot(path=str(shots / "console-campaign.png"), full_page=True)
 
         case = page.locator(".case").first
@@ -141,3 +143,39 @@ def _check_chart(page: Any, series: str) -> None:
     page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + box["height"] / 2, steps=5)
     values = host.locator(".u-legend .u-series .u-value")
     expect(values.first).not_to_have_text("--")  # the hovered hour
+
+
+def _check_graph(page: Any) -> None:
+    """The link graph: members as nodes, links coloured by kind; hovering a link names its
+    kinds and confidence, hovering an account highlights its links, unticking a kind hides the
+    links that have only that kind, and the zoom buttons move the view."""
+    from playwright.sync_api import expect
+
+    figure = page.locator("figure[data-drawn=graph]")
+    expect(figure).to_have_count(1)
+    svg = figure.locator("svg.linkgraph")
+    expect(svg.locator("[data-node]")).to_have_count(4)
+    lines = svg.locator("line.e")
+    expect(lines).to_have_count(4)
+    for account in ("acct_h0", "acct_h1", "acct_h2", "acct_h3"):
+        expect(svg.locator(f"a[href='/accounts/{account}']")).to_have_count(1)
+    svg.scroll_into_view_if_needed()
+    info = figure.locator(".graph-info")
+    strong = svg.locator("line[data-kinds='payment_fingerprint template ip_prefix']")
+    strong.hover(force=True)
+    expect(info).to_have_text(
+        "acct_h0 — acct_h1: payment_fingerprint, template, ip_prefix · confidence 0.96"
+    )
+    svg.locator("a[href='/accounts/acct_h3'] circle").hover()
+    expect(info).to_have_text("acct_h3: 2 listed links")
+    expect(svg.locator("line.e.hot")).to_have_count(2)
+    card = figure.locator(".legend-item input[value=payment_fingerprint]")
+    card.uncheck()
+    expect(svg.locator("line.e.off")).to_have_count(2)  # the two card-only links
+    card.check()
+    expect(svg.locator("line.e.off")).to_have_count(0)
+    before = svg.get_attribute("viewBox")
+    figure.locator("button[data-zoom=in]").click()
+    assert svg.get_attribute("viewBox") != before
+    figure.locator("button[data-zoom=reset]").click()
+    assert svg.get_attribute("viewBox") == before

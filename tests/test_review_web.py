@@ -123,6 +123,7 @@ def test_a_viewer_reads_but_cannot_act(store: Store, tmp_path: Path) -> None:
 OUR_SCRIPTS = [
     '<script src="/static/vendor/uPlot.iife.min.js" defer>',
     '<script src="/static/charts.js" defer>',
+    '<script src="/static/graph.js" defer>',
 ]
 
 

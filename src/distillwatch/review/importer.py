@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from distillwatch.report import scandir
 from distillwatch.report.scandir import Field, ScanFileError, iter_jsonl, unique_ids
-from distillwatch.review import audit, cases
+from distillwatch.review import audit, cases, graph
 from distillwatch.review.store import ConsoleError, Store, dumps, new_id
 from distillwatch.review.tables import Tables
 
@@ -97,6 +97,12 @@ def _campaign_row(scan_id: int, c: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _graph_row(scan_id: int, c: dict[str, Any]) -> dict[str, Any]:
+    edges, dropped = c["_graph"]
+    laid = graph.layout(c["accounts"], edges, dropped)
+    return {"scan_id": scan_id, "campaign_id": c["campaign_id"], "graph": dumps(laid)}
+
+
 def _sample_row(scan_id: int, s: dict[str, Any]) -> dict[str, Any]:
     def text(key: str, cap: int) -> str | None:
         v = s.get(key)
@@ -143,7 +149,11 @@ def _insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> No
 
 
 def read_scan(scan_dir: Path) -> tuple[list[dict], list[dict], list[dict], dict[str, Any]]:
-    """Accounts, campaigns, samples and summary, every line checked; ConsoleError if broken."""
+    """Accounts, campaigns, samples and summary, every line checked; ConsoleError if broken.
+
+    Each campaign with a link graph (``link_graph.jsonl``) carries it as ``_graph``: its
+    edges and how many were dropped.
+    """
     if not (scan_dir / scandir.ACCOUNTS_FILE).is_file():
         raise ConsoleError(f"{scan_dir}: no accounts.jsonl (is it a `distillwatch scan` output?)")
     try:
@@ -155,6 +165,15 @@ def read_scan(scan_dir: Path) -> tuple[list[dict], list[dict], list[dict], dict[
     except ScanFileError as exc:
         raise ConsoleError(str(exc)) from exc
     known = {c["campaign_id"] for c in campaigns}
+    try:
+        graphs = graph.read_link_graphs(
+            scan_dir, {c["campaign_id"]: c["accounts"] for c in campaigns}
+        )
+    except ScanFileError as exc:
+        raise ConsoleError(str(exc)) from exc
+    for c in campaigns:
+        if c["campaign_id"] in graphs:
+            c["_graph"] = graphs[c["campaign_id"]]
     for a in accounts:
         if a["campaign_id"] is not None and a["campaign_id"] not in known:
             raise ConsoleError(
@@ -193,6 +212,7 @@ def import_scan(store: Store, scan_dir: Path, actor: str) -> ImportResult:
         )
         _insert(conn, t.accounts, [_account_row(scan_id, a) for a in accounts])
         _insert(conn, t.campaigns, [_campaign_row(scan_id, c) for c in campaigns])
+        _insert(conn, t.graphs, [_graph_row(scan_id, c) for c in campaigns if "_graph" in c])
         _insert(conn, t.samples, [_sample_row(scan_id, s) for s in samples])
         _insert(
             conn,

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from distillwatch.review import audit, cases
+from distillwatch.review import audit, cases, graph
 from distillwatch.review.charts import stacked
 from distillwatch.review.store import ConsoleError, loads
 from distillwatch.review.tables import Tables
@@ -85,6 +85,11 @@ def campaign(conn: Connection, t: Tables, scan_id: int, campaign_id: str) -> dic
         .limit(50)
     ).all()
     body = loads(row.body, {})
+    laid = conn.execute(
+        sa.select(t.graphs.c.graph).where(
+            t.graphs.c.scan_id == scan_id, t.graphs.c.campaign_id == campaign_id
+        )
+    ).scalar()
     found = cases.for_subject(conn, t, "campaign", campaign_id)
     subjects = [f"campaign:{campaign_id}", *(f"case:{c.id}" for c in found)]
     return {
@@ -93,6 +98,7 @@ def campaign(conn: Connection, t: Tables, scan_id: int, campaign_id: str) -> dic
         "tactics": loads(row.tactics, []),
         "members": members,
         "chart": stacked([(h, n, 0) for h, n in hours], ("requests", "")),
+        "graph": graph.view(loads(laid)),
         "samples": samples,
         "cases": found,
         "audit": audit.entries(conn, t, subjects, limit=50),

@@ -20,6 +20,7 @@ class Tables:
     scans: sa.Table
     accounts: sa.Table
     campaigns: sa.Table
+    graphs: sa.Table
     samples: sa.Table
     timeline: sa.Table
     decisions: sa.Table
@@ -85,6 +86,13 @@ def _scan_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
         sa.Column("body", sa.Text, nullable=False),  # capabilities, indicators, links, reasons
         sa.Index("ix_console_campaigns_score", "scan_id", "score"),
     )
+    graphs = sa.Table(  # a campaign's link graph, laid out at import (review/graph.py)
+        "console_graphs",
+        md,
+        sa.Column("scan_id", sa.Integer, primary_key=True),
+        sa.Column("campaign_id", sa.String(64), primary_key=True),
+        sa.Column("graph", sa.Text, nullable=False),  # JSON: nodes, edges, dropped, not_drawn
+    )
     samples = sa.Table(
         "console_samples",
         md,
@@ -122,7 +130,7 @@ def _scan_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
         sa.Column("reasons", sa.Text, nullable=False),
         sa.Index("ix_console_decisions_account", "account_id", "ts"),
     )
-    return scans, accounts, campaigns, samples, timeline, decisions
+    return scans, accounts, campaigns, graphs, samples, timeline, decisions
 
 
 def _work_tables(md: sa.MetaData) -> tuple[sa.Table, ...]:
