@@ -4,8 +4,10 @@
         [--db postgresql://postgres@127.0.0.1:5432/test] [--rounds 30] [--write]
 
 Writes a synthetic scan directory (``--accounts`` accounts, ``--campaigns`` flagged campaigns
-of 20 accounts each, 2,000 flagged accounts outside them, 8 samples per campaign, a 7-day
-hourly timeline per campaign), imports it with ``distillwatch.review.importer.import_scan``
+of 20 accounts each with a link graph of all their 190 pairs, one more campaign of 400
+accounts with the largest graph a scan lists -- 300 links, 400 accounts drawn --, 2,000
+flagged accounts outside them, 8 samples per campaign, a 7-day hourly timeline per campaign),
+imports it with ``distillwatch.review.importer.import_scan``
 (timed), then requests each page through the full ASGI app (security headers, session
 check, queries, template) in process: the overview, random campaign pages, random account
 pages, the case list and the audit log, ``--rounds`` times each. Reports p50 / p95 / max
@@ -40,6 +42,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "console.md"
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 MEMBERS = 20
 LOOSE = 2000
+BIG, BIG_ID, BIG_LINKS = 400, "C-0000b16b", 300
+KINDS = ["payment_fingerprint", "template", "ip_prefix", "user_agent", "email_domain"]
 
 
 def _iso(hours: float) -> str:
@@ -52,6 +56,7 @@ def write_scan(out: Path, accounts: int, campaigns: int, rng: random.Random) -> 
     rows, members = [], {}
     for i in range(accounts):
         cid = f"C-{i // MEMBERS:08x}" if i < campaigns * MEMBERS else None
+        cid = BIG_ID if i >= accounts - BIG else cid
         flagged = cid is not None or i < campaigns * MEMBERS + LOOSE
         score = rng.uniform(0.85, 1.0) if flagged else rng.uniform(0.0, 0.6)
         picked = rng.sample(kinds, 2) if flagged else []
@@ -81,8 +86,17 @@ def write_scan(out: Path, accounts: int, campaigns: int, rng: random.Random) -> 
         if cid:
             members.setdefault(cid, []).append(rows[-1]["account_id"])
     (out / "accounts.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    camps, samples, timeline = [], [], []
+    camps, samples, timeline, graphs = [], [], [], []
     for cid, accs in members.items():
+        if cid == BIG_ID:  # a random tree over 301 of its accounts
+            pairs = [(accs[k], accs[rng.randrange(k)]) for k in range(1, BIG_LINKS + 1)]
+        else:
+            pairs = [(a, b) for i, a in enumerate(accs) for b in accs[i + 1 :]]
+        edges = [
+            {"a": a, "b": b, "kinds": rng.sample(KINDS, 2), "confidence": rng.uniform(0.6, 1)}
+            for a, b in pairs
+        ]
+        graphs.append({"campaign_id": cid, "edges": edges, "dropped": 0})
         camps.append(
             {
                 "campaign_id": cid,
@@ -115,6 +129,7 @@ def write_scan(out: Path, accounts: int, campaigns: int, rng: random.Random) -> 
     timeline += [(START + dt.timedelta(hours=h), None, False, 5000) for h in range(168)]
     (out / "campaigns.jsonl").write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in camps))
     (out / "samples.jsonl").write_bytes(b"".join(orjson.dumps(s) + b"\n" for s in samples))
+    (out / "link_graph.jsonl").write_bytes(b"".join(orjson.dumps(g) + b"\n" for g in graphs))
     pl.DataFrame(
         timeline,
         schema={
@@ -176,6 +191,10 @@ def run(args: argparse.Namespace) -> tuple[list[tuple[str, list[float]]], dict[s
             ("overview", measure(client, ["/"] * n)),
             ("overview, page 10 of flagged", measure(client, ["/?page=10"] * n)),
             ("campaign", measure(client, [f"/campaigns/{imported.scan_id}/{c}" for c in cids])),
+            (
+                f"campaign of {BIG} accounts, {BIG_LINKS}-link graph",
+                measure(client, [f"/campaigns/{imported.scan_id}/{BIG_ID}"] * n),
+            ),
             ("account", measure(client, [f"/accounts/{a}" for a in accts])),
             ("cases", measure(client, ["/cases"] * n)),
             ("audit log", measure(client, ["/audit"] * n)),

@@ -167,6 +167,8 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
+    """One line of the drawing (joined text made here: Jinja's ``join`` is slow per call)."""
+
     a: int
     b: int
     x1: float
@@ -178,6 +180,10 @@ class Edge:
     css: str
     width: float
     info: str
+    a_id: str
+    b_id: str
+    kind_list: str  # space-separated, for the filter
+    kind_text: str  # comma-separated, for people
 
 
 @dataclass(frozen=True)
@@ -217,9 +223,16 @@ def view(stored: dict[str, Any] | None) -> GraphView | None:
     edges = []
     for i, j, kinds, conf in stored["edges"]:
         a, b = nodes[i], nodes[j]
-        info = f"{a.account_id} — {b.account_id}: {', '.join(kinds)} · confidence {conf:.2f}"
+        text = ", ".join(kinds)
+        info = f"{a.account_id} — {b.account_id}: {text} · confidence {conf:.2f}"
         width = round(1.0 + 3.0 * max(conf - 0.5, 0.0) / 0.5, 1)
-        edges.append(Edge(i, j, a.x, a.y, b.x, b.y, kinds, conf, kind_css(kinds[0]), width, info))
+        css = kind_css(kinds[0])
+        edges.append(
+            Edge(
+                i, j, a.x, a.y, b.x, b.y, kinds, conf, css, width, info,
+                a.account_id, b.account_id, " ".join(kinds), text,
+            )
+        )  # fmt: skip
     counts = Counter(k for e in edges for k in e.kinds)
     legend = [Legend(k, kind_css(k), n) for k, n in sorted(counts.items(), key=_kind_order)]
     radius = 6.0 if len(nodes) <= 60 else 4.0

@@ -21,6 +21,12 @@
       }
     });
 
+    function told(el) {
+      // What the server wrote in the element's <title>, read back as text.
+      var title = el.querySelector("title");
+      return title ? title.textContent : "";
+    }
+
     function clear() {
       svg.classList.remove("focusing");
       svg.querySelectorAll(".hot").forEach(function (el) { el.classList.remove("hot"); });
@@ -37,7 +43,7 @@
           nodes[Number(other)].querySelector("circle").classList.add("hot");
         });
       });
-      info.textContent = nodes[index].getAttribute("data-info");
+      info.textContent = told(nodes[index]);
     }
 
     nodes.forEach(function (node, index) {
@@ -50,7 +56,7 @@
       line.addEventListener("mouseenter", function () {
         clear();
         line.classList.add("hot");
-        info.textContent = line.getAttribute("data-info");
+        info.textContent = told(line);
       });
       line.addEventListener("mouseleave", clear);
     });
