@@ -1,22 +1,29 @@
 """Benchmark the whole ``distillwatch scan`` (ingest + signals + aggregate + score + outputs).
 
-    .venv/bin/python benchmarks/bench_scan.py [--records 1000000] [--log PATH] [--keep] [--write]
+    .venv/bin/python benchmarks/bench_scan.py [--records 1000000] [--accounts N] [--log PATH]
+        [--runs floor,ingest,scan[,stages]] [--max-rss-gb G] [--keep] [--write]
 
-Generates a simulated traffic log of about ``--records`` requests with the product's own
-simulator (benign tenants, hydra clusters, resellers, campaigns: ``distillwatch simulate``,
-7 days, about 200 requests per account) unless ``--log`` names one, then runs, each in a
-fresh child process:
+Generates a simulated traffic log of about ``--records`` requests from ``--accounts``
+accounts with the product's own simulator (benign tenants, hydra clusters, resellers,
+campaigns: ``distillwatch simulate``; the number of days is chosen to give the requests)
+unless ``--log`` names one, then runs, each in a fresh child process:
 
-* the floor: decompress and ``orjson.loads`` every line, nothing else;
-* ingest alone (validate + flatten to Arrow, default workers, nothing written);
-* ``distillwatch.scan.run_scan`` on the log, timed per stage (enrich = ingest + signals +
-  Parquet write, aggregate + score, outputs).
+* ``floor``: decompress and ``orjson.loads`` every line, nothing else;
+* ``ingest``: ingest alone (validate + flatten to Arrow, default workers, nothing written);
+* ``scan``: ``distillwatch.scan.run_scan`` on the log, timed per stage (enrich = ingest +
+  signals + Parquet write; prepare events, account features, link keys, linking, cluster
+  features, scoring, outputs);
+* ``stages`` (optional): every stage alone in one process (``scan_stages.py``), for CPU
+  per request per stage without worker processes.
 
 For each run it reports wall seconds, requests per second, CPU seconds summed over the
-process and all its descendants (worker processes included, read from ``/proc``), and the
-peak resident memory of the whole process tree, sampled every 50 ms. CPU seconds do not
+process and all its descendants (worker processes included, read from ``/proc``), the ratio
+of that CPU to the floor's, and the peak resident memory of the whole process tree, sampled
+every 50 ms (per stage: the peak within the stage's wall-clock window). CPU seconds do not
 depend on what else the machine runs, so ``requests per CPU-second`` is the figure to
-compare across runs on a shared machine; ``uptime`` is printed beside the table.
+compare across runs on a shared machine; ``uptime`` is printed beside the table. With
+``--max-rss-gb`` a run whose tree passes that much memory is stopped, and the table says
+in which stage (the machine is shared: a run must not take all of it).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,7 +42,9 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scan.md"
-REQUESTS_PER_ACCOUNT = 185  # what the default scenario gives over 7 days (measured: 184-203)
+#: Requests per account per day of the default scenario (seed 3, 5,071 accounts, 7 days:
+#: 1,457,390 requests).
+REQUESTS_PER_ACCOUNT_DAY = 41.0
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -79,8 +89,9 @@ def tree(root: int) -> tuple[float, int]:
 class TreeMonitor:
     """Samples a process tree every ``interval`` seconds: peak total RSS and CPU seconds."""
 
-    def __init__(self, root: int, interval: float = 0.05) -> None:
-        self.root, self.interval = root, interval
+    def __init__(self, root: int, interval: float = 0.05, cap: int | None = None) -> None:
+        self.root, self.interval, self.cap = root, interval, cap
+        self.stopped = False
         self.peak_rss = 0
         self.cpu_seconds = 0.0
         self.samples: list[tuple[float, int]] = []  # (time.time(), tree RSS)
@@ -93,6 +104,9 @@ class TreeMonitor:
             self.cpu_seconds = max(self.cpu_seconds, cpu)
             self.peak_rss = max(self.peak_rss, rss)
             self.samples.append((time.time(), rss))
+            if self.cap is not None and rss > self.cap and not self.stopped:
+                self.stopped = True  # the root leads its own session: stop all of it
+                os.killpg(self.root, signal.SIGKILL)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> TreeMonitor:
@@ -108,12 +122,14 @@ class TreeMonitor:
         return max((rss for t, rss in self.samples if start <= t <= end), default=0)
 
 
-def simulate(out: Path, records: int, seed: int = 3) -> Path:
-    """A simulated log of about ``records`` requests (``distillwatch simulate``)."""
-    accounts = max(records // REQUESTS_PER_ACCOUNT, 50)
+def simulate(out: Path, records: int, accounts: int | None = None, seed: int = 3) -> Path:
+    """A simulated log of about ``records`` requests from ``accounts`` accounts (default:
+    as many as a week of the default scenario needs)."""
+    accounts = accounts or max(round(records / (REQUESTS_PER_ACCOUNT_DAY * 7)), 50)
+    days = max(records / (REQUESTS_PER_ACCOUNT_DAY * accounts), 0.05)
     command = [
         sys.executable, "-m", "distillwatch.cli", "simulate", "--out", str(out),
-        "--accounts", str(accounts), "--days", "7", "--seed", str(seed),
+        "--accounts", str(accounts), "--days", f"{days:.3f}", "--seed", str(seed),
     ]  # fmt: skip
     env = {**os.environ, "DISTILLWATCH_NO_PROGRESS": "1"}
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
@@ -150,25 +166,46 @@ def _child_ingest(log: str) -> dict[str, Any]:
 
 
 def _timed(stages: dict[str, list[float]], name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` recording [wall s, CPU s of the tree, start, end] under ``name`` (a second call
+    gets ``name #2``); the stage is printed to stderr as it starts, for ``--max-rss-gb``."""
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = name if name not in stages else f"{name} #2"
+        print(f"stage: {key}", file=sys.stderr, flush=True)
         wall, cpu, began = time.perf_counter(), tree(os.getpid())[0], time.time()
         try:
             return fn(*args, **kwargs)
         finally:
             seconds, used = time.perf_counter() - wall, tree(os.getpid())[0] - cpu
-            stages[name] = [seconds, used, began, time.time()]
+            stages[key] = [seconds, used, began, time.time()]
 
     return wrapper
+
+
+#: The steps of ``scan.run_scan`` timed one by one (module attribute -> stage name).
+SCAN_STAGES = {
+    "enrich_into": "enrich: ingest + signals + Parquet write",
+    "prepare_events": "prepare events (DuckDB)",
+    "group_features": "features per account (DuckDB)",
+    "link_keys": "link keys (DuckDB)",
+    "link_accounts": "linking (detect.link)",
+    "cluster_features": "features per cluster (DuckDB)",
+    "score": "scoring",
+    "write_outputs": "outputs (files + report)",
+}
 
 
 def _child_scan(log: str) -> dict[str, Any]:
     import distillwatch.scan as scan
 
     stages: dict[str, list[float]] = {}
-    scan.enrich_into = _timed(stages, "enrich", scan.enrich_into)
-    scan.write_outputs = _timed(stages, "outputs", scan.write_outputs)
+    for attribute, name in SCAN_STAGES.items():
+        if hasattr(scan, attribute):  # older checkouts (PYTHONPATH=...) lack some steps
+            setattr(scan, attribute, _timed(stages, name, getattr(scan, attribute)))
     with tempfile.TemporaryDirectory() as out:
         result = scan.run_scan([log], Path(out) / "scan")
+    # the second group_features call is the one inside cluster_features
+    stages.pop(f"{SCAN_STAGES['group_features']} #2", None)
     return {
         "records": result.ingest.records,
         "quarantined": result.ingest.quarantined_total,
@@ -178,25 +215,44 @@ def _child_scan(log: str) -> dict[str, Any]:
     }
 
 
+def _child_stages(log: str) -> dict[str, Any]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from scan_stages import profile, table
+
+    figures = profile(log)
+    return {"records": figures["records"], "table": table(figures)}
+
+
 CHILDREN: dict[str, Callable[[str], dict[str, Any]]] = {
     "floor": _child_floor,
     "ingest": _child_ingest,
     "scan": _child_scan,
+    "stages": _child_stages,
 }
 
 
-def measure(mode: str, log: Path) -> dict[str, Any]:
-    """Run one measurement in a fresh child process, monitoring its whole process tree."""
-    env = {**os.environ, "DISTILLWATCH_NO_PROGRESS": "1"}
+def measure(mode: str, log: Path, max_rss_gb: float | None = None) -> dict[str, Any]:
+    """Run one measurement in a fresh child process, monitoring its whole process tree
+    (stopped, and marked so, if the tree passes ``max_rss_gb``)."""
+    env = {**os.environ, "DISTILLWATCH_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1"}
     command = [sys.executable, __file__, "--child", mode, "--log", str(log)]
     started = time.perf_counter()
-    with tempfile.TemporaryFile() as stdout:
-        proc = subprocess.Popen(command, stdout=stdout, env=env)
-        with TreeMonitor(proc.pid) as monitor:
+    cap = None if max_rss_gb is None else int(max_rss_gb * 1e9)
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(
+            command, stdout=stdout, stderr=stderr, env=env, start_new_session=True
+        )
+        with TreeMonitor(proc.pid, cap=cap) as monitor:
             _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        code = os.waitstatus_to_exitcode(status)
+        stderr.seek(0)
+        said = stderr.read().decode(errors="replace").splitlines()
+        if monitor.stopped:
+            stage = next((line[7:] for line in reversed(said) if line.startswith("stage: ")), "-")
+            return {"stopped": stage, "seconds": time.perf_counter() - started,
+                    "peak_rss_mb": monitor.peak_rss / 1e6}  # fmt: skip
         if code:
-            raise SystemExit(f"{mode} run failed with exit code {code}")
+            raise SystemExit(f"{mode} run failed with exit code {code}:\n" + "\n".join(said[-20:]))
         stdout.seek(0)
         figures: dict[str, Any] = json.loads(stdout.read().decode().strip().splitlines()[-1])
     figures["seconds"] = time.perf_counter() - started
@@ -204,54 +260,53 @@ def measure(mode: str, log: Path) -> dict[str, Any]:
     figures["peak_rss_mb"] = monitor.peak_rss / 1e6
     for stage in figures.get("stages", {}).values():
         stage.append(monitor.peak_between(stage[2], stage[3]) / 1e6)
-    if "stages" in figures:  # aggregate + score: between the end of enrich and outputs
-        enrich, outputs = figures["stages"]["enrich"], figures["stages"].get("outputs")
-        end = outputs[2] if outputs else time.time()
-        figures["aggregate_peak_rss_mb"] = monitor.peak_between(enrich[3], end) / 1e6
     return figures
 
 
 def table(log: Path, runs: dict[str, dict[str, Any]]) -> str:
     """The Markdown figures of one benchmark run."""
-    scan = runs["scan"]
-    n = scan["records"]
+    scan = runs.get("scan", {})
+    n = scan.get("records") or next(r["records"] for r in runs.values() if "records" in r)
     size = log.stat().st_size / 1e6
+    found = (
+        f", {scan['accounts']:,} accounts ({scan['flagged']:,} flagged)"
+        if "accounts" in scan
+        else ""
+    )
+    quarantined = f" ({scan['quarantined']} quarantined)" if "quarantined" in scan else ""
+    floor_cpu = runs["floor"]["cpu_seconds"] if "cpu_seconds" in runs.get("floor", {}) else None
     lines = [
-        f"Input: `{log.name}`, {n:,} valid requests ({scan['quarantined']} quarantined), "
-        f"{scan['accounts']:,} accounts ({scan['flagged']:,} flagged), {size:,.0f} MB on disk; "
-        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}.",
+        f"Input: `{log.name}`, {n:,} valid requests{quarantined}{found}, {size:,.0f} MB on "
+        f"disk; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}.",
         "",
         "| run | wall s | requests/s | CPU s (all processes) | requests per CPU-s "
-        "| peak RSS, whole tree (MB) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| CPU × floor | peak RSS, whole tree (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
 
-    def row(name: str, seconds: float, cpu: float, rss: float | None = None) -> None:
-        peak = f"{rss:,.0f}" if rss is not None else "-"
+    def row(name: str, seconds: float, cpu: float, rss: float) -> None:
+        ratio = f"{cpu / floor_cpu:.2f}" if floor_cpu else "-"
         lines.append(
-            f"| {name} | {seconds:.1f} | {n / seconds:,.0f} | {cpu:.1f} | {n / cpu:,.0f} | {peak} |"
+            f"| {name} | {seconds:.1f} | {n / seconds:,.0f} | {cpu:.1f} "
+            f"| {n / max(cpu, 1e-9):,.0f} | {ratio} | {rss:,.0f} |"
         )
 
-    if "floor" in runs:
-        floor = runs["floor"]
-        row("orjson.loads per line (floor, 1 process)", floor["seconds"], floor["cpu_seconds"],
-            floor["peak_rss_mb"])  # fmt: skip
-    if "ingest" in runs:
-        ingest = runs["ingest"]
-        row(f"ingest alone ({ingest['workers']} workers, nothing written)", ingest["seconds"],
-            ingest["cpu_seconds"], ingest["peak_rss_mb"])  # fmt: skip
-    row("**scan, end to end**", scan["seconds"], scan["cpu_seconds"], scan["peak_rss_mb"])
-    stages = scan["stages"]
-    enrich_wall, enrich_cpu, *_, enrich_rss = stages["enrich"]
-    out_wall, out_cpu, *_, out_rss = stages.get("outputs", [0.0, 0.0, 0.0, 0.0, 0.0])
-    row("· enrich: ingest + signals + Parquet write", enrich_wall, enrich_cpu, enrich_rss)
-    row(
-        "· aggregate + score (DuckDB, linking)",
-        scan["seconds"] - enrich_wall - out_wall,
-        scan["cpu_seconds"] - enrich_cpu - out_cpu,
-        scan["aggregate_peak_rss_mb"],
-    )
-    row("· outputs (files + report)", out_wall, out_cpu, out_rss)
+    names = {"floor": "orjson.loads per line (floor, 1 process)", "scan": "**scan, end to end**"}
+    for mode, run in runs.items():
+        if mode == "stages":
+            continue
+        name = names.get(mode, f"ingest alone ({run.get('workers')} workers, nothing written)")
+        if "stopped" in run:
+            lines.append(
+                f"| {name} | stopped by the bench in stage *{run['stopped']}* after "
+                f"{run['seconds']:.0f} s, past the memory cap | | | | | {run['peak_rss_mb']:,.0f} |"
+            )
+            continue
+        row(name, run["seconds"], run["cpu_seconds"], run["peak_rss_mb"])
+        for stage, (wall, cpu, *_, rss) in run.get("stages", {}).items():
+            row(f"· {stage}", wall, cpu, rss)
+    if "stages" in runs:
+        lines += ["", "Every stage alone, in one process:", "", runs["stages"]["table"]]
     return "\n".join(lines)
 
 
@@ -260,14 +315,16 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--accounts", type=int, help="accounts of the generated log")
     parser.add_argument("--log", type=Path, help="an existing traffic log (any ingest format)")
     parser.add_argument("--keep", action="store_true", help="keep the generated log")
     parser.add_argument("--write", action="store_true", help=f"append the table to {RESULTS}")
     parser.add_argument(
         "--runs",
         default="floor,ingest,scan",
-        help="which runs, comma-separated (the scan alone for a quick 10M memory check)",
+        help="which runs, comma-separated: floor, ingest, scan, stages (one process per stage)",
     )
+    parser.add_argument("--max-rss-gb", type=float, help="stop a run whose tree passes this")
     parser.add_argument("--child", choices=tuple(CHILDREN), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -275,6 +332,8 @@ def main() -> None:
         return
 
     work = Path(tempfile.gettempdir()) / f"distillwatch-scan-bench-{args.records}"
+    if args.accounts:
+        work = work.with_name(f"{work.name}-{args.accounts}")
     log = args.log
     if log is None:
         existing = sorted(work.glob("traffic.*"))
@@ -282,10 +341,10 @@ def main() -> None:
             log = existing[0]
         else:
             started = time.perf_counter()
-            log = simulate(work, args.records)
+            log = simulate(work, args.records, args.accounts)
             print(f"generated {log} in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     load_before = os.getloadavg()
-    runs = {mode: measure(mode, log) for mode in args.runs.split(",")}
+    runs = {mode: measure(mode, log, args.max_rss_gb) for mode in args.runs.split(",")}
     load_after = os.getloadavg()
     text = table(log, runs)
     load = (
@@ -297,8 +356,11 @@ def main() -> None:
         command = "DISTILLWATCH_NO_PROGRESS=1 .venv/bin/python benchmarks/bench_scan.py"
         if args.log is None:
             command += f" --records {args.records}"
+            command += f" --accounts {args.accounts}" if args.accounts else ""
         if args.runs != parser.get_default("runs"):
             command += f" --runs {args.runs}"
+        if args.max_rss_gb:
+            command += f" --max-rss-gb {args.max_rss_gb:g}"
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Scan benchmark\n"
