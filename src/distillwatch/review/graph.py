@@ -21,8 +21,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import igraph as ig
+from markupsafe import Markup
 
 from distillwatch.report.scandir import INT, STRING, Field, ScanFileError, iter_jsonl
 
@@ -163,6 +165,12 @@ class Node:
     y: float
     degree: int
     label: str | None
+    href: str
+    title: str
+    #: the numeric attributes of its circle and label, formatted here as numbers (``:.1f``
+    #: refuses anything else), so the template need not escape them one by one
+    circle: Markup
+    at: Markup
 
 
 @dataclass(frozen=True)
@@ -184,6 +192,7 @@ class Edge:
     b_id: str
     kind_list: str  # space-separated, for the filter
     kind_text: str  # comma-separated, for people
+    line: Markup  # its numeric attributes, as :class:`Node`'s
 
 
 @dataclass(frozen=True)
@@ -216,10 +225,19 @@ def view(stored: dict[str, Any] | None) -> GraphView | None:
     names = [n[0] for n in stored["nodes"]]
     degree = Counter(i for e in stored["edges"] for i in e[:2])
     labelled = len(names) <= LABELLED
-    nodes = [
-        Node(a, x, y, degree[i], (a if len(a) <= 18 else a[:17] + "…") if labelled else None)
-        for i, (a, x, y) in enumerate(stored["nodes"])
-    ]
+    radius = 6.0 if len(stored["nodes"]) <= 60 else 4.0
+    nodes = []
+    for i, (a, x, y) in enumerate(stored["nodes"]):
+        n = degree[i]
+        nodes.append(
+            Node(
+                a, x, y, n, (a if len(a) <= 18 else a[:17] + "…") if labelled else None,
+                "/accounts/" + quote(a, safe=""),
+                f"{a}: {n} listed link{'' if n == 1 else 's'}",
+                Markup(f'cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}"'),
+                Markup(f'x="{x + radius + 2:.1f}" y="{y + 4:.1f}"'),
+            )
+        )  # fmt: skip
     edges = []
     for i, j, kinds, conf in stored["edges"]:
         a, b = nodes[i], nodes[j]
@@ -231,11 +249,14 @@ def view(stored: dict[str, Any] | None) -> GraphView | None:
             Edge(
                 i, j, a.x, a.y, b.x, b.y, kinds, conf, css, width, info,
                 a.account_id, b.account_id, " ".join(kinds), text,
+                Markup(
+                    f'x1="{a.x:.1f}" y1="{a.y:.1f}" x2="{b.x:.1f}" y2="{b.y:.1f}" '
+                    f'stroke-width="{width:.1f}" data-a="{i:d}" data-b="{j:d}"'
+                ),
             )
         )  # fmt: skip
     counts = Counter(k for e in edges for k in e.kinds)
     legend = [Legend(k, kind_css(k), n) for k, n in sorted(counts.items(), key=_kind_order)]
-    radius = 6.0 if len(nodes) <= 60 else 4.0
     return GraphView(
         nodes, edges, legend, WIDTH, HEIGHT, stored["dropped"], stored["not_drawn"], radius
     )
