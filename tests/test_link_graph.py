@@ -81,6 +81,20 @@ def test_a_huge_cluster_shows_a_connected_bounded_part_and_counts_the_rest() -> 
     assert shown.dropped == len(links.graph) - 300
 
 
+def test_a_forest_too_large_fills_the_limit_tree_by_tree() -> None:
+    # two cards of 200 accounts: two trees of 199 links, 300 to show
+    accounts = [f"a{i:03d}" for i in range(400)]
+    rows = [(a, "payment_fingerprint", f"pf{i // 200}") for i, a in enumerate(accounts)]
+    links = link_accounts(accounts, keys(rows))
+    shown = links.graph.among({"c": accounts}, limit=300)["c"]
+    assert len(shown.edges) == 300
+    first = [e for e in shown.edges if int(e.a[1:]) < 200]
+    assert len(first) in (199, 101)  # one whole tree, then part of the other
+    for part in (first, [e for e in shown.edges if int(e.a[1:]) >= 200]):
+        nodes = {e.a for e in part} | {e.b for e in part}
+        assert connected(part, nodes) and len(nodes) == len(part) + 1
+
+
 def test_spanning_forest_first_then_strongest_and_only_pairs_within_the_group() -> None:
     accounts = [f"h{i}" for i in range(30)] + ["outsider"]
     rows = [(f"h{i}", "payment_fingerprint", "pf") for i in range(30)]

@@ -111,19 +111,28 @@ class LinkGraph:
     def _subtree(
         self, sel: np.ndarray, mine: np.ndarray, tree: np.ndarray, limit: int
     ) -> np.ndarray:
-        """``limit`` forest edges of one group, connected: breadth first from its hub."""
+        """``limit`` forest edges of one group, as connected as they can be: breadth first
+        from its best-linked account, then from the best-linked of each remaining tree."""
         n = len(self.accounts)
         rows = np.flatnonzero(mine & tree)
         lo, hi = self.codes[sel[rows]] // n, self.codes[sel[rows]] % n
         local, pairs = np.unique(np.concatenate([lo, hi]), return_inverse=True)
-        g = ig.Graph(n=len(local), edges=pairs.reshape(2, -1).T.tolist())
-        root = int(np.argmax(g.degree()))
-        vids, _, parents = g.bfs(root)
-        where = {tuple(sorted(e)): k for k, e in enumerate(pairs.reshape(2, -1).T.tolist())}
-        return np.array(
-            [rows[where[tuple(sorted((v, parents[v])))]] for v in vids[1 : limit + 1]],
-            dtype=np.int64,
-        )
+        edges = pairs.reshape(2, -1).T.tolist()
+        g = ig.Graph(n=len(local), edges=edges)
+        where = {(min(a, b), max(a, b)): k for k, (a, b) in enumerate(edges)}
+        degree = np.asarray(g.degree())
+        seen = np.zeros(len(local), dtype=bool)
+        out: list[int] = []
+        for root in np.argsort(-degree, kind="stable").tolist():
+            if len(out) >= limit:
+                break
+            if seen[root]:
+                continue
+            vids, _, parents = g.bfs(root)
+            seen[vids] = True
+            for v in vids[1 : 1 + limit - len(out)]:
+                out.append(int(rows[where[(min(v, parents[v]), max(v, parents[v]))]]))
+        return np.asarray(out, dtype=np.int64)
 
     def _edge(self, i: int) -> Edge:
         n = len(self.accounts)
