@@ -37,6 +37,8 @@ WIDTH, HEIGHT, MARGIN = 960, 540, 24
 #: Accounts are labelled with their id (cut to 18 characters) when no more are drawn; the
 #: layout then keeps room for the labels on the right.
 LABELLED, LABEL_ROOM = 25, 120
+#: Graphs of up to this many accounts are drawn in a box this high instead of ``HEIGHT``.
+SMALL, SMALL_HEIGHT = 12, 300
 #: Link kinds with their own colour (``static/console.css``); others are drawn as ``k-other``.
 KNOWN_KINDS = (
     "organisation",
@@ -226,9 +228,12 @@ def view(stored: dict[str, Any] | None) -> GraphView | None:
     degree = Counter(i for e in stored["edges"] for i in e[:2])
     labelled = len(names) <= LABELLED
     radius = 6.0 if len(stored["nodes"]) <= 60 else 4.0
+    # a few accounts get a flatter box than hundreds (the page would be mostly empty)
+    height = SMALL_HEIGHT if len(stored["nodes"]) <= SMALL else HEIGHT
+    squeeze = (height - 2 * MARGIN) / (HEIGHT - 2 * MARGIN)
     nodes = []
-    for i, (a, x, y) in enumerate(stored["nodes"]):
-        n = degree[i]
+    for i, (a, x, y0) in enumerate(stored["nodes"]):
+        n, y = degree[i], MARGIN + (y0 - MARGIN) * squeeze
         nodes.append(
             Node(
                 a, x, y, n, (a if len(a) <= 18 else a[:17] + "…") if labelled else None,
@@ -258,7 +263,14 @@ def view(stored: dict[str, Any] | None) -> GraphView | None:
     counts = Counter(k for e in edges for k in e.kinds)
     legend = [Legend(k, kind_css(k), n) for k, n in sorted(counts.items(), key=_kind_order)]
     return GraphView(
-        nodes, edges, legend, WIDTH, HEIGHT, stored["dropped"], stored["not_drawn"], radius
+        nodes,
+        edges,
+        legend,
+        WIDTH,
+        height,
+        stored["dropped"],
+        stored["not_drawn"],
+        radius,
     )
 
 
