@@ -61,11 +61,6 @@ class LinkConfig:
     #: content alone never links -- every harvester draws from the same public datasets --
     #: it has to meet shared infrastructure.
     families: dict[str, str] = field(default_factory=lambda: {"sketch": "template"})
-    #: kind -> (distinct values, confidence): a pair sharing that many uncommon values of the
-    #: kind is surer than one sharing a single value. Three of a campaign's own prompt
-    #: wrappers are one author's; one wrapper may be a popular product's. Still below the
-    #: threshold alone: content must meet a client, a network or a mail domain to link.
-    several: dict[str, tuple[int, float]] = field(default_factory=lambda: {"template": (3, 0.5)})
     #: Leiden modularity resolution: higher splits campaigns finer.
     resolution: float = 0.3
     #: An account stays in its community only with this much link weight into it (a strong
@@ -160,15 +155,15 @@ def link_accounts(
             strong.append(pairs)
         else:
             pairs = _pairs(_groups(keys, kind, 2, cap))
-            # one vote per kind and pair: sharing ten templates is still one kind of evidence,
-            # and must be confirmed by another kind; only its weight grows (``several``)
-            codes, shared = np.unique(pairs[:, 0] * n + pairs[:, 1], return_counts=True)
+            # one vote per kind and pair: sharing ten common templates is still one kind of
+            # evidence, and must be confirmed by another kind
+            codes = np.unique(pairs[:, 0] * n + pairs[:, 1])
             weak.append(
                 pl.DataFrame(
                     {
                         "code": codes,
                         "family": config.families.get(kind, kind),
-                        "miss": np.log1p(-_confidence(config, kind, shared)),
+                        "miss": np.log1p(-config.confidence[kind]),
                     },
                     schema={"code": pl.Int64, "family": pl.String, "miss": pl.Float64},
                 )
@@ -239,20 +234,6 @@ def _detach_loose(
     out = labels.copy()
     out[loose] = labels.max() + 1 + np.arange(len(loose))
     return out
-
-
-def kind_confidence(config: LinkConfig, kind: str, shared: int) -> float:
-    """The confidence of ``kind`` for a pair sharing ``shared`` distinct values of it (online
-    pairs are scored with this, one at a time)."""
-    least, higher = config.several.get(kind, (0, 0.0))
-    return higher if least and shared >= least else config.confidence[kind]
-
-
-def _confidence(config: LinkConfig, kind: str, shared: np.ndarray) -> np.ndarray:
-    """:func:`kind_confidence` for every pair at once."""
-    least, higher = config.several.get(kind, (0, 0.0))
-    base = np.full(len(shared), config.confidence[kind])
-    return np.where(shared >= least, higher, base) if least else base
 
 
 def _weak_joins(weak: pl.DataFrame, threshold: float) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from distillwatch.detect.link import LinkConfig, kind_confidence
+from distillwatch.detect.link import LinkConfig
 from distillwatch.online.account import ip_prefix
 
 #: record field -> link kind (the weak kinds of :data:`distillwatch.features.keys`)
@@ -141,27 +141,26 @@ class WeakLinks:
         if b in mine or len(mine) < self.max_partners:
             mine[b] = max(conf, mine.get(b, 0.0))
 
-    def _shared_kinds(self, a: str, b: str, cap: int) -> dict[str, int]:
-        """Per kind, how many common values ``a`` and ``b`` hold that at most ``cap`` accounts
-        hold (kinds with none are left out)."""
+    def _shared_kinds(self, a: str, b: str, cap: int) -> set[str]:
+        """Kinds of which ``a`` and ``b`` hold a common value held by at most ``cap`` accounts."""
         va, vb = self._values.get(a, {}), self._values.get(b, {})
-        out: dict[str, int] = {}
+        out = set()
         for kind, mine in va.items():
             theirs = vb.get(kind)
             if not theirs:
                 continue
-            common = sum(len(self._holders.get((kind, v), ())) <= cap for v in mine & theirs)
-            if common:
-                out[kind] = common
+            for value in mine & theirs:
+                if len(self._holders.get((kind, value), ())) <= cap:
+                    out.add(kind)
+                    break
         return out
 
-    def _confidence(self, kinds: dict[str, int]) -> float:
+    def _confidence(self, kinds: set[str]) -> float:
         """Noisy-OR over families (the strongest kind within a family), as in scan."""
         best: dict[str, float] = {}
-        for kind, shared in kinds.items():
+        for kind in kinds:
             family = self.config.families.get(kind, kind)
-            conf = kind_confidence(self.config, kind, shared)
-            best[family] = max(best.get(family, 0.0), conf)
+            best[family] = max(best.get(family, 0.0), self.config.confidence[kind])
         miss = 1.0
         for p in best.values():
             miss *= 1.0 - p
