@@ -104,6 +104,16 @@ def test_non_portable_patterns_are_left_to_re2(pattern: str, text: str) -> None:
     assert np.array_equal(view.matches_any((pattern, r"\bab")), either)
 
 
+def test_a_pattern_hyperscan_refuses_is_left_to_re2_and_the_rest_kept() -> None:
+    refused = r"\b\B"  # RE2 takes it (it never matches); Hyperscan does not compile it
+    patterns = PatternSet([refused, r"\bab", r"cd\b"])
+    assert portable(refused) and patterns.patterns == (r"\bab", r"cd\b")
+    batch = pa.record_batch([pa.array(["ab cd", "x"])], names=["last_user"])
+    view = PromptView.of(batch).use_patterns(patterns)
+    assert view.matches(refused).tolist() == [False, False]
+    assert view.matches(r"cd\b").tolist() == [True, False]
+
+
 def test_portable_accepts_the_shapes_the_phrase_lists_use() -> None:
     shapes = (r"\bstep[- ]by[- ]step\b", r"(?:\w+ ){0,4}x", r"^(?:hi|hey)\b", r"\d+ ?[-+*/] ?\d")
     for pattern in shapes:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -75,10 +74,13 @@ class PatternSet:
     """The portable patterns of a list, compiled into one Hyperscan database."""
 
     def __init__(self, patterns: Iterable[str]) -> None:
-        wanted = list(dict.fromkeys(p for p in patterns if portable(p)))
-        self.patterns: tuple[str, ...] = tuple(p for p in wanted if _compiles(p))
+        wanted = tuple(dict.fromkeys(p for p in patterns if portable(p)))
+        self._database = _database_of(wanted)
+        if self._database is None and wanted:  # some pattern refused: find it, go without
+            wanted = tuple(p for p in wanted if _database_of((p,)) is not None)
+            self._database = _database_of(wanted)
+        self.patterns: tuple[str, ...] = wanted if self._database is not None else ()
         self.column_of = {p: i for i, p in enumerate(self.patterns)}
-        self._database = _database(self.patterns) if self.patterns else None
 
     def __contains__(self, pattern: str) -> bool:
         return pattern in self.column_of
@@ -109,24 +111,20 @@ _FLAGS = 0 if hyperscan is None else hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_
 _FLAGS |= 0 if hyperscan is None else hyperscan.HS_FLAG_ALLOWEMPTY
 
 
-def _database(patterns: tuple[str, ...]) -> Any:
+def _database_of(patterns: tuple[str, ...]) -> Any:
+    """One block-mode database of ``patterns`` (ids = positions), or None if Hyperscan
+    refuses one of them (or is missing, or there are none). Compiling takes ~0.5 s for the
+    signals' patterns: done once per process."""
+    if hyperscan is None or not patterns:
+        return None
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(
-        expressions=[p.encode() for p in patterns],
-        ids=list(range(len(patterns))),
-        elements=len(patterns),
-        flags=[_FLAGS] * len(patterns),
-    )
-    return database
-
-
-@cache
-def _compiles(pattern: str) -> bool:
-    """Whether Hyperscan takes ``pattern`` (some constructs it refuses; RE2 runs those)."""
-    if hyperscan is None:
-        return False
     try:
-        _database((pattern,))
+        database.compile(
+            expressions=[p.encode() for p in patterns],
+            ids=list(range(len(patterns))),
+            elements=len(patterns),
+            flags=[_FLAGS] * len(patterns),
+        )
     except hyperscan.error:
-        return False
-    return True
+        return None
+    return database
