@@ -93,8 +93,14 @@ HYDRA: dict[str, Any] = {
 
 
 def test_honest_groups_are_cohorts_and_proxy_rings_are_hydras() -> None:
-    proxies = {**HYDRA, "disposable_share": 0.0, "asns": 35}
+    proxies = {**HYDRA, "disposable_share": 0.0, "asns": 35, "prefix_recurrence": 0.05}
     assert [type(f) for f in HydraCheck().score_one(proxies)] == [HydraCluster]
+    # an online course: students at home in 35 networks on free mail, homes that come back
+    online_course = {**proxies, "prefix_recurrence": 0.8}
+    assert [type(f) for f in HydraCheck().score_one(online_course)] == [CohortCluster]
+    # nothing has had a day to come back yet: many networks alone is not evasion
+    first_day = {**proxies, "prefix_recurrence": None}
+    assert [type(f) for f in HydraCheck().score_one(first_day)] == [CohortCluster]
     throw_away = {**HYDRA, "asns": 1}  # half of it on disposable mail
     assert [type(f) for f in HydraCheck().score_one(throw_away)] == [HydraCluster]
     # a family or an office sharing a card: free or corporate mail, one or two networks

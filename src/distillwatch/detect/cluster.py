@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from distillwatch.detect.checks.base import num
+from distillwatch.detect.checks.proxy_rotation import ProxyRotationCheck
 from distillwatch.detect.evidence import Basis, Finding, Severity
 
 #: Per-component facts the checks read (built by :func:`distillwatch.detect.score.score`).
@@ -105,13 +106,24 @@ def institution(component: Component) -> bool:
     )
 
 
-def evasive(component: Component, networks: int = 6, disposable: float = 0.3) -> bool:
-    """What a proxy-service cluster has and an honest group has not: it reaches us through many
-    networks (residential exits), or signs up with throw-away mail -- and it is not one
-    institution on its own mail domain."""
+def evasive(
+    component: Component,
+    networks: int = 6,
+    disposable: float = 0.3,
+    recurrence: float = ProxyRotationCheck.proxy_recurrence,
+) -> bool:
+    """What a proxy-service cluster has and an honest group has not: it signs up with
+    throw-away mail, or it reaches us through many networks by exits that do not come back
+    (residential proxies) -- and it is not one institution on its own mail domain.
+
+    Many networks alone is an online course's or a tutorial's readers: each at home in their
+    own country, on free mail, with the notebook's pinned client. Their home prefixes come
+    back day after day; a proxy pool's exits do not. Unknown (no prefix has had a day to come
+    back) is not evidence of fresh exits."""
     if num(component, "disposable_share") >= disposable:
         return True
-    return num(component, "asns") >= networks and not institution(component)
+    fresh_exits = num(component, "prefix_recurrence", 1.0) < recurrence
+    return num(component, "asns") >= networks and fresh_exits and not institution(component)
 
 
 class HydraCheck:

@@ -220,7 +220,12 @@ def _component_findings(
     out: dict[int, list[Finding]] = {}
     for comp, fact in facts.items():
         pooled_row = pooled_rows.get(comp, {})
-        fact = {**fact, "links": links.kinds.get(comp, {}), "asns": pooled_row.get("asns")}
+        fact = {
+            **fact,
+            "links": links.kinds.get(comp, {}),
+            "asns": pooled_row.get("asns"),
+            "prefix_recurrence": pooled_row.get("prefix_recurrence"),
+        }
         found = [f for check in CLUSTER_CHECKS for f in check.score_one(fact)]
         if comp in pooled_rows and int(fact["organisations"]) != 1:
             found += run_checks([pooled_rows[comp]], checks)[0]

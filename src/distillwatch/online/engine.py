@@ -240,6 +240,7 @@ class OnlineEngine:
             "organisations": len(cluster.owners),
             "links": cluster.links,
             "asns": pooled["asns"],
+            "prefix_recurrence": pooled.get("prefix_recurrence"),
             **self._domain_facts(members),
         }
         found = [f for check in CLUSTER_CHECKS for f in check.score_one(facts)]

@@ -92,12 +92,17 @@ def cohort_accounts(
     """Mirrors hydra's fresh accounts and shared templates. Students of a course or a hackathon:
     signed up within hours of each other, one university domain, one campus NAT pool, one
     starter-kit notebook (shared templates, model and params), labs at the same hours;
-    sometimes a department card. No org_id."""
+    sometimes a department card. No org_id.
+
+    ``online_share`` of cohorts are an online course instead (a MOOC, a tutorial's readers):
+    everybody at home in their own country on free mail, with the notebook's pinned SDK as
+    their one client -- a hydra's wrappers, client, fresh accounts and many networks, honest."""
     sc = ctx.scenario
     out: list[Account] = []
     for size in _sizes(rng, n, p["accounts_per_cohort"], 3):
         campus = _asn(rng, ctx.net.of_kind("campus"))
-        hackathon = rng.random() < p["hackathon_share"]
+        online = p.get("online_share", 0.0) > 0 and rng.random() < p["online_share"]
+        hackathon = not online and rng.random() < p["hackathon_share"]
         fresh = hackathon or rng.random() < p["fresh_share"]
         t0 = (
             sc.start_ts
@@ -115,7 +120,7 @@ def cohort_accounts(
         evals = not hackathon and rng.random() < p["eval_course_share"]
         kit = KIT_EVAL if evals else KIT_BASIC
         benches = list(ctx.corpus.benchmarks)
-        cohort = {
+        cohort: dict[str, Any] = {
             "labs": labs.reshape(-1, 2),
             "hackathon": hackathon,
             "kit": [kit[i] for i in rng.choice(len(kit), int(rng.integers(1, 4)), replace=False)],
@@ -123,8 +128,11 @@ def cohort_accounts(
             "bench": pick(rng, benches) if evals and benches else None,
             "model": str(pick(rng, sc.models)),
             "params": {"temperature": float(pick(rng, (0.0, 0.7, 1.0))), "max_tokens": 512},
-            "nat": _nat(rng, campus, int(rng.integers(1, 3)), 4),
+            "nat": [] if online else _nat(rng, campus, int(rng.integers(1, 3)), 4),
         }
+        if online:
+            _online_students(ctx, rng, group, size, t0, spread, cohort, out)
+            continue
         dom = infra.university_domain(rng)
         card = infra.hex_ids(rng, 1, 8, "pm_")[0] if rng.random() < p["shared_card_share"] else None
         for _ in range(size):
@@ -143,6 +151,37 @@ def cohort_accounts(
             acct.shared["cohort"] = cohort
             out.append(acct)
     return out
+
+
+def _online_students(
+    ctx: Ctx,
+    rng: np.random.Generator,
+    group: str,
+    size: int,
+    t0: float,
+    spread: float,
+    cohort: dict[str, Any],
+    out: list[Account],
+) -> None:
+    """An online course's students: free mail, each at home in their own country (one or two
+    home prefixes, a phone now and then), the notebook's pinned SDK as the only client."""
+    pinned = infra.user_agent(rng, "sdk")
+    for _ in range(size):
+        country = infra.pick_country(rng)
+        acct = _benign(
+            ctx,
+            rng,
+            group,
+            created=t0 + rng.uniform(0, spread * 4),
+            country=country,
+            email=infra.email_domain(rng, free=0.9, disposable=0.0),
+        )
+        acct.user_agents = (pinned,)
+        attach(acct, rng, _asn(rng, ctx.net.of_kind("residential", country)), 1)
+        if rng.random() < 0.4:
+            attach(acct, rng, _asn(rng, ctx.net.of_kind("mobile", country)), 1)
+        acct.shared["cohort"] = cohort
+        out.append(acct)
 
 
 def cohort_plan(ctx: Ctx, acct: Account, p: Params, rng: np.random.Generator) -> Plan:
@@ -173,7 +212,8 @@ def cohort_plan(ctx: Ctx, acct: Account, p: Params, rng: np.random.Generator) ->
         texts = draw_mixed(ctx, rng, COURSE_MIX, n)
     nat = len(co["nat"])
     home = rng.integers(nat, len(acct.ips), n)
-    ip_idx = np.where(campus[sid], rng.integers(0, nat, n), home)
+    # an online course has no campus: its live sessions are watched from home
+    ip_idx = np.where(campus[sid], rng.integers(0, nat, n), home) if nat else home
     graded = any("{a}" in t for _, t in co["kit"])
     answers = [short_answer(rng, t) for t in texts] if graded else [""] * n
     outs = out_tokens(rng, n, 250.0)

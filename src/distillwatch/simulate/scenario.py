@@ -70,6 +70,7 @@ POPULATION_DEFAULTS: dict[str, dict[str, Any]] = {
         "signup_spread_hours": 30.0,
         "fresh_share": 0.6,
         "hackathon_share": 0.25,
+        "online_share": 0.0,
         "eval_course_share": 0.3,
         "shared_card_share": 0.15,
         "labs_per_week": 2.0,
