@@ -85,8 +85,9 @@ def _chunks(log: str, chunk_bytes: int, rows: int | None) -> list[Any]:
     return out
 
 
-def profile(log: str, rows: int | None = None) -> dict[str, Any]:
-    """Every stage's figures on ``log`` (its first ``rows`` lines or so, if given)."""
+def profile(log: str, rows: int | None = None, detect: bool = True) -> dict[str, Any]:
+    """Every stage's figures on ``log`` (its first ``rows`` lines or so, if given); without
+    ``detect``, only reading, decoding, signals and writing (older checkouts run that far)."""
     import gc
 
     import orjson
@@ -127,11 +128,17 @@ def profile(log: str, rows: int | None = None) -> dict[str, Any]:
             for start in range(0, batch.num_rows, signals.CHUNK_ROWS):
                 yield batch.slice(start, signals.CHUNK_ROWS)
 
+    one_pass = getattr(signals, "pattern_set", None)  # absent in older checkouts
+
+    def view_of(part: pa.RecordBatch) -> signals.PromptView:
+        view = signals.PromptView.of(part)
+        return view if one_pass is None else view.use_patterns(one_pass())
+
     for sig in signals.SIGNALS:
 
         def one(sig: signals.RequestSignal = sig) -> None:
             for part in parts():
-                sig.compute(part, signals.PromptView.of(part))
+                sig.compute(part, view_of(part))
 
         stages.run(f"· {sig.name} alone (no memo)", one)
 
@@ -140,6 +147,15 @@ def profile(log: str, rows: int | None = None) -> dict[str, Any]:
             signals.PromptView.of(part).tokens  # noqa: B018 - lower-casing and tokens
 
     stages.run("· view + lower + tokens (shared, counted in each line above)", views)
+    if one_pass is not None:
+
+        def scans() -> None:
+            for part in parts():
+                one_pass().scan(signals.PromptView.of(part).lowered)
+
+        stages.run(
+            "· one-pass pattern scan (in each of cot, grading, sensitive, capability)", scans
+        )
     with tempfile.TemporaryDirectory() as tmp:
         enriched = Path(tmp) / "enriched.parquet"
 
@@ -153,7 +169,7 @@ def profile(log: str, rows: int | None = None) -> dict[str, Any]:
         batches.clear()
         derived.clear()
         gc.collect()
-        verdicts = _detect(stages, enriched, Path(tmp) / "out", log)
+        verdicts = _detect(stages, enriched, Path(tmp) / "out", log) if detect else []
     return {"records": records, "flagged": sum(v.flagged for v in verdicts), "stages": stages.rows}
 
 
@@ -230,8 +246,9 @@ def main() -> None:
     parser.add_argument("--log", required=True)
     parser.add_argument("--rows", type=int, help="stop reading after about this many lines")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--no-detect", action="store_true", help="stop after the Parquet write")
     args = parser.parse_args()
-    figures = profile(args.log, args.rows)
+    figures = profile(args.log, args.rows, detect=not args.no_detect)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
     print(table(figures), file=sys.stdout)
