@@ -178,6 +178,7 @@ def _timed(stages: dict[str, list[float]], name: str, fn: Callable[..., Any]) ->
         finally:
             seconds, used = time.perf_counter() - wall, tree(os.getpid())[0] - cpu
             stages[key] = [seconds, used, began, time.time()]
+            print(f"done: {json.dumps([key, stages[key]])}", file=sys.stderr, flush=True)
 
     return wrapper
 
@@ -247,10 +248,13 @@ def measure(mode: str, log: Path, max_rss_gb: float | None = None) -> dict[str, 
         code = os.waitstatus_to_exitcode(status)
         stderr.seek(0)
         said = stderr.read().decode(errors="replace").splitlines()
-        if monitor.stopped:
+        if monitor.stopped:  # the stages that finished, and the one that did not
             stage = next((line[7:] for line in reversed(said) if line.startswith("stage: ")), "-")
+            done = dict(json.loads(line[6:]) for line in said if line.startswith("done: "))
+            for figures_ in done.values():
+                figures_.append(monitor.peak_between(figures_[2], figures_[3]) / 1e6)
             return {"stopped": stage, "seconds": time.perf_counter() - started,
-                    "peak_rss_mb": monitor.peak_rss / 1e6}  # fmt: skip
+                    "peak_rss_mb": monitor.peak_rss / 1e6, "stages": done}  # fmt: skip
         if code:
             raise SystemExit(f"{mode} run failed with exit code {code}:\n" + "\n".join(said[-20:]))
         stdout.seek(0)
@@ -301,8 +305,8 @@ def table(log: Path, runs: dict[str, dict[str, Any]]) -> str:
                 f"| {name} | stopped by the bench in stage *{run['stopped']}* after "
                 f"{run['seconds']:.0f} s, past the memory cap | | | | | {run['peak_rss_mb']:,.0f} |"
             )
-            continue
-        row(name, run["seconds"], run["cpu_seconds"], run["peak_rss_mb"])
+        else:
+            row(name, run["seconds"], run["cpu_seconds"], run["peak_rss_mb"])
         for stage, (wall, cpu, *_, rss) in run.get("stages", {}).items():
             row(f"· {stage}", wall, cpu, rss)
     if "stages" in runs:
