@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 
-from distillwatch.signals import SIGNALS, PromptMemo, compute
+from distillwatch.signals import SIGNALS, PromptMemo, compute, pattern_set
 from distillwatch.signals.text import PromptView
 
 CORPORA = Path("/work/shared/corpora")
@@ -101,10 +101,14 @@ def main() -> None:
         _ = PromptView.of(batch).tokens
 
     row("view + tokens + token hashes", timed(with_tokens))
+    row(
+        "view + one-pass pattern scan (shared by cot, grading, sensitive, capability)",
+        timed(lambda: pattern_set().scan(PromptView.of(batch).lowered)),
+    )
     for sig in SIGNALS:
 
         def run(sig: object = sig) -> None:
-            view = PromptView.of(batch)
+            view = PromptView.of(batch).use_patterns(pattern_set())
             _ = view.tokens
             sig.compute(batch, view)  # type: ignore[attr-defined]
 
