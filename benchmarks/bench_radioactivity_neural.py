@@ -4,33 +4,25 @@
         [--quick] [--write]
 
 The bigram-student test (``tests/test_watermark_radioactive.py``) shows the statistics work
-when the student copies the mark's per-context bias exactly; this asks what a *neural*
-student keeps. On one CPU thread:
+when a student copies the mark's per-context bias exactly; this asks what a *neural* student
+keeps (``docs/watermark.md``, "Radioactivity against a neural student"). On one CPU thread:
+a GPT-2 teacher (``scripts/watermark_lm.py``) trained on human prompt text answers held-out
+prompts KGW-marked, Gumbel-marked and unmarked (``WatermarkLogitsProcessor``): the answers a
+provider served. Students, GPT-2s pre-trained on other human text (the distiller's base), are
+fine-tuned for a few epochs on a fixed-size mix of a share of marked answers and human text;
+the *clean twin* on the unmarked answers to the same prompts (the hardest innocent), the
+*innocent* on human text only. Each is tested with the project's ``radioactivity``:
 
-1. a GPT-2 teacher (``scripts/watermark_lm.py``) is trained on human prompt text
-   (``../shared/corpora``, permissive licences) and answers held-out prompts three ways
-   through ``WatermarkLogitsProcessor``: KGW-marked, Gumbel-marked and unmarked (the same
-   prompts each time) — the answers a provider served to the distiller's accounts;
-2. a student of its own is pre-trained on other human text (the distiller's base model), then
-   fine-tuned for a few epochs on a fixed-size mixture of the served answers (a stated share)
-   and human text; the *clean twin* is fine-tuned on the unmarked answers to the same prompts
-   (it learned the teacher, not the key: the hardest innocent), the *innocent* on human text;
-3. every student is tested with the project's ``radioactivity`` function in two settings:
-   * **closed** (text only): the student is sampled on other prompts, its text decoded and
-     re-tokenised, scored with prompt tuples excluded, unfiltered and filtered on the
-     windows of the served answers (``--watermarked``);
-   * **open** (weights, Sander et al.'s "reading mode"): the served answers are fed to the
-     student and its top-1 prediction after each window is scored as a (window, prediction)
-     tuple. A position counts only where its window has not occurred earlier in the same
-     text: there, nothing in the context was chosen with that window's green list, so an
-     innocent model's prediction is independent of it and the exact tests stay valid;
-   plus a diagnostic of the open setting, **green mass**: the probability the student puts
-   on green tokens (KGW; the mean of ``-log(1-u)`` for Gumbel) at those positions, over the
-   whole next-token distribution, minus its null mean, as a z-score (normal approximation).
-4. the innocent and the clean twin are also tested under ``null_keys`` other keys: the
-   p-values must be uniform (KS test) for the settings to be trusted.
+* **closed** (text only): sampled, decoded, re-tokenised; prompt tuples excluded, unfiltered
+  and filtered on the served answers' windows (``--watermarked``);
+* **open** (weights; Sander et al.'s "reading mode"): the served answers are fed to the
+  student and its top-1 prediction after each window is scored as a (window, prediction)
+  tuple, only where the window is new in its text (see ``read``);
+* **green mass** (open, diagnostic): the student's whole next-token distribution there, its
+  mass on the mark beyond the null mean, as a z-score (``green_mass``).
 
-Budget at the default sizes: about 30 CPU-minutes; ``--quick`` is a smoke run of a minute or two.
+The innocent and the clean twin are also tested under ``null_keys`` other keys (KS test).
+Default sizes: about 36 CPU-minutes; ``--quick`` is a smoke run of two.
 """
 
 from __future__ import annotations
@@ -130,11 +122,13 @@ def read(
 ) -> tuple[list[np.ndarray], np.ndarray | None]:
     """Open setting: feed ``texts`` (equal lengths) to the model.
 
-    Per text, the ``(window, top-1 prediction)`` rows at positions whose window did not
-    occur earlier in that text; for window 1 also the model's next-token distributions at
-    those positions summed per window (``(vocab, vocab)``, for ``green_mass``).
-    ``first_only=False`` keeps every position, which is invalid (a model that copies the
-    continuation of an earlier occurrence copies a token chosen with the key): for tests.
+    Only a position whose window is new in its text counts: nothing in its context was then
+    chosen with that window's list, so an innocent model's prediction is independent of it
+    and the exact tests hold (a model that copies what followed an earlier occurrence would
+    otherwise copy a token the key chose). Returns, per text, the ``(window, top-1
+    prediction)`` rows at those positions; for window 1 also the model's next-token
+    distributions there summed per window (``(vocab, vocab)``, for ``green_mass``).
+    ``first_only=False`` keeps every position: invalid, for the test that shows it.
     """
     seqs = np.stack(texts).astype(np.int64)
     rows: list[np.ndarray] = []
@@ -195,7 +189,7 @@ def randomized(score: KeyScore, scheme: Scheme, rng: np.random.Generator) -> flo
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 
 
-def test_student(
+def assess(
     st: Student,
     key: WatermarkKey,
     served_seqs: list[np.ndarray],
@@ -278,14 +272,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     }
 
     teacher = lm.gpt2(vocab, 128, 2, 256, args.seed)
-    lm.train(
-        teacher,
-        lm.blocks(splits[0] + splits[1], 256),
-        sz.teacher_tokens,
-        args.seed,
-        16,
-        label="teacher",
-    )
+    own = lm.blocks(splits[0] + splits[1], 256)
+    lm.train(teacher, own, sz.teacher_tokens, args.seed, 16, label="teacher")
     served = {
         n: with_answers(p_served, lm.generate(teacher, p_served, sz.answer_new, k, args.seed + 1))
         for n, k in keys.items()
@@ -320,7 +308,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     for st in students:
         for n in st.schemes:
             null = nulls[n] if st.name in ("innocent", "clean twin") else []
-            row = test_student(st, keys[n], served[n], prompt_corpus, vocab, null, args.seed)
+            row = assess(st, keys[n], served[n], prompt_corpus, vocab, null, args.seed)
             rows.append(row)
             say(f"{st.name} under {n}: {row['final']} green mass {row.get('mass_z')}")
     served_green = {}
