@@ -33,6 +33,7 @@ import polars as pl
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from distillwatch.report.scandir import TIMELINE_SCHEMA
 from distillwatch.review.app import create_app
 from distillwatch.review.auth import add_user
 from distillwatch.review.importer import import_scan
@@ -134,12 +135,7 @@ def write_scan(out: Path, accounts: int, campaigns: int, rng: random.Random) -> 
     (out / "link_graph.jsonl").write_bytes(b"".join(orjson.dumps(g) + b"\n" for g in graphs))
     pl.DataFrame(
         timeline,
-        schema={
-            "hour": pl.Datetime("us", "UTC"),
-            "campaign_id": pl.String,
-            "flagged": pl.Boolean,
-            "requests": pl.Int64,
-        },
+        schema=TIMELINE_SCHEMA,
         orient="row",
     ).write_parquet(out / "timeline.parquet")
     summary = {"scan_version": "1", "threshold": 0.5, "time_span": [_iso(0), _iso(167)]}

@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 import polars as pl
 
+from distillwatch.report.scandir import TIMELINE_SCHEMA
+
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
 
@@ -121,12 +123,7 @@ def timeline_from(accounts: Iterable[dict[str, Any]]) -> pl.DataFrame:
             (h, c, f, n)
             for (h, c, f), n in sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
         ],
-        schema={
-            "hour": pl.Datetime("us", "UTC"),
-            "campaign_id": pl.String,
-            "flagged": pl.Boolean,
-            "requests": pl.Int64,
-        },
+        schema=TIMELINE_SCHEMA,
         orient="row",
     )
 

@@ -101,7 +101,7 @@ def cohort_accounts(
     out: list[Account] = []
     for size in _sizes(rng, n, p["accounts_per_cohort"], 3):
         campus = _asn(rng, ctx.net.of_kind("campus"))
-        online = p.get("online_share", 0.0) > 0 and rng.random() < p["online_share"]
+        online = p["online_share"] > 0 and rng.random() < p["online_share"]  # 0: no draw
         hackathon = not online and rng.random() < p["hackathon_share"]
         fresh = hackathon or rng.random() < p["fresh_share"]
         t0 = (
@@ -131,7 +131,7 @@ def cohort_accounts(
             "nat": [] if online else _nat(rng, campus, int(rng.integers(1, 3)), 4),
         }
         if online:
-            _online_students(ctx, rng, group, size, t0, spread, cohort, out)
+            out += _online_students(ctx, rng, group, size, t0, spread, cohort)
             continue
         dom = infra.university_domain(rng)
         card = infra.hex_ids(rng, 1, 8, "pm_")[0] if rng.random() < p["shared_card_share"] else None
@@ -161,11 +161,11 @@ def _online_students(
     t0: float,
     spread: float,
     cohort: dict[str, Any],
-    out: list[Account],
-) -> None:
+) -> list[Account]:
     """An online course's students: free mail, each at home in their own country (one or two
     home prefixes, a phone now and then), the notebook's pinned SDK as the only client."""
     pinned = infra.user_agent(rng, "sdk")
+    out = []
     for _ in range(size):
         country = infra.pick_country(rng)
         acct = _benign(
@@ -182,6 +182,7 @@ def _online_students(
             attach(acct, rng, _asn(rng, ctx.net.of_kind("mobile", country)), 1)
         acct.shared["cohort"] = cohort
         out.append(acct)
+    return out
 
 
 def cohort_plan(ctx: Ctx, acct: Account, p: Params, rng: np.random.Generator) -> Plan:
