@@ -6,7 +6,8 @@ log it reads every chunk into the task queue before the first result is back. He
 deterministic and "the first bad record" in strict mode is the first in file order.
 
 Workers are started with ``forkserver`` (never ``fork``): the parent has Arrow's thread pools
-running, and forking a threaded process can deadlock.
+running, and forking a threaded process can deadlock. Workers end with the process that
+started them (:mod:`.orphans`), so a killed scan leaves nothing running.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TypeVar
+
+from distillwatch.ingest.orphans import die_with
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -40,7 +43,9 @@ def ordered_map(
         return
     limit = window or workers * 2
     context = multiprocessing.get_context("forkserver")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=die_with, initargs=(os.getpid(),)
+    )
     pending: deque[Future[R]] = deque()
     try:
         for item in items:

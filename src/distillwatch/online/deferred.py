@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections import deque
@@ -26,6 +27,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 from distillwatch.enforce.assessment import Assessment
+from distillwatch.ingest.orphans import die_with
 from distillwatch.online.engine import OnlineEngine, enrich_records
 
 log = logging.getLogger("distillwatch.online")
@@ -120,7 +122,9 @@ def signal_worker() -> ProcessPoolExecutor:
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["distillwatch.online.engine", "distillwatch.signals"])
-    worker = ProcessPoolExecutor(max_workers=1, mp_context=context)
+    worker = ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=die_with, initargs=(os.getpid(),)
+    )
     worker.submit(enrich_records, [_WARM_UP]).result()
     return worker
 
