@@ -13,6 +13,12 @@ from distillwatch.commands.reading import (
     QUERY_OPTION,
     dialect_option,
 )
+from distillwatch.commands.scan_state import (
+    REBUILD_OPTION,
+    STATE_DIR_OPTION,
+    WINDOW_DAYS_OPTION,
+    scan_incremental,
+)
 from distillwatch.console import console, fail, progress_bar
 from distillwatch.detect.score import DEFAULT_THRESHOLD
 from distillwatch.ingest import IngestError
@@ -44,12 +50,30 @@ def command(
     keep_work: bool = typer.Option(
         False, "--keep-work", help="Keep DIR/_work/enriched.parquet (every request + signals)."
     ),
+    state_dir: Path | None = STATE_DIR_OPTION,
+    window_days: int | None = WINDOW_DAYS_OPTION,
+    rebuild: bool = REBUILD_OPTION,
 ) -> None:
     """Score every account and campaign in traffic logs; write accounts, campaigns, a report."""
     from distillwatch.commands.calibrate import calibrate_scan, scan_threshold
     from distillwatch.scan import run_scan
 
     threshold = scan_threshold(threshold, calibration, known_good, target_fpr)
+    if state_dir is not None or window_days is not None or rebuild:
+        scan_incremental(
+            logs,
+            out,
+            state_dir,
+            window_days=window_days,
+            rebuild=rebuild,
+            threshold=threshold,
+            strict=strict,
+            learned=not rules_only,
+            reading=(from_format, mapping, query),
+            known_good=known_good,
+        )
+        _report(out, html)
+        return
     with progress_bar() as bar:
         task = bar.add_task("scanning", total=None)
 

@@ -110,7 +110,7 @@ def cluster_features(con: duckdb.DuckDBPyConnection, links: Links) -> pl.DataFra
 
 
 def detect_enriched(
-    enriched: Path,
+    enriched: Path | list[Path],
     out_dir: Path,
     paths: list[str | os.PathLike[str]],
     summary: IngestSummary,
@@ -118,17 +118,21 @@ def detect_enriched(
     threshold: float = DEFAULT_THRESHOLD,
     started: float | None = None,
     learned: bool = True,
+    spill_dir: Path | None = None,
 ) -> tuple[list[Verdict], list[Campaign]]:
-    """Aggregate, link, score and write outputs from an enriched file.
+    """Aggregate, link, score and write outputs from an enriched file (or several: the
+    day partitions of an incremental scan's window, ``scan/incremental.py``).
 
     Split from :func:`run_scan` so the detection stages can be re-run on the same enriched
     requests (tuning thresholds, trying a new check) without reading the logs again.
     """
     started = time.perf_counter() if started is None else started
     out_dir.mkdir(parents=True, exist_ok=True)
-    con = connect(spill_dir=enriched.parent / "spill")
+    files = [enriched] if isinstance(enriched, Path) else list(enriched)
+    con = connect(spill_dir=spill_dir or files[0].parent / "spill")
     try:
-        con.execute(f"CREATE VIEW enriched AS SELECT * FROM read_parquet('{enriched}')")
+        listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        con.execute(f"CREATE VIEW enriched AS SELECT * FROM read_parquet([{listed}])")
         prepare_events(con)
         accounts = group_features(con)
         links = link_accounts(accounts["account_id"].to_list(), link_keys(con))

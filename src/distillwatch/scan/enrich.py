@@ -50,15 +50,14 @@ def enrich(
     ``dialect`` and ``query`` say how to read the logs (``distillwatch.ingest.formats``:
     None detects each file's format)."""
     quarantine = QuarantineFile(quarantine_file)
-    stream = RequestStream(
+    stream = enriching_stream(
         paths,
-        strict=strict,
-        quarantine=quarantine.write,
-        on_progress=on_progress,
+        quarantine,
         exclude=(exclude,),
+        strict=strict,
+        on_progress=on_progress,
         workers=workers,
         chunk_bytes=chunk_bytes,
-        derive=signals.compute_remembering,
         dialect=dialect,
         query=query,
     )
@@ -66,12 +65,44 @@ def enrich(
     try:
         with pq.ParquetWriter(out_file, ENRICHED_SCHEMA, compression="zstd") as writer:
             for batch in stream:
-                writer.write_batch(
-                    pa.RecordBatch.from_arrays(batch.columns, schema=ENRICHED_SCHEMA)
-                )
+                writer.write_batch(as_enriched(batch))
     finally:
         quarantine.close()
     return stream.summary()
+
+
+def enriching_stream(
+    paths: Iterable[str | os.PathLike[str]],
+    quarantine: QuarantineFile,
+    *,
+    exclude: Iterable[Path],
+    strict: bool = False,
+    on_progress: ProgressCallback | None = None,
+    workers: int | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+    dialect: Dialect | None = None,
+    query: str | None = None,
+) -> RequestStream:
+    """The requests of ``paths`` with their signal columns appended in the ingest workers
+    (pass each batch through :func:`as_enriched`); shared by :func:`enrich` and the
+    incremental scan, which writes the same rows split by day (``scan/state.py``)."""
+    return RequestStream(
+        paths,
+        strict=strict,
+        quarantine=quarantine.write,
+        on_progress=on_progress,
+        exclude=exclude,
+        workers=workers,
+        chunk_bytes=chunk_bytes,
+        derive=signals.compute_remembering,
+        dialect=dialect,
+        query=query,
+    )
+
+
+def as_enriched(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A batch of the stream as a row of :data:`ENRICHED_SCHEMA` (names and metadata)."""
+    return pa.RecordBatch.from_arrays(batch.columns, schema=ENRICHED_SCHEMA)
 
 
 def enrich_into(

@@ -1,0 +1,381 @@
+"""``scan --state-dir DIR``: enrich only the logs the state has not seen, detect over the window.
+
+A run, under the state's lock (``scan/state.py``):
+
+1. finds the inputs (files, directories, object-store URLs) and fingerprints each one's bytes;
+2. sorts them: *known* (same name, same bytes: nothing to do), *duplicate* (these bytes are
+   in the state under another name: nothing to do), *new*, or *re-delivered* (a known name
+   with other bytes: its partitions are replaced);
+3. enriches the new and re-delivered ones into a staging directory, split by UTC day
+   (``scan/partitions.py``);
+4. drops the days that fell out of the window (``--window-days``), then commits: staged files
+   moved into place, the manifest replaced atomically, unnamed files deleted;
+5. runs detection (``scan.detect_enriched``) over the window's partitions, exactly the rows a
+   full scan of the window's logs would have enriched, and writes scan output v1 to ``--out``
+   plus what the state did (``summary.json``'s ``incremental``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow.parquet as pq
+
+from distillwatch.detect.score import DEFAULT_THRESHOLD
+from distillwatch.ingest import Dialect, IngestSummary
+from distillwatch.ingest.sources import Source, discover
+from distillwatch.ingest.stream import ProgressCallback
+from distillwatch.scan import ScanResult, detect_enriched
+from distillwatch.scan.enrich import ENRICHED_SCHEMA
+from distillwatch.scan.partitions import enrich_input, fingerprint, offset_progress, part_key
+from distillwatch.scan.state import (
+    TMP_PREFIX,
+    Input,
+    Manifest,
+    StateError,
+    StateLock,
+    check_compatible,
+    collect_garbage,
+    enrichment_identity,
+    first_day,
+    iso,
+    load_manifest,
+    prepare_dir,
+    reading_identity,
+    save_manifest,
+    sync_dir,
+)
+
+__all__ = ["IncrementalRun", "StateError", "run_incremental_scan"]
+
+
+@dataclass
+class IncrementalRun:
+    """What a run did to the state; ``summary.json`` carries it as ``incremental``."""
+
+    state_dir: str
+    enriched: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    known: list[str] = field(default_factory=list)
+    duplicates: dict[str, str] = field(default_factory=dict)
+    dropped_days: list[str] = field(default_factory=list)
+    window_days: int | None = None
+    window: list[str] | None = None
+    enriched_records: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_incremental_scan(
+    paths: Iterable[str | os.PathLike[str]],
+    out_dir: Path,
+    state_dir: Path,
+    *,
+    window_days: int | None = None,
+    rebuild: bool = False,
+    strict: bool = False,
+    threshold: float = DEFAULT_THRESHOLD,
+    on_progress: ProgressCallback | None = None,
+    learned: bool = True,
+    dialect: Dialect | None = None,
+    query: str | None = None,
+) -> tuple[ScanResult, IncrementalRun]:
+    """Bring ``state_dir`` up to date with ``paths`` and scan its window into ``out_dir``.
+
+    ``window_days``: keep and scan the last N UTC days of the state (None: what the state
+    kept so far, the whole state for a new one). ``rebuild``: start the state over, re-reading
+    the logs it holds (from the names it recorded) with this version and these settings.
+    Raises :class:`StateError` (state unusable as asked) or ``IngestError`` (logs unreadable;
+    the state is then left as it was)."""
+    started = time.perf_counter()
+    if window_days is not None and window_days < 1:
+        raise StateError(f"--window-days {window_days}: give 1 or more days")
+    prepare_dir(state_dir)
+    with StateLock(state_dir):
+        exclude = (state_dir, out_dir)
+        manifest, to_reread = _open(state_dir, rebuild, window_days, dialect, query)
+        run = IncrementalRun(str(state_dir), window_days=manifest.window_days)
+        sources, skipped = discover(paths, exclude=exclude, dialect=dialect, query=query)
+        sources += _reread_sources(to_reread, sources, exclude, dialect, query)
+        run.skipped = {str(item.path): item.why for item in skipped}
+        todo = _plan(sources, manifest, run)
+        _update(state_dir, manifest, todo, run, exclude, strict, dialect, query, on_progress)
+        run.window = _window_span(manifest)
+        result = _detect(state_dir, manifest, out_dir, run, threshold, learned, started)
+    return result, run
+
+
+def _open(
+    state_dir: Path,
+    rebuild: bool,
+    window_days: int | None,
+    dialect: Dialect | None,
+    query: str | None,
+) -> tuple[Manifest, list[str]]:
+    """The manifest to update, and (with ``rebuild``) the names of the inputs to read again."""
+    enrichment = enrichment_identity()
+    reading = reading_identity(dialect, query)
+    try:
+        old = load_manifest(state_dir)
+    except StateError:
+        if not rebuild:
+            raise
+        old = None
+    # an interrupted run's leftovers: whatever the committed manifest does not name
+    collect_garbage(state_dir, old or Manifest(enrichment, reading))
+    if old is None or rebuild:
+        window = window_days if window_days is not None or old is None else old.window_days
+        names = [i.name for i in old.inputs] if old is not None else []
+        return Manifest(enrichment, reading, window), names
+    check_compatible(state_dir, old, enrichment, reading, window_days)
+    if window_days is not None:
+        old.window_days = window_days
+    return old, []
+
+
+def _reread_sources(
+    names: list[str],
+    given: list[Source],
+    exclude: tuple[Path, ...],
+    dialect: Dialect | None,
+    query: str | None,
+) -> list[Source]:
+    """For ``--rebuild``: the state's inputs not given again, found again by their names."""
+    from distillwatch.ingest import IngestError
+
+    have = {s.name for s in given}
+    found: list[Source] = []
+    missing: list[str] = []
+    for name in names:
+        if name in have:
+            continue
+        try:
+            found += discover([name], exclude=exclude, dialect=dialect, query=query)[0]
+        except IngestError:
+            missing.append(name)
+    if missing:
+        raise StateError(
+            f"--rebuild re-reads the logs the state holds, and {len(missing)} cannot be found: "
+            f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}; give them as "
+            "arguments (their new place), or start a new --state-dir"
+        )
+    return found
+
+
+def _plan(
+    sources: list[Source], manifest: Manifest, run: IncrementalRun
+) -> list[tuple[Source, str]]:
+    """The inputs to enrich, with their fingerprints; the rest sorted into ``run``."""
+    names = manifest.by_name()
+    hashes = {sha: i.name for sha, i in manifest.by_hash().items()}
+    todo: list[tuple[Source, str]] = []
+    for source in sources:
+        if source.format == "postgres":
+            raise StateError(
+                f"{source.name}: a database query has no bytes to fingerprint, so --state-dir "
+                "cannot tell a new day from one it holds; export each day to a file"
+            )
+        sha = fingerprint(source)
+        known = names.get(source.name)
+        if known is not None and known.sha256 == sha:
+            run.known.append(source.name)
+        elif sha in hashes:
+            run.duplicates[source.name] = hashes[sha]
+        else:
+            hashes[sha] = source.name
+            todo.append((source, sha))
+    return todo
+
+
+def _update(
+    state_dir: Path,
+    manifest: Manifest,
+    todo: list[tuple[Source, str]],
+    run: IncrementalRun,
+    exclude: tuple[Path, ...],
+    strict: bool,
+    dialect: Dialect | None,
+    query: str | None,
+    on_progress: ProgressCallback | None,
+) -> None:
+    """Enrich ``todo`` into a staging directory, then commit it with the window applied.
+    Nothing the committed manifest names is touched before the new manifest is in place."""
+    staging = state_dir / f"{TMP_PREFIX}{os.getpid()}"
+    identity = orjson.dumps([manifest.enrichment, manifest.reading]).decode()
+    read_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    total, before = sum(s.size for s, _ in todo), 0
+    try:
+        fresh = []
+        for source, sha in todo:
+            progress = offset_progress(on_progress, before, total)
+            key = part_key(source.name, sha, identity)
+            fresh.append(
+                enrich_input(
+                    source,
+                    sha,
+                    staging,
+                    key,
+                    read_at,
+                    exclude=exclude,
+                    strict=strict,
+                    dialect=dialect,
+                    query=query,
+                    on_progress=progress,
+                )
+            )
+            before += source.size
+        _merge(manifest, fresh, run)
+        run.dropped_days = _prune(manifest, run)
+        _move_into_place(staging, state_dir, fresh)
+        save_manifest(state_dir, manifest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    collect_garbage(state_dir, manifest)
+
+
+def _merge(manifest: Manifest, fresh: list[Input], run: IncrementalRun) -> None:
+    """Add the newly enriched inputs; a re-delivered one replaces its older version."""
+    replaced = {i.name for i in fresh} & set(manifest.by_name())
+    manifest.inputs = [i for i in manifest.inputs if i.name not in replaced] + fresh
+    last = manifest.last_day()
+    for entry in manifest.inputs:
+        entry.delivery_day = entry.delivery_day or last
+    for entry in fresh:
+        run.enriched_records += entry.records
+        (run.replaced if entry.name in replaced else run.enriched).append(entry.name)
+
+
+def _prune(manifest: Manifest, run: IncrementalRun) -> list[str]:
+    """Drop the days before the window, and inputs left with nothing in it; the days dropped.
+
+    An input without a valid row (all quarantined, or empty) stays while the day the state
+    had reached when it was read is in the window, so the report keeps saying it was broken.
+    """
+    last = manifest.last_day()
+    if manifest.window_days is None or last is None:
+        return []
+    start = first_day(last, manifest.window_days)
+    dropped: set[str] = set()
+    kept: list[Input] = []
+    fresh = set(run.enriched) | set(run.replaced)
+    for entry in manifest.inputs:
+        had = entry.parts
+        entry.parts = [p for p in had if p.day >= start]
+        dropped |= {p.day for p in had if p.day < start}
+        if entry.parts or (not had and (entry.delivery_day or last) >= start):
+            kept.append(entry)
+        elif entry.name in fresh:
+            run.warnings.append(
+                f"{entry.name}: every day of it is before the {manifest.window_days}-day "
+                f"window (from {start}): not kept"
+            )
+    manifest.inputs = kept
+    return sorted(dropped)
+
+
+def _move_into_place(staging: Path, state_dir: Path, fresh: list[Input]) -> None:
+    """Rename the staged files to their places in the state (same file system: atomic)."""
+    for entry in fresh:
+        rels = [p.file for p in entry.parts] + ([entry.quarantine] if entry.quarantine else [])
+        for rel in rels:
+            target = state_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            (staging / rel).replace(target)
+            sync_dir(target.parent)
+
+
+def _window_span(manifest: Manifest) -> list[str] | None:
+    days = sorted({p.day for i in manifest.inputs for p in i.parts})
+    return [days[0], days[-1]] if days else None
+
+
+def window_summary(manifest: Manifest) -> IngestSummary:
+    """The ingest counts of the window, as a full scan of its logs would report them."""
+    quarantined: dict[str, int] = {}
+    fields: dict[str, int] = {}
+    passed_over: dict[str, int] = {}
+    for entry in manifest.inputs:
+        for total, counts in (
+            (quarantined, entry.quarantined),
+            (fields, entry.quarantined_fields),
+            (passed_over, entry.passed_over),
+        ):
+            for key, n in counts.items():
+                total[key] = total.get(key, 0) + n
+    parts = [p for i in manifest.inputs for p in i.parts]
+    return IngestSummary(
+        records=sum(p.rows for p in parts),
+        quarantined=dict(sorted(quarantined.items(), key=lambda kv: -kv[1])),
+        quarantined_fields=dict(sorted(fields.items(), key=lambda kv: -kv[1])),
+        passed_over=passed_over,
+        ts_min=iso(min((p.ts_min_us for p in parts), default=None)),
+        ts_max=iso(max((p.ts_max_us for p in parts), default=None)),
+        files={
+            i.name: {
+                "lines": i.lines,
+                "records": sum(p.rows for p in i.parts),
+                "quarantined": sum(i.quarantined.values()),
+            }
+            for i in manifest.inputs
+        },
+        bytes_read=sum(i.size for i in manifest.inputs),
+    )
+
+
+def _detect(
+    state_dir: Path,
+    manifest: Manifest,
+    out_dir: Path,
+    run: IncrementalRun,
+    threshold: float,
+    learned: bool,
+    started: float,
+) -> ScanResult:
+    """Detection over the window's partitions; scan output v1 plus the state's report."""
+    summary = window_summary(manifest)
+    work = out_dir / "_work"
+    work.mkdir(parents=True, exist_ok=True)
+    parts = sorted((p.day, n, p.file) for n, i in enumerate(manifest.inputs) for p in i.parts)
+    files = [state_dir / rel for _, _, rel in parts]
+    if not files:  # nothing valid in the window: detect over no requests, as a full scan does
+        files = [work / "empty.parquet"]
+        pq.write_table(ENRICHED_SCHEMA.empty_table(), files[0])
+    try:
+        verdicts, campaigns = detect_enriched(
+            files,
+            out_dir,
+            [i.name for i in manifest.inputs],
+            summary,
+            threshold=threshold,
+            started=started,
+            learned=learned,
+            spill_dir=work / "spill",
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    _write_quarantine(state_dir, manifest, out_dir / "quarantine.jsonl")
+    _add_to_summary(out_dir / "summary.json", {"incremental": asdict(run)})
+    return ScanResult(out_dir, summary, verdicts, campaigns, time.perf_counter() - started)
+
+
+def _write_quarantine(state_dir: Path, manifest: Manifest, path: Path) -> None:
+    """The window's quarantined records, input by input, as ``scan`` writes them."""
+    with path.open("wb") as out:
+        for entry in manifest.inputs:
+            if entry.quarantine:
+                with (state_dir / entry.quarantine).open("rb") as src:
+                    shutil.copyfileobj(src, out)
+
+
+def _add_to_summary(path: Path, extra: dict[str, Any]) -> None:
+    doc = orjson.loads(path.read_bytes())
+    doc.update(extra)
+    path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
