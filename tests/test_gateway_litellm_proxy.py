@@ -1,6 +1,7 @@
 """The guardrail as ``docs/gateway.md`` says to deploy it: a real LiteLLM proxy, started from a
 config file naming the class, in front of the stub upstream. It must load (LiteLLM starts
-unguarded when a guardrail fails to load), log every call for ``scan``, and refuse a blocked
+unguarded when a guardrail's constructor raises ValueError/TypeError; ours must stop it
+instead), log every call for ``scan``, and refuse a blocked
 account on every route — ``/v1/messages`` too, and whatever the request asks of LiteLLM's
 guardrail switches."""
 
@@ -54,20 +55,34 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _start(config: Path, log_path: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """A LiteLLM proxy process on a free loopback port, its output in ``log_path``."""
+    port = _free_port()
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "litellm.proxy.proxy_cli", "--config", str(config),
+             "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    return f"http://127.0.0.1:{port}", proc
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     where = tmp_path_factory.mktemp("litellm")
     with serve_in_thread(stub_app()) as upstream:
         (where / "config.yaml").write_text(CONFIG.format(upstream=upstream, dir=where))
-        port = _free_port()
-        env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-        log = (where / "litellm.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "litellm.proxy.proxy_cli", "--config",
-             str(where / "config.yaml"), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
+        url, proc = _start(where / "config.yaml", where / "litellm.log")
         try:
             try:
                 wait_until_up(url + "/health/liveliness", proc, seconds=120)
@@ -75,13 +90,33 @@ def proxy(tmp_path_factory) -> Iterator[tuple[str, Path]]:
                 raise AssertionError((where / "litellm.log").read_text()[-3000:]) from None
             yield url, where
         finally:
-            proc.terminate()
+            _stop(proc)
+
+
+def test_a_guardrail_that_cannot_load_stops_the_proxy(tmp_path: Path) -> None:
+    """LiteLLM skips a guardrail whose constructor raises ValueError/TypeError and serves
+    unguarded; a policy path with a typo must stop the proxy instead."""
+    config = CONFIG.format(upstream="http://127.0.0.1:9", dir=tmp_path).replace(
+        "      distillwatch_assessor: rate\n",
+        f"      distillwatch_assessor: rate\n      distillwatch_policy: {tmp_path}/typo.toml\n",
+    )
+    assert "typo.toml" in config
+    (tmp_path / "config.yaml").write_text(config)
+    url, proc = _start(tmp_path / "config.yaml", tmp_path / "litellm.log")
+    try:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
             try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
+                answer = httpx.get(url + "/health/liveliness", timeout=1)
+                raise AssertionError(f"the proxy started unguarded ({answer.status_code})")
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert proc.poll() is not None, "the proxy neither started nor stopped in 120 s"
+    finally:
+        _stop(proc)
+    log = (tmp_path / "litellm.log").read_text()
+    assert "must not start unguarded" in log and "typo.toml" in log
+    assert "WITHOUT this guardrail" not in log
 
 
 def test_the_guardrail_loads_from_the_config_and_logs_calls(proxy) -> None:

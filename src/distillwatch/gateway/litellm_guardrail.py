@@ -48,6 +48,15 @@ class RequestRefused(Exception):
         self.decision = decision
 
 
+class GuardrailLoadError(RuntimeError):
+    """The guardrail could not be built from its LiteLLM config.
+
+    Deliberately not a ``ValueError``/``TypeError``: LiteLLM's proxy catches those at start-up,
+    logs them and starts *without* the guardrail. Anything else stops the proxy from starting,
+    which is what a missing enforcement point must do (a typo in a policy path must not leave
+    every client unguarded)."""
+
+
 class DistillwatchGuardrail(CustomGuardrail):
     def __init__(
         self,
@@ -64,7 +73,13 @@ class DistillwatchGuardrail(CustomGuardrail):
         kwargs["default_on"] = True  # a client must never be able to skip it
         super().__init__(guardrail_name=guardrail_name, **kwargs)
         if enforcer is None:
-            enforcer, sinks = from_params(own)
+            try:
+                enforcer, sinks = from_params(own)
+            except Exception as error:
+                raise GuardrailLoadError(
+                    f"distillwatch guardrail {guardrail_name!r} could not load, so the proxy "
+                    f"must not start unguarded: {error}"
+                ) from error
         self.enforcer = enforcer
         self.sinks = list(sinks)
 
