@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +211,31 @@ def test_attack_patterns_reference_atlas_where_one_fits(tmp_path: Path) -> None:
     atlas = [r["external_id"] for r in refs if r["source_name"] == "mitre-atlas"]
     assert atlas == ["AML.T0021", "AML.T0024.002"]
     assert len(aps) == 2  # "new_tactic" is not in the vocabulary: free text never leaves
+
+
+def test_a_thousand_scattered_prefixes_leave_in_patterns_the_validator_can_parse(
+    tmp_path: Path,
+) -> None:
+    """A hydra on residential proxies: 1,000 /24s that aggregate to nothing. One pattern
+    OR-ing them all made the OASIS pattern parser recurse past Python's limit (export
+    crashed); they leave as parts of at most 200 comparisons, every prefix kept."""
+    from distillwatch.share.indicators import PATTERN_TERMS
+    from distillwatch.share.stixbase import sid
+
+    prefixes = [f"10.{n // 125}.{(n % 125) * 2}.0/24" for n in range(1000)]
+    result = build_bundle(
+        hydra_scan(tmp_path / "scan", ip_prefixes=prefixes), load_policy(None), KEY, now=NOW
+    )
+    parts = [o for o in by_type(result.objects, "indicator") if "ip prefixes" in o["name"]]
+    assert len(parts) == 1000 // PATTERN_TERMS
+    assert parts[0]["id"] == sid("indicator", "member-a", cid(1), "ip_prefixes")  # as before
+    shared = [v for o in parts for v in re.findall(r"'([0-9./]+)'", o["pattern"])]
+    assert sorted(shared) == sorted(prefixes)
+    assert all(o["pattern"].count(" OR ") < PATTERN_TERMS for o in parts)
+    assert oasis_problems(result.objects, strict=True) == []
+    indicated = {r["source_ref"] for r in by_type(result.objects, "relationship")}
+    sighted = {s["sighting_of_ref"] for s in by_type(result.objects, "sighting")}
+    assert {o["id"] for o in parts} <= indicated & sighted
 
 
 def test_same_campaign_exported_twice_keeps_its_ids(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ a granular marking. Every refusal is in the status resource and in the hub's aud
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -255,3 +256,61 @@ def test_a_configured_identity_is_the_one_bound_to_the_member(tmp_path: Path) ->
     doc_members["member-b"]["identity"] = own
     with pytest.raises(ConfigError, match="share identity"):
         parse_config({"members": doc_members})
+
+
+def test_a_definition_its_author_marked_keeps_its_marking(hub: TestClient) -> None:
+    """Definitions used to be readable by every clearance whatever their marking: a RED
+    statement marking (``A tracks account 12345``) reached a GREEN member."""
+    statement = sdo(
+        "marking-definition", 20, "member-a", "red", definition_type="statement",
+        definition={"statement": "member-a tracks account 12345"}, name="A's internal note",
+    )  # fmt: skip
+    del statement["modified"], statement["description"]
+    unmarked = {**statement, "id": sdo("marking-definition", 21, "member-a")["id"]}
+    del unmarked["object_marking_refs"]
+    assert add(hub, "member-a", statement, unmarked)["success_count"] == 2
+    ids = lambda member: {o["id"] for o in get(hub, member)}  # noqa: E731
+    assert ids("member-c") == ids("member-b") == {unmarked["id"]}  # unmarked: readable by all
+    assert ids("member-d") == {statement["id"], unmarked["id"]}  # RED reads the RED one
+
+
+def hostile_shapes() -> dict[str, dict]:
+    """Objects that once made the hub answer 500 (or slip past its checks)."""
+    deep: dict = {"source_name": "x", "description": "d"}
+    for _ in range(500):
+        deep = {"source_name": "x", "description": "d", "x_next": deep}
+    base = indicator(30, "member-b")
+    ors = " OR ".join(f"[ipv4-addr:value = '10.0.{n // 250}.{n % 250}']" for n in range(1000))
+    return {
+        "trailing newline in id": {**base, "id": base["id"] + "\n"},
+        "trailing newline in modified": {**indicator(31, "member-b"), "modified": T1 + "\n"},
+        "500 levels of nesting": {**indicator(32, "member-b"), "external_references": [deep]},
+        "pattern of 1,000 ORs": {**indicator(33, "member-b"), "pattern": ors},
+        "500 nested parentheses": {
+            **indicator(34, "member-b"),
+            "pattern": "(" * 500 + "[ipv4-addr:value = '10.0.0.1']" + ")" * 500,
+        },
+    }
+
+
+def test_hostile_shapes_are_refused_with_a_reason_never_a_500(hub: TestClient) -> None:
+    shapes = hostile_shapes()
+    body = json.dumps({"objects": [*shapes.values(), indicator(35, "member-b")]})  # orjson: 255
+    r = hub.post(URL, content=body, headers=headers("member-b", **{"Content-Type": TAXII}))
+    assert r.status_code == 202, r.text
+    status = r.json()
+    assert status["success_count"] == 1 and status["failure_count"] == len(shapes)
+    reasons = [f["message"] for f in status["failures"]]
+    assert all(r.startswith("invalid STIX 2.1: ") for r in reasons), reasons
+    assert "nested more than 32 levels" in reasons[2]
+    assert "too deeply nested to validate" in reasons[3] + reasons[4]
+    assert [o["id"] for o in get(hub, "member-d")] == [indicator(35, "member-b")["id"]]
+
+
+def test_names_and_ids_with_a_trailing_newline_are_refused() -> None:
+    """``$`` in a Python pattern matches before a final newline: "member-a\\n" and an identity
+    id with one passed as well-formed."""
+    with pytest.raises(ConfigError, match="member name"):
+        parse_config({"members": {"member-a\n": {"password_hash": PW}}})
+    with pytest.raises(ConfigError, match="identity must be"):
+        parse_config({"members": {"member-a": {"password_hash": PW, "identity": by("x") + "\n"}}})

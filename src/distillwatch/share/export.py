@@ -27,7 +27,7 @@ from distillwatch.report.scandir import load_campaigns
 from distillwatch.share import tlp
 from distillwatch.share.atlas import TACTICS
 from distillwatch.share.extension import FINGERPRINT_TYPE, extension_marker
-from distillwatch.share.indicators import Shareable, pattern, shareables
+from distillwatch.share.indicators import Shareable, pattern, pattern_parts, shareables
 from distillwatch.share.keyed import GroupKey
 from distillwatch.share.policy import Policy
 from distillwatch.share.profiles import load_features, seen_outside, timing_profile
@@ -160,18 +160,24 @@ def _describe(c: dict[str, Any]) -> str:
     )
 
 
-def _indicator(b: _Builder, cid: str, item: Shareable, first: str, last: str) -> str | None:
+def _indicator(
+    b: _Builder, cid: str, item: Shareable, first: str, last: str, part: int = 0
+) -> str | None:
+    """One indicator of ``item``; ``part`` > 0 numbers the further parts of a field whose
+    values do not fit one pattern (the first part keeps the field's id of earlier exports)."""
     rule = b.policy.rule(item.field)
     expr = pattern(item)
     until = parse_stamp(last) + timedelta(days=rule.valid_days)
     if expr is None:
         return None
     label = item.field.replace("_", " ")
+    suffix = (f"part-{part}",) if part else ()
     return b.mine(
         "indicator",
-        sid("indicator", b.policy.producer, cid, item.field),
+        sid("indicator", b.policy.producer, cid, item.field, *suffix),
         rule.tlp,
-        name=f"{label} of distillation campaign {cid[:8]}",
+        name=f"{label} of distillation campaign {cid[:8]}"
+        + (f" (part {part + 1})" if part else ""),
         description=(
             f"{len(item.values)} {label} used by an adversarial-distillation campaign; "
             f"decays after {rule.valid_days:g} days without a sighting."
@@ -271,14 +277,15 @@ def _campaign(
         b.relate(camp, "uses", infra)
     sightings = policy.rule("sightings")
     for item in items:
-        ind = _indicator(b, c["campaign_id"], item, first, last)
-        if ind is None:
-            continue
-        b.relate(ind, "indicates", camp)
-        if infra and item.kind == "ip_prefix":
-            b.relate(ind, "indicates", infra)
-        if sightings.leaves:
-            b.sight(ind, int(c["requests"]), first, last, sightings.tlp)
+        for part, piece in enumerate(pattern_parts(item)):
+            ind = _indicator(b, c["campaign_id"], piece, first, last, part)
+            if ind is None:
+                continue
+            b.relate(ind, "indicates", camp)
+            if infra and item.kind == "ip_prefix":
+                b.relate(ind, "indicates", infra)
+            if sightings.leaves:
+                b.sight(ind, int(c["requests"]), first, last, sightings.tlp)
     if sightings.leaves:
         b.sight(camp, int(c["requests"]), first, last, sightings.tlp)
     if policy.rule("tactics").leaves:

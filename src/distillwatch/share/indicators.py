@@ -29,11 +29,14 @@ KIND_OF_FIELD = {
     "template_ids": "template_id",
 }
 MAX_VALUES = 1000
+#: Most comparisons OR-ed in one indicator's pattern: the STIX pattern grammar recurses once
+#: per OR, and the OASIS validator (and any consumer using the same parser) fails near 1,000.
+PATTERN_TERMS = 200
 _IDENTIFYING = re.compile(r"@|https?://|www\.|[0-9a-f]{12,}", re.IGNORECASE)
 #: A user agent leaves in the clear only if it starts with a product/version token.
 _PRODUCT = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+/[A-Za-z0-9.]")
 _UA_PATH = "network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'"
-_HEX = re.compile(r"^[0-9a-f]{1,16}$")
+_HEX = re.compile(r"^[0-9a-f]{1,16}\Z")
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,18 @@ def shareables(
 
 def _literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def pattern_parts(item: Shareable) -> list[Shareable]:
+    """``item`` split into parts whose patterns OR at most :data:`PATTERN_TERMS` comparisons
+    (IP prefixes only: ASNs and user agents are one ``IN`` comparison whatever their number).
+    """
+    if item.encoding != "plain" or item.kind != "ip_prefix" or len(item.values) <= PATTERN_TERMS:
+        return [item]
+    return [
+        Shareable(item.field, item.kind, item.encoding, item.values[i : i + PATTERN_TERMS])
+        for i in range(0, len(item.values), PATTERN_TERMS)
+    ]
 
 
 def pattern(item: Shareable) -> str | None:

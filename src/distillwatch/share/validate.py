@@ -18,9 +18,13 @@ from distillwatch.share.extension import FINGERPRINT_TYPE, fingerprint_schema
 
 _ID = re.compile(
     r"^([a-z0-9][a-z0-9-]{0,248}[a-z0-9])--"
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
 )
-_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+_STAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z\Z")
+#: Deepest nesting of lists and objects accepted in one object. distillwatch's own objects
+#: nest 5 levels; the OASIS validator and the pattern parser recurse per level (a deeper
+#: object would exhaust Python's stack) and JSON encoders refuse more than 255.
+MAX_DEPTH = 32
 #: Cyber-observable types: they carry no ``created``/``modified``.
 _SCO = frozenset({
     "artifact", "autonomous-system", "directory", "domain-name", "email-addr", "email-message",
@@ -50,8 +54,12 @@ def oasis_problems(objects: list[dict[str, Any]], strict: bool = True) -> list[P
     options = ValidationOptions(strict=strict, version="2.1")
     problems: list[Problem] = []
     for obj in objects:
-        result = validate_instance(obj, options)
         ident = str(obj.get("id", "<no id>"))
+        try:
+            result = validate_instance(obj, options)
+        except RecursionError:  # the pattern parser and schema checks recurse per level
+            problems.append(Problem(ident, "too deeply nested to validate (pattern or property)"))
+            continue
         problems += [Problem(ident, str(e).removeprefix(f"{ident}: ")) for e in result.errors]
         problems += [Problem(ident, str(w), "warning") for w in result.warnings or []]
         if obj.get("type") == FINGERPRINT_TYPE:
@@ -71,10 +79,27 @@ def schema_problems(obj: dict[str, Any]) -> list[Problem]:
     ]
 
 
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Does ``value`` nest lists/objects more than ``limit`` levels (iteratively: no recursion
+    for a hostile document to exhaust)?"""
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
 def structural_errors(obj: Any) -> str | None:
     """Why ``obj`` is not a well-formed STIX 2.1 object, or ``None``; cheap and strict."""
     if not isinstance(obj, dict):
         return "not a JSON object"
+    if too_deep(obj):
+        return f"nested more than {MAX_DEPTH} levels deep"
     ident, kind = obj.get("id"), obj.get("type")
     if not isinstance(kind, str) or not isinstance(ident, str):
         return "missing 'type' or 'id'"

@@ -31,6 +31,7 @@ from typing import Any
 
 from distillwatch.share import tlp
 from distillwatch.share.server.store import Head, granular_pairs, version_of
+from distillwatch.share.server.tables import read_rank
 from distillwatch.share.vocabulary import VOCABULARY_OWNER, canonical, is_vocabulary
 
 #: STIX 2.1 cyber-observable types: they have no ``created_by_ref`` (ownership still applies).
@@ -84,7 +85,7 @@ def head_of(obj: dict[str, Any], owner: str, unmarked_rank: int) -> Head:
     return Head(
         owner,
         {version_of(obj)},
-        tlp.object_rank(obj, unmarked_rank),
+        read_rank(obj, owner, unmarked_rank),
         frozenset(str(m) for m in obj.get("object_marking_refs") or ()),
         granular_pairs(obj),
     )
@@ -128,7 +129,7 @@ def _check(
             "not-owner",
             f"{oid} belongs to {head.owner}: only its author may add versions, revoke or delete it",
         )
-    rank = tlp.object_rank(obj, unmarked_rank)
+    rank = read_rank(obj, member, unmarked_rank)
     if rank < head.rank:
         return (
             "lowers-tlp",

@@ -24,16 +24,15 @@ from sqlalchemy.engine import Engine
 
 from distillwatch.share import tlp
 from distillwatch.share.server.tables import (
-    DEFINITION_TYPES,
     Head,
     NotOwner,
     Page,
     Row,
     granular_pairs,
     make_tables,
+    read_rank,
 )
 from distillwatch.share.server.timestamps import iso_us, norm_version, version_of
-from distillwatch.share.vocabulary import VOCABULARY_OWNER
 
 __all__ = [
     "Head",
@@ -161,9 +160,7 @@ class Store:
                     demote.add((oid, latest[oid]))
                 latest[oid] = ver
             owner = who(obj)
-            rank = tlp.object_rank(obj, default_rank)
-            if owner == VOCABULARY_OWNER or obj["type"] in DEFINITION_TYPES:
-                rank = 0  # definitions are vocabulary, readable by every member
+            rank = read_rank(obj, owner, default_rank)
             rows.append(
                 {
                     "collection_id": collection,

@@ -11,8 +11,25 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from distillwatch.share import tlp
+from distillwatch.share.vocabulary import VOCABULARY_OWNER
+
 metadata = sa.MetaData()
 DEFINITION_TYPES = ("marking-definition", "extension-definition")
+
+
+def read_rank(obj: dict[str, Any], owner: str, unmarked_rank: int) -> int:
+    """The TLP rank a member needs to read this version of ``obj``.
+
+    Shared vocabulary is readable by all. A marking or extension definition without a TLP
+    marking is too (whoever reads an object must be able to look up the definitions it
+    refers to), but one its author marked keeps that marking: a RED statement marking is
+    served to RED members only. Everything else: its own markings, granular ones included,
+    ``unmarked_rank`` without any.
+    """
+    if owner == VOCABULARY_OWNER:
+        return 0
+    return tlp.object_rank(obj, 0 if obj.get("type") in DEFINITION_TYPES else unmarked_rank)
 
 
 def granular_pairs(obj: dict[str, Any]) -> frozenset[tuple[str, str]]:

@@ -25,10 +25,10 @@ ATTESTED = "x_distillwatch_added_by"
 HUB_FEATURES = {"attests_uploader": ATTESTED, "extension_definitions": True}
 MAX_VALUES = 500  # most comma-separated values of one match[] filter
 _BIGINT = 2**63 - 1
-_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}$")
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}--[0-9a-fA-F-]{1,64}$")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_SPEC = re.compile(r"^\d{1,2}\.\d{1,2}$")
+_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}\Z")
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}--[0-9a-fA-F-]{1,64}\Z")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+_SPEC = re.compile(r"^[0-9]{1,2}\.[0-9]{1,2}\Z")
 
 
 class TaxiiError(Exception):
