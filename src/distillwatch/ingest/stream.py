@@ -120,13 +120,5 @@ class RequestStream:
         summary = self.tally.summary()
         summary.skipped = {str(item.path): item.why for item in self.skipped}
         summary.bytes_read = self.total_bytes
-        for name, counts in summary.files.items():
-            if counts["lines"] == 0:
-                summary.warnings.append(f"{name}: empty file, no records")
-            elif counts["records"] == 0 and counts["quarantined"] == 0:
-                summary.warnings.append(f"{name}: no requests in it (all passed over)")
-            elif counts["records"] == 0:
-                summary.warnings.append(f"{name}: no valid records (all quarantined)")
-        if not self.sources:
-            summary.warnings.append("no traffic log files found")
+        summary.warn_about_files(bool(self.sources))
         return summary

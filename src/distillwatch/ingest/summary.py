@@ -73,6 +73,19 @@ class IngestSummary:
         total = self.records + self.quarantined_total
         return total / self.seconds if self.seconds > 0 else 0.0
 
+    def warn_about_files(self, any_sources: bool) -> None:
+        """Add a warning for each file that gave no records, and for no files at all (one
+        rule for every engine that fills a summary)."""
+        for name, counts in self.files.items():
+            if counts["lines"] == 0:
+                self.warnings.append(f"{name}: empty file, no records")
+            elif counts["records"] == 0 and counts["quarantined"] == 0:
+                self.warnings.append(f"{name}: no requests in it (all passed over)")
+            elif counts["records"] == 0:
+                self.warnings.append(f"{name}: no valid records (all quarantined)")
+        if not any_sources:
+            self.warnings.append("no traffic log files found")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, with the derived rates included."""
         data = asdict(self)
