@@ -133,25 +133,32 @@ def detect_enriched(
     try:
         listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
         con.execute(f"CREATE VIEW enriched AS SELECT * FROM read_parquet([{listed}])")
-        prepare_events(con)
-        accounts = group_features(con)
-        links = link_accounts(accounts["account_id"].to_list(), link_keys(con))
-        accounts = with_component_size(accounts, links)
-        pooled = cluster_features(con, links)
-        verdicts, campaigns = score(accounts, links, pooled, threshold, learned=learned)
-        seconds = time.perf_counter() - started
-        write_outputs(
-            con,
-            out_dir,
-            paths,
-            summary,
-            accounts,
-            verdicts,
-            campaigns,
-            threshold,
-            seconds,
-            links=links,
-        )
+        return detect_with(con, out_dir, paths, summary, threshold, started, learned)
     finally:
         con.close()
+
+
+def detect_with(
+    con: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    paths: list[str | os.PathLike[str]],
+    summary: IngestSummary,
+    threshold: float,
+    started: float,
+    learned: bool,
+) -> tuple[list[Verdict], list[Campaign]]:
+    """Aggregate, link, score and write outputs over the view ``enriched`` of ``con``.
+
+    The stages after enrichment, whatever engine runs the SQL: the Spark back end passes
+    its own connection (``scan/spark/connection.py``)."""
+    prepare_events(con)
+    accounts = group_features(con)
+    links = link_accounts(accounts["account_id"].to_list(), link_keys(con))
+    accounts = with_component_size(accounts, links)
+    pooled = cluster_features(con, links)
+    verdicts, campaigns = score(accounts, links, pooled, threshold, learned=learned)
+    seconds = time.perf_counter() - started
+    write_outputs(
+        con, out_dir, paths, summary, accounts, verdicts, campaigns, threshold, seconds, links=links
+    )
     return verdicts, campaigns
