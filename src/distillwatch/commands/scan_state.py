@@ -84,13 +84,12 @@ def scan_incremental(
             return
     for warning in run.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
-    seen = len(run.known) + len(run.duplicates)
-    window = "nothing" if run.window is None else f"{run.window[0]} .. {run.window[1]}"
+    held = len(run.known) + len(run.duplicates)
+    window = "empty" if run.window is None else f"{run.window[0]} .. {run.window[1]}"
     console.print(
-        f"state {state_dir}: {len(run.enriched) + len(run.replaced):,} logs enriched "
-        f"({run.enriched_records:,} requests; {len(run.replaced):,} re-delivered), "
-        f"{seen:,} already held; "
-        f"{len(run.dropped_days):,} days dropped; window {window}"
+        f"state {state_dir}: new logs read: {len(run.enriched) + len(run.replaced):,} "
+        f"({run.enriched_records:,} requests; re-delivered: {len(run.replaced):,}), "
+        f"already held: {held:,}; window {window} (days dropped: {len(run.dropped_days):,})"
     )
     console.print(
         f"scanned {result.ingest.records:,} requests from {len(result.verdicts):,} accounts "
