@@ -43,7 +43,10 @@ def hub_config(tmp: Path) -> ServerConfig:
                 "member-c": {"password_hash": PW, "tlp": "green"},
                 "member-d": {"password_hash": PW, "tlp": "red"},
             },
-            "collections": {"campaigns": {"read": ["*"], "write": ["*"]}},
+            "collections": {
+                "campaigns": {"read": ["*"], "write": ["*"]},
+                "archive": {"read": ["*"], "write": ["*"]},
+            },
         },
         "hub.toml",
     )
@@ -314,3 +317,34 @@ def test_names_and_ids_with_a_trailing_newline_are_refused() -> None:
         parse_config({"members": {"member-a\n": {"password_hash": PW}}})
     with pytest.raises(ConfigError, match="identity must be"):
         parse_config({"members": {"member-a": {"password_hash": PW, "identity": by("x") + "\n"}}})
+
+
+def test_no_member_squats_or_mimics_an_identity(hub: TestClient) -> None:
+    """B registers the identity a future member-e will derive from its name (the first
+    uploader would own it), and names its own identity like member A."""
+    squat = {**member_identity("member-e"), "created_by_ref": by("member-b")}
+    assert "sends only its own identity" in add(hub, "member-b", squat)["failures"][0]["message"]
+    for lookalike in ("MEMBER-A", "member_a", "ｍｅｍｂｅｒ－ａ", "member a"):  # fullwidth too
+        named = {**member_identity("member-b"), "name": lookalike}
+        failures = add(hub, "member-b", named)["failures"]
+        assert "named like member member-a" in failures[0]["message"], lookalike
+    assert add(hub, "member-b", member_identity("member-b"))["success_count"] == 1
+    assert [e["rule"] for e in refusals(hub)] == ["identity"] * 5
+
+
+def test_a_stored_version_is_not_resent_with_other_content(hub: TestClient) -> None:
+    """A re-sending its AMBER campaign's version as CLEAR into another collection made a
+    copy GREEN members could read (the same version counted as already stored)."""
+    campaign = sdo("campaign", 40, "member-a", "amber", name="hydra cluster")
+    assert add(hub, "member-a", campaign)["success_count"] == 1
+    as_clear = {**campaign, "object_marking_refs": [tlp.marking_id("clear")]}
+    r = hub.post(
+        "/isac/collections/archive/objects/",
+        content=orjson.dumps({"objects": [as_clear]}),
+        headers=headers("member-a", **{"Content-Type": TAXII}),
+    )
+    assert "stored with other content" in r.json()["failures"][0]["message"]
+    archive = hub.get("/isac/collections/archive/objects/", headers=headers("member-c"))
+    assert archive.json()["objects"] == []
+    assert add(hub, "member-a", dict(reversed(campaign.items())))["success_count"] == 1  # same
+    assert [e["rule"] for e in refusals(hub)] == ["changes-version"]

@@ -12,7 +12,10 @@ Rules, in the order they are checked:
 1. **vocabulary** -- shared objects nobody owns (:mod:`distillwatch.share.vocabulary`) are
    accepted only in their canonical form.
 2. **identity** -- a member's identity object (its id is the member's identity id) may be
-   sent only by that member.
+   sent only by that member, and no other identity at all (an identity nobody holds yet
+   may be the one a future member derives from its name: the first uploader would own it);
+   a member's identity may not be named like another member (NFKC, case and punctuation
+   folded).
 3. **forged-author** -- every other object except cyber-observables must carry
    ``created_by_ref`` equal to the uploader's identity id.
 4. **not-owner** -- the member whose upload first stored an object id owns it: only the
@@ -21,17 +24,21 @@ Rules, in the order they are checked:
    (TLP rank, granular markings included).
 6. **drops-marking** -- a new version keeps every object and granular marking of the newest
    stored version.
+7. **changes-version** -- a version already stored (in any collection) is sent again only
+   with the same content: re-sent into another collection with a lower marking it would be
+   a copy readable by more members.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from distillwatch.share import tlp
 from distillwatch.share.server.store import Head, granular_pairs, version_of
-from distillwatch.share.server.tables import read_rank
+from distillwatch.share.server.tables import content_digest, read_rank
 from distillwatch.share.vocabulary import VOCABULARY_OWNER, canonical, is_vocabulary
 
 #: STIX 2.1 cyber-observable types: they have no ``created_by_ref`` (ownership still applies).
@@ -88,11 +95,23 @@ def head_of(obj: dict[str, Any], owner: str, unmarked_rank: int) -> Head:
         read_rank(obj, owner, unmarked_rank),
         frozenset(str(m) for m in obj.get("object_marking_refs") or ()),
         granular_pairs(obj),
+        {version_of(obj): content_digest(obj)},
     )
 
 
 def _level(rank: int) -> str:
     return tlp.LEVELS[rank].upper()
+
+
+def _fold(name: str) -> str:
+    """A name as people read it: compatibility forms folded, case and punctuation ignored."""
+    return "".join(c for c in unicodedata.normalize("NFKC", name).casefold() if c.isalnum())
+
+
+def _namesake(obj: dict[str, Any], member: str, identities: Mapping[str, str]) -> str | None:
+    """The other member whose name ``obj`` (``member``'s identity) reads as, if any."""
+    name = _fold(str(obj.get("name", "")))
+    return next((m for m in identities if m != member and _fold(m) == name), None)
 
 
 def _check(
@@ -113,6 +132,14 @@ def _check(
     claim = obj.get("created_by_ref")
     if holder is not None and holder != member:
         return "identity", f"{oid} is the identity of {holder}: only {holder} may send it"
+    if holder is None and obj.get("type") == "identity":
+        return "identity", (
+            f"{oid} is not your identity {mine}: a member sends only its own identity "
+            "(one nobody holds yet may be the identity a future member derives from its name)"
+        )
+    twin = _namesake(obj, member, identities) if holder == member else None
+    if twin is not None:
+        return "identity", f"your identity may not be named like member {twin}"
     if holder is None and obj.get("type") not in SCO_TYPES and claim != mine:
         said = f"claims {claim}" if claim else "has no created_by_ref"
         return (
@@ -161,7 +188,14 @@ def admit(
         oid, ver = str(obj["id"]), version_of(obj)
         head = heads.get(oid)
         if head is not None and ver in head.versions and head.owner in (member, VOCABULARY_OWNER):
-            out.accepted.append(obj)  # already stored: a no-op, reported as stored
+            if head.owner == member and head.digests.get(ver) not in (None, content_digest(obj)):
+                changed = (
+                    f"{oid} version {ver} is stored with other content: a version never "
+                    "changes (send a later modified)"
+                )
+                out.refused.append(Refusal(oid, ver, "changes-version", changed))
+                continue
+            out.accepted.append(obj)  # already stored: a no-op (in another collection: a copy)
             out.owners[oid] = head.owner
             continue
         why = _check(obj, member, identities, head, unmarked_rank)
@@ -173,6 +207,7 @@ def admit(
         if head is None:
             heads[oid] = fresh
         else:
+            head.digests.update(fresh.digests)
             if ver > max(head.versions):  # the markings to keep are the newest version's
                 head.markings, head.granular = fresh.markings, fresh.granular
             head.versions.add(ver)

@@ -28,6 +28,7 @@ from distillwatch.share.server.tables import (
     NotOwner,
     Page,
     Row,
+    content_digest,
     granular_pairs,
     make_tables,
     read_rank,
@@ -118,9 +119,10 @@ class Store:
                     head = out[oid] = Head(added_by, set(), rank, frozenset(), frozenset())
                 head.versions.add(ver)
                 head.rank = max(head.rank, rank)
+                obj = orjson.loads(body)
+                head.digests[ver] = content_digest(obj)
                 if ver >= newest.get(oid, ""):
                     newest[oid] = ver
-                    obj = orjson.loads(body)
                     head.markings = frozenset(map(str, obj.get("object_marking_refs") or ()))
                     head.granular = granular_pairs(obj)
         return out

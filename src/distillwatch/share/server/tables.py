@@ -6,9 +6,11 @@ attestation of provenance), ``tlp_rank`` who may read it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from distillwatch.share import tlp
@@ -106,14 +108,21 @@ class Row:
 @dataclass
 class Head:
     """What the hub holds of one object id, in any collection: who owns it (the uploader of
-    its first stored version), its versions, the highest TLP rank of any version, and the
-    object and granular markings of the newest version."""
+    its first stored version), its versions (with a digest of each one's content), the
+    highest TLP rank of any version, and the object and granular markings of the newest
+    version."""
 
     owner: str
     versions: set[str]
     rank: int
     markings: frozenset[str]
     granular: frozenset[tuple[str, str]]
+    digests: dict[str, str] = field(default_factory=dict)  # version -> content_digest
+
+
+def content_digest(obj: dict[str, Any]) -> str:
+    """What one version of an object says, whatever the order of its keys."""
+    return hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 @dataclass(frozen=True)
