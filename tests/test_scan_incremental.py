@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from builders import casual_user, cot_harvester, hydra
+from builders import casual_user, cot_harvester, hydra, record
 from distillwatch.cli import app
 from distillwatch.ingest import IngestError
 from distillwatch.ingest.formats import Dialect
@@ -59,11 +60,14 @@ def hand_days(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def assert_same_scan(incremental: Path, full: Path) -> None:
-    """accounts.jsonl and campaigns.jsonl equal row for row and field for field; summary.json
-    and quarantine.jsonl equal but for how and when the run ran."""
+    """accounts.jsonl and campaigns.jsonl (and the link graph, samples, timeline, quarantine)
+    equal row for row and field for field; summary.json equal but for how and when the run
+    ran (docs/incremental.md lists what may differ, and why)."""
     for name in ("accounts.jsonl", "campaigns.jsonl", "link_graph.jsonl", "samples.jsonl"):
         assert read_jsonl(incremental / name) == read_jsonl(full / name), name
     assert read_jsonl(incremental / "quarantine.jsonl") == read_jsonl(full / "quarantine.jsonl")
+    timelines = [pl.read_parquet(d / "timeline.parquet") for d in (incremental, full)]
+    assert timelines[0].equals(timelines[1])
     inc, ful = (orjson.loads((d / "summary.json").read_bytes()) for d in (incremental, full))
     assert {k: v for k, v in inc.items() if k not in RUN_FIELDS} == {
         k: v for k, v in ful.items() if k not in RUN_FIELDS
@@ -140,11 +144,17 @@ def test_window_drops_old_days_and_cannot_widen(hand_days: list[Path], tmp_path:
     state = tmp_path / "state"
     daily(hand_days[:3], tmp_path / "a", state, window_days=2)
     assert load_manifest(state).window_days == 2  # type: ignore[union-attr]
-    run = daily(hand_days[3:], tmp_path / "b", state)  # the state remembers its window
+    # the last day, with one request from a client whose clock says 2099: it must not move
+    # the window (and push every real day out), nor be lost
+    last = Path(shutil.copy(hand_days[3], tmp_path / hand_days[3].name))
+    skewed = record("skewed-clock", 0, "Hello there", 0.0, ts="2099-01-01T00:00:00Z")
+    with last.open("ab") as fh:
+        fh.write(orjson.dumps(skewed) + b"\n")
+    run = daily([last], tmp_path / "b", state)  # the state remembers its window
     assert run.dropped_days == [hand_days[1].stem]
-    assert run.window == [hand_days[2].stem, hand_days[3].stem]
+    assert run.window == [hand_days[2].stem, "2099-01-01"]
     assert not (state / "days" / hand_days[1].stem).exists()
-    run_scan(hand_days[2:], tmp_path / "full")
+    run_scan([hand_days[2], last], tmp_path / "full")
     assert_same_scan(tmp_path / "b", tmp_path / "full")
 
     late = daily(hand_days[:1], tmp_path / "c", state)  # every day of it before the window
@@ -222,6 +232,7 @@ def test_cli_daily_runs_and_clear_errors(hand_days: list[Path], tmp_path: Path) 
         (["--window-days", "2"], "need --state-dir"),
         (["--state-dir", str(hand_days[0])], "is a file, not a directory"),
         (["--state-dir", str(folder)], "not a distillwatch state directory"),
+        (["--state-dir", str(tmp_path)], "is inside --state-dir"),
     ):
         result = runner.invoke(app, ["scan", str(folder), "--out", str(tmp_path / "c"), *bad])
         assert result.exit_code != 0 and message in " ".join(result.output.split()), result.output

@@ -98,6 +98,8 @@ def run_incremental_scan(
     started = time.perf_counter()
     if window_days is not None and window_days < 1:
         raise StateError(f"--window-days {window_days}: give 1 or more days")
+    if out_dir.resolve().is_relative_to(state_dir.resolve()):
+        raise StateError(f"--out {out_dir} is inside --state-dir {state_dir}: give another")
     prepare_dir(state_dir)
     with StateLock(state_dir):
         exclude = (state_dir, out_dir)

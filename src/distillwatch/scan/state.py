@@ -89,8 +89,9 @@ class Input:
     parts: list[Part] = field(default_factory=list)
 
     @property
-    def days(self) -> list[str]:
-        return sorted(p.day for p in self.parts)
+    def main_day(self) -> str | None:
+        """The day most of its requests fall on (the latest of equals): the day it delivers."""
+        return max(self.parts, key=lambda p: (p.rows, p.day)).day if self.parts else None
 
 
 @dataclass
@@ -110,7 +111,10 @@ class Manifest:
         return {i.sha256: i for i in self.inputs}
 
     def last_day(self) -> str | None:
-        return max((p.day for i in self.inputs for p in i.parts), default=None)
+        """The latest day delivered, where the window ends: an input delivers its main day,
+        so a few stray timestamps (a wrong clock, a year 9999) cannot move the window and
+        push real days out of it."""
+        return max((d for i in self.inputs if (d := i.main_day) is not None), default=None)
 
 
 def day_of(micros: int) -> str:
