@@ -7,6 +7,9 @@ incremental state's scan with ``run_scan`` over the same days' files, field for 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -211,6 +214,32 @@ def test_a_failed_run_leaves_the_state_as_it_was(hand_days: list[Path], tmp_path
     daily(hand_days, tmp_path / "c", state)
     assert not stray.exists() and not list(state.glob("tmp-*"))
     run_scan(hand_days, tmp_path / "full")
+    assert_same_scan(tmp_path / "c", tmp_path / "full")
+
+
+def test_a_run_killed_while_enriching_leaves_a_usable_state(
+    hand_days: list[Path], tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    daily(hand_days[:1], tmp_path / "a", state)
+    before = (state / MANIFEST).read_bytes()
+    busy = [r for a in range(200) for r in casual_user(f"busy{a}", 30, start=a * 600.0)]
+    big = write_days(busy, tmp_path / "big")
+    command = [sys.executable, "-m", "distillwatch.cli", "scan", *map(str, big),
+               "--out", str(tmp_path / "b"), "--state-dir", str(state), "--no-html"]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:  # SIGKILL as soon as the run has written enriched requests, before it commits
+        while proc.poll() is None and not list(state.glob("tmp-*/days/*/*.parquet")):
+            time.sleep(0.005)
+        proc.kill()
+    finally:
+        proc.wait()
+    manifest = (state / MANIFEST).read_bytes()
+    if manifest == before:  # killed before the commit (else it had just finished)
+        assert list(state.glob("tmp-*"))  # it left its unfinished files
+    daily([*hand_days, *big], tmp_path / "c", state)  # not locked: the lock died with it
+    assert not list(state.glob("tmp-*"))
+    run_scan([*hand_days, *big], tmp_path / "full")
     assert_same_scan(tmp_path / "c", tmp_path / "full")
 
 
