@@ -14,18 +14,24 @@ are always joined (their link kind is ``organisation``), so that an enterprise's
 judged together rather than looking like a hydra.
 
 The input is a table of ``(account_id, kind, value)`` keys, so the keys can be produced by any
-engine; this module is pure NumPy/Polars.
+engine. Memory stays bounded as accounts grow: the keys become integer groups
+(:mod:`.holdings`), strong groups become linear meshes, and the weak pairs are found from the
+kinds a joined pair must share, a block of accounts at a time, at most ``LinkConfig.degree``
+per account (:mod:`.candidates`) -- no step holds all pairs of a group.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import igraph as ig
 import numpy as np
 import polars as pl
 
+from distillwatch.detect.candidates import Kinds, weak_edges
+from distillwatch.detect.holdings import Holdings, load
 from distillwatch.detect.link_graph import LinkGraph, record
 
 #: Confidence that two accounts sharing one value of this kind are run by the same actor.
@@ -66,6 +72,9 @@ class LinkConfig:
     #: An account stays in its community only with this much link weight into it (a strong
     #: link weighs 1, a weak pair its confidence): one chance pair is not membership.
     min_attachment: float = 1.0
+    #: Weak pairs each account keeps (its most confident; a pair stays when either account
+    #: keeps it): bounds linking's graph to ``accounts x degree`` weak edges.
+    degree: int = 64
 
 
 @dataclass(frozen=True)
@@ -87,105 +96,66 @@ class Links:
         return groups
 
 
-def _pairs(groups: list[np.ndarray]) -> np.ndarray:
-    """All unordered pairs within each group, as an (n, 2) array of account indices."""
-    out = [np.empty((0, 2), dtype=np.int64)]
-    for members in groups:
-        i, j = np.triu_indices(len(members), k=1)
-        out.append(np.stack([members[i], members[j]], axis=1))
-    return np.concatenate(out)
-
-
-def _mesh(groups: list[np.ndarray], degree: int = 8) -> np.ndarray:
+def _mesh(holdings: Holdings, degree: int = 8) -> np.ndarray:
     """Join each member of a group to ``degree`` others at random (seeded): a sparse expander.
 
     Dense enough that community detection sees the group as one -- a random graph has no
     parts to split, where a ring or a star would -- and linear in its size (a payment
-    fingerprint shared by 20,000 accounts gives 80,000 edges, not 200 million).
+    fingerprint shared by 20,000 accounts gives 80,000 edges, not 200 million). Groups are
+    taken in the order of their values and members in account order, so the same keys give
+    the same mesh.
     """
     rng = np.random.default_rng(0)
     out = [np.empty((0, 2), dtype=np.int64)]
-    for g in groups:
-        if len(g) <= degree + 1:
-            i, j = np.triu_indices(len(g), k=1)
-            out.append(np.stack([g[i], g[j]], axis=1))
+    for g in range(holdings.groups):
+        members = holdings.m_acc[holdings.m_ptr[g] : holdings.m_ptr[g + 1]]
+        if len(members) <= degree + 1:
+            i, j = np.triu_indices(len(members), k=1)
+            out.append(np.stack([members[i], members[j]], axis=1))
             continue
         for _ in range(degree // 2):
-            other = rng.permutation(g)
-            keep = other != g
-            out.append(np.stack([g[keep], other[keep]], axis=1))
+            other = rng.permutation(members)
+            keep = other != members
+            out.append(np.stack([members[keep], other[keep]], axis=1))
     return np.concatenate(out)
-
-
-def _groups(keys: pl.DataFrame, kind: str, min_size: int, max_size: int) -> list[np.ndarray]:
-    sizes = (
-        keys.filter(pl.col("kind") == kind)
-        .group_by("value")
-        .agg(pl.col("idx").unique().sort())
-        .filter(pl.col("idx").list.len().is_between(min_size, max_size))
-    )
-    return [np.asarray(g, dtype=np.int64) for g in sizes["idx"].to_list()]
 
 
 def link_accounts(
     accounts: list[str], keys: pl.DataFrame, config: LinkConfig | None = None
 ) -> Links:
-    """Connected components of the account graph.
+    """Campaigns of the account graph: Leiden communities of strong meshes and weak pairs.
 
     ``keys`` has columns ``account_id``, ``kind``, ``value`` (strings); kinds not in the
-    configuration are ignored.
+    configuration are ignored. Memory: a few bytes per key row, the meshes (linear in the
+    accounts of strong groups) and at most ``config.degree`` weak pairs per account -- never
+    all pairs of a group (:mod:`.candidates`).
     """
     config = config or LinkConfig()
     n = len(accounts)
-    index = pl.DataFrame(
-        {"account_id": accounts, "idx": np.arange(n, dtype=np.int64)},
-        schema={"account_id": pl.String, "idx": pl.Int64},
-    )
-    keys = keys.join(index, on="account_id", how="inner").unique(["idx", "kind", "value"])
-
-    kind_names = sorted(config.confidence)
+    names = tuple(sorted(config.confidence))
+    kinds = Kinds.of(config.confidence, config.families)
     cap = int(min(config.max_group, max(config.min_group, config.max_share * n)))
-    strong: list[np.ndarray] = []  # edges that join on their own
-    edges: list[np.ndarray] = []  # every edge, for the evidence counts
-    edge_kinds: list[str] = []
-    weak: list[pl.DataFrame] = []
-    for kind in kind_names:
-        if kind in config.strong:
-            pairs = _mesh(_groups(keys, kind, 2, n))
-            strong.append(pairs)
-        else:
-            pairs = _pairs(_groups(keys, kind, 2, cap))
-            # one vote per kind and pair: sharing ten common templates is still one kind of
-            # evidence, and must be confirmed by another kind
-            codes = np.unique(pairs[:, 0] * n + pairs[:, 1])
-            weak.append(
-                pl.DataFrame(
-                    {
-                        "code": codes,
-                        "family": config.families.get(kind, kind),
-                        "miss": np.log1p(-config.confidence[kind]),
-                    },
-                    schema={"code": pl.Int64, "family": pl.String, "miss": pl.Float64},
-                )
-            )
-        edges.append(pairs)
-        edge_kinds.append(kind)
-
-    weights = [np.ones(sum(len(e) for e in strong))]
-    if weak:
-        joined, confidence = _weak_joins(pl.concat(weak), config.threshold)
-        strong.append(np.stack([joined // n, joined % n], axis=1))
-        weights.append(confidence)
-    graph = np.concatenate(strong) if strong else np.empty((0, 2), dtype=np.int64)
-    weight = np.concatenate(weights)
+    holdings = load(accounts, keys, {k: None if k in config.strong else cap for k in names})
+    strong = {k: _mesh(holdings[k]) for k in names if k in config.strong}
+    weak = weak_edges(
+        {k: h for k, h in holdings.items() if k not in config.strong},
+        kinds,
+        config.threshold,
+        config.degree,
+    )
+    graph = np.concatenate(
+        [*strong.values(), np.stack([weak.codes // max(n, 1), weak.codes % max(n, 1)], axis=1)]
+    )
+    weight = np.concatenate([np.ones(len(graph) - len(weak.codes)), weak.confidence])
     labels = communities(n, graph, weight, config.resolution)
     labels = _detach_loose(labels, graph, weight, config.min_attachment)
-    weak_kinds = [k for k in kind_names if k not in config.strong]
+    counts = _kind_counts(strong, holdings, labels)
+    inside = _inside_codes(graph, labels, n)
     return Links(
         accounts,
         labels,
-        _kind_counts(edges, edge_kinds, labels),
-        record(accounts, graph, dict(zip(weak_kinds, weak, strict=True)), keys, labels, config),
+        counts,
+        record(accounts, inside, shared_kinds(holdings, kinds, inside, n), config),
     )
 
 
@@ -236,30 +206,50 @@ def _detach_loose(
     return out
 
 
-def _weak_joins(weak: pl.DataFrame, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pair codes whose noisy-OR over families (max within a family) reaches ``threshold``,
-    with that confidence."""
-    combined = (
-        weak.group_by("code", "family")
-        .agg(pl.col("miss").min())
-        .group_by("code")
-        .agg((1.0 - pl.col("miss").sum().exp()).alias("confidence"))
-        .filter(pl.col("confidence") >= threshold)
-        .sort("code")
-    )
-    return combined["code"].to_numpy().astype(np.int64), combined["confidence"].to_numpy()
+def _inside_codes(edges: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """Codes ``lo * n + hi`` (sorted, distinct) of the edges inside one community."""
+    if not len(edges):
+        return np.empty(0, dtype=np.int64)
+    lo, hi = edges.min(axis=1), edges.max(axis=1)
+    keep = (lo != hi) & (labels[lo] == labels[hi])
+    return np.unique(lo[keep] * n + hi[keep])
+
+
+def shared_kinds(
+    holdings: Mapping[str, Holdings], kinds: Kinds, codes: np.ndarray, n: int
+) -> np.ndarray:
+    """Per pair (code ``lo * n + hi``), the bit mask of the kinds whose groups both hold."""
+    mask = np.zeros(len(codes), dtype=np.uint32)
+    a, b = codes // max(n, 1), codes % max(n, 1)
+    for kind, held in holdings.items():
+        mask[held.share(a, b)] |= np.uint32(kinds.bit(kind))
+    return mask
 
 
 def _kind_counts(
-    edges: list[np.ndarray], edge_kinds: list[str], labels: np.ndarray
+    meshes: Mapping[str, np.ndarray], holdings: Mapping[str, Holdings], labels: np.ndarray
 ) -> dict[int, dict[str, int]]:
-    """Per component, how many edges of each kind fall inside it."""
+    """Per community, per kind, how many pairs it joins inside it: a strong kind's mesh edges,
+    a weak kind's pairs of accounts in one group (counted once per group they share), from
+    the group sizes per community -- never from the pairs themselves."""
     counts: dict[int, dict[str, int]] = {}
-    for pairs, kind in zip(edges, edge_kinds, strict=True):
-        if not len(pairs):
-            continue
+    per_kind: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for kind, pairs in meshes.items():
         inside = labels[pairs[:, 0]] == labels[pairs[:, 1]]
-        comp, n = np.unique(labels[pairs[inside, 0]], return_counts=True)
-        for c, k in zip(comp.tolist(), n.tolist(), strict=True):
-            counts.setdefault(int(c), {})[kind] = int(k)
+        comp, k = np.unique(labels[pairs[inside, 0]], return_counts=True)
+        per_kind.append((kind, comp, k))
+    width = int(labels.max()) + 1 if len(labels) else 1
+    for kind, held in holdings.items():
+        if kind in meshes or not len(held.m_acc):
+            continue
+        group = np.repeat(np.arange(held.groups, dtype=np.int64), held.sizes())
+        cell, together = np.unique(group * width + labels[held.m_acc], return_counts=True)
+        pairs = together * (together - 1) // 2
+        comp = cell % width
+        total = np.bincount(comp, weights=pairs, minlength=width).astype(np.int64)
+        where = np.flatnonzero(total)
+        per_kind.append((kind, where, total[where]))
+    for kind, comp, k in sorted(per_kind, key=lambda x: x[0]):
+        for c, v in zip(comp.tolist(), k.tolist(), strict=True):
+            counts.setdefault(int(c), {})[kind] = int(v)
     return counts

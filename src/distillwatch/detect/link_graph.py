@@ -2,13 +2,13 @@
 
 Linking (:mod:`.link`) joins accounts through a sparse graph: a value of a strong kind (a card,
 an organisation) as a mesh over the accounts that share it, weak kinds as the pairs whose
-combined confidence reaches the threshold. :func:`record` keeps the edges of *that* graph that
-fall inside a cluster -- never all pairs of a group, only what linking built anyway (linear in
-the accounts for strong keys, capped groups for weak ones) -- with every kind the two accounts
-share and the pair's confidence, in four flat arrays. :meth:`LinkGraph.among` then picks, per
+combined confidence reaches the threshold (a bounded number per account). :func:`record` keeps
+the edges of *that* graph that fall inside a cluster -- never all pairs of a group, only what
+linking built anyway -- with every kind the two accounts share and the pair's confidence, in
+four flat arrays. :meth:`LinkGraph.among` then picks, per
 campaign, at most ``limit`` of them to show: a spanning forest of the strongest links first (so
 every account that can be connected is), then the strongest of the rest, and counts what it
-left out. Pure NumPy/Polars/igraph, like linking.
+left out. Pure NumPy/igraph.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import igraph as ig
 import numpy as np
-import polars as pl
 
 if TYPE_CHECKING:
     from distillwatch.detect.link import LinkConfig
@@ -150,76 +149,24 @@ class LinkGraph:
         )
 
 
-def _codes(pairs: np.ndarray, n: int) -> np.ndarray:
-    lo, hi = np.minimum(pairs[:, 0], pairs[:, 1]), np.maximum(pairs[:, 0], pairs[:, 1])
-    return np.unique(lo[lo != hi] * n + hi[lo != hi])
-
-
 def record(
-    accounts: list[str],
-    joined: np.ndarray,
-    weak: Mapping[str, pl.DataFrame],
-    keys: pl.DataFrame,
-    labels: np.ndarray,
-    config: LinkConfig,
+    accounts: list[str], codes: np.ndarray, masks: np.ndarray, config: LinkConfig
 ) -> LinkGraph:
-    """The joined pairs (``joined``, index pairs) that fall inside one cluster, with the kinds
-    they share and the pair's confidence: a weak kind's confidence as linking weighed it
-    (``weak``: kind -> its ``code``/``miss`` frame), a strong kind's from ``config`` when the
-    two share a value in ``keys`` (``idx``, ``kind``, ``value``) -- the mesh of a strong group
-    joins only some of its pairs, but every pair of it shares the value; kinds of one family
-    count once (the strongest), as in linking."""
-    n = len(accounts)
+    """The joined pairs inside clusters (``codes``: ``lo * n + hi``, sorted) with the kinds
+    each pair shares (``masks``: bits over the sorted kind names of ``config``) and the
+    pair's confidence: the noisy-OR over families of the strongest kind shared in each (a
+    mesh of a strong group joins only some of its pairs, but every pair of it shares the
+    value; kinds of one family count once, as in linking)."""
     names = tuple(sorted(config.confidence))
     if len(names) > 32:
         raise ValueError(f"link graph: {len(names)} link kinds, at most 32 fit its bit mask")
-    codes = _codes(joined, n) if len(joined) else np.empty(0, dtype=np.int64)
-    codes = codes[labels[codes // max(n, 1)] == labels[codes % max(n, 1)]]
-    mask = np.zeros(len(codes), dtype=np.uint32)
     best: dict[str, np.ndarray] = {}
     for bit, kind in enumerate(names):
-        value = np.zeros(len(codes))
-        if kind in config.strong:
-            value[_sharing(codes, n, keys.filter(pl.col("kind") == kind))] = config.confidence[kind]
-        elif kind in weak and len(codes):
-            pos, miss = _inside(codes, n, weak[kind], labels)
-            value[pos] = -np.expm1(miss)
-        mask[value > 0] |= np.uint32(1 << bit)
+        value = np.where(masks >> np.uint32(bit) & np.uint32(1), config.confidence[kind], 0.0)
         family = best.setdefault(config.families.get(kind, kind), np.zeros(len(codes)))
         np.maximum(family, value, out=family)
     miss_all = np.ones(len(codes))
     for family in best.values():
         miss_all *= 1.0 - family
     weights = tuple(float(config.confidence[k]) for k in names)
-    return LinkGraph(accounts, codes, mask, 1.0 - miss_all, names, weights)
-
-
-def _inside(
-    codes: np.ndarray, n: int, frame: pl.DataFrame, labels: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in ``codes`` (sorted) of the pairs of ``frame`` found there, with their
-    ``miss``; only pairs inside a cluster are looked up (a big scan's weak pairs run into
-    millions, its clusters' into thousands)."""
-    found = frame["code"].to_numpy()
-    miss = frame["miss"].to_numpy()
-    keep = labels[found // n] == labels[found % n]
-    found, miss = found[keep], miss[keep]
-    pos = np.searchsorted(codes, found)
-    ok = pos < len(codes)
-    ok[ok] &= codes[pos[ok]] == found[ok]
-    return pos[ok], miss[ok]
-
-
-def _sharing(codes: np.ndarray, n: int, keys: pl.DataFrame) -> np.ndarray:
-    """Positions in ``codes`` of the pairs that share a value in ``keys`` (one kind)."""
-    if not len(codes) or not len(keys):
-        return np.empty(0, dtype=np.int64)
-    pairs = pl.DataFrame(
-        {"pos": np.arange(len(codes)), "lo": codes // n, "hi": codes % n},
-        schema={"pos": pl.Int64, "lo": pl.Int64, "hi": pl.Int64},
-    )
-    values = keys.select("idx", "value")
-    both = pairs.join(values, left_on="lo", right_on="idx").join(
-        values, left_on=["hi", "value"], right_on=["idx", "value"], how="semi"
-    )
-    return both["pos"].unique().to_numpy()
+    return LinkGraph(accounts, codes, masks.astype(np.uint32), 1.0 - miss_all, names, weights)
