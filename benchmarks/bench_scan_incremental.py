@@ -8,8 +8,8 @@ and reused), splits the log into one ``.jsonl.zst`` file per UTC day as a provid
 deliver it, then runs, each in a fresh child process whose whole tree is measured (CPU
 seconds from ``/proc``, peak RSS sampled every 50 ms; ``bench_scan.TreeMonitor``):
 
-* ``full``: ``run_scan`` over the D day files (the full rescan);
 * ``state``: ``run_incremental_scan`` over days 1..D-1 into a new state directory;
+* ``full``: ``run_scan`` over the D day files (the full rescan);
 * ``daily``: ``run_incremental_scan`` over day D on that state (the daily run);
 * ``again``: the same daily run once more: every input is held, so detection alone.
 
@@ -165,7 +165,8 @@ def report(runs: dict[str, dict], days: list[Path], state: Path, identical: bool
         "daily": f"**daily run: day {len(days)} into the state**",
         "again": f"day {len(days)} offered again (all held: detection only)",
     }
-    for mode, run in runs.items():
+    for mode in names:
+        run = runs[mode]
         enrich = run["stages"].get(ENRICH, [0.0, 0.0])[1]
         detect = sum(f[1] for key, f in run["stages"].items() if key != ENRICH)
         enriched = run.get("enriched", run["records"])
@@ -222,7 +223,8 @@ def main() -> None:
     for leftover in (state, work / "out-full", work / "out-state", work / "out-daily"):
         subprocess.run(["rm", "-rf", str(leftover)], check=True)
     load_before = os.getloadavg()
-    plan = {"full": days, "state": days[:-1], "daily": days[-1:], "again": days[-1:]}
+    # the full rescan right before the daily run: the two should run the same code
+    plan = {"state": days[:-1], "full": days, "daily": days[-1:], "again": days[-1:]}
     runs = {
         mode: measure(mode, inputs, work / f"out-{mode}", state, args.window_days)
         for mode, inputs in plan.items()

@@ -30,10 +30,10 @@ import orjson
 import pyarrow.parquet as pq
 
 from distillwatch.detect.score import DEFAULT_THRESHOLD
-from distillwatch.ingest import Dialect, IngestSummary
+from distillwatch.ingest import Dialect
 from distillwatch.ingest.sources import Source, discover
 from distillwatch.ingest.stream import ProgressCallback
-from distillwatch.scan import ScanResult, detect_enriched
+from distillwatch.scan import ScanResult, detect_enriched, window
 from distillwatch.scan.enrich import ENRICHED_SCHEMA
 from distillwatch.scan.partitions import enrich_input, fingerprint, offset_progress, part_key
 from distillwatch.scan.state import (
@@ -45,8 +45,6 @@ from distillwatch.scan.state import (
     check_compatible,
     collect_garbage,
     enrichment_identity,
-    first_day,
-    iso,
     load_manifest,
     prepare_dir,
     reading_identity,
@@ -110,7 +108,7 @@ def run_incremental_scan(
         run.skipped = {str(item.path): item.why for item in skipped}
         todo = _plan(sources, manifest, run)
         _update(state_dir, manifest, todo, run, exclude, strict, dialect, query, on_progress)
-        run.window = _window_span(manifest)
+        run.window = window.span(manifest)
         result = _detect(state_dir, manifest, out_dir, run, threshold, learned, started)
     return result, run
 
@@ -134,9 +132,9 @@ def _open(
     # an interrupted run's leftovers: whatever the committed manifest does not name
     collect_garbage(state_dir, old or Manifest(enrichment, reading))
     if old is None or rebuild:
-        window = window_days if window_days is not None or old is None else old.window_days
+        days = window_days if window_days is not None or old is None else old.window_days
         names = [i.name for i in old.inputs] if old is not None else []
-        return Manifest(enrichment, reading, window), names
+        return Manifest(enrichment, reading, days), names
     check_compatible(state_dir, old, enrichment, reading, window_days)
     if window_days is not None:
         old.window_days = window_days
@@ -235,7 +233,8 @@ def _update(
             )
             before += source.size
         _merge(manifest, fresh, run)
-        run.dropped_days = _prune(manifest, run)
+        run.dropped_days, warnings = window.prune(manifest, run.enriched + run.replaced)
+        run.warnings += warnings
         _move_into_place(staging, state_dir, fresh)
         save_manifest(state_dir, manifest)
     finally:
@@ -255,34 +254,6 @@ def _merge(manifest: Manifest, fresh: list[Input], run: IncrementalRun) -> None:
         (run.replaced if entry.name in replaced else run.enriched).append(entry.name)
 
 
-def _prune(manifest: Manifest, run: IncrementalRun) -> list[str]:
-    """Drop the days before the window, and inputs left with nothing in it; the days dropped.
-
-    An input without a valid row (all quarantined, or empty) stays while the day the state
-    had reached when it was read is in the window, so the report keeps saying it was broken.
-    """
-    last = manifest.last_day()
-    if manifest.window_days is None or last is None:
-        return []
-    start = first_day(last, manifest.window_days)
-    dropped: set[str] = set()
-    kept: list[Input] = []
-    fresh = set(run.enriched) | set(run.replaced)
-    for entry in manifest.inputs:
-        had = entry.parts
-        entry.parts = [p for p in had if p.day >= start]
-        dropped |= {p.day for p in had if p.day < start}
-        if entry.parts or (not had and (entry.delivery_day or last) >= start):
-            kept.append(entry)
-        elif entry.name in fresh:
-            run.warnings.append(
-                f"{entry.name}: every day of it is before the {manifest.window_days}-day "
-                f"window (from {start}): not kept"
-            )
-    manifest.inputs = kept
-    return sorted(dropped)
-
-
 def _move_into_place(staging: Path, state_dir: Path, fresh: list[Input]) -> None:
     """Rename the staged files to their places in the state (same file system: atomic)."""
     for entry in fresh:
@@ -292,44 +263,6 @@ def _move_into_place(staging: Path, state_dir: Path, fresh: list[Input]) -> None
             target.parent.mkdir(parents=True, exist_ok=True)
             (staging / rel).replace(target)
             sync_dir(target.parent)
-
-
-def _window_span(manifest: Manifest) -> list[str] | None:
-    days = sorted({p.day for i in manifest.inputs for p in i.parts})
-    return [days[0], days[-1]] if days else None
-
-
-def window_summary(manifest: Manifest) -> IngestSummary:
-    """The ingest counts of the window, as a full scan of its logs would report them."""
-    quarantined: dict[str, int] = {}
-    fields: dict[str, int] = {}
-    passed_over: dict[str, int] = {}
-    for entry in manifest.inputs:
-        for total, counts in (
-            (quarantined, entry.quarantined),
-            (fields, entry.quarantined_fields),
-            (passed_over, entry.passed_over),
-        ):
-            for key, n in counts.items():
-                total[key] = total.get(key, 0) + n
-    parts = [p for i in manifest.inputs for p in i.parts]
-    return IngestSummary(
-        records=sum(p.rows for p in parts),
-        quarantined=dict(sorted(quarantined.items(), key=lambda kv: -kv[1])),
-        quarantined_fields=dict(sorted(fields.items(), key=lambda kv: -kv[1])),
-        passed_over=passed_over,
-        ts_min=iso(min((p.ts_min_us for p in parts), default=None)),
-        ts_max=iso(max((p.ts_max_us for p in parts), default=None)),
-        files={
-            i.name: {
-                "lines": i.lines,
-                "records": sum(p.rows for p in i.parts),
-                "quarantined": sum(i.quarantined.values()),
-            }
-            for i in manifest.inputs
-        },
-        bytes_read=sum(i.size for i in manifest.inputs),
-    )
 
 
 def _detect(
@@ -342,11 +275,10 @@ def _detect(
     started: float,
 ) -> ScanResult:
     """Detection over the window's partitions; scan output v1 plus the state's report."""
-    summary = window_summary(manifest)
+    summary = window.summary(manifest)
     work = out_dir / "_work"
     work.mkdir(parents=True, exist_ok=True)
-    parts = sorted((p.day, n, p.file) for n, i in enumerate(manifest.inputs) for p in i.parts)
-    files = [state_dir / rel for _, _, rel in parts]
+    files = window.files(state_dir, manifest)
     if not files:  # nothing valid in the window: detect over no requests, as a full scan does
         files = [work / "empty.parquet"]
         pq.write_table(ENRICHED_SCHEMA.empty_table(), files[0])
@@ -363,18 +295,9 @@ def _detect(
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    _write_quarantine(state_dir, manifest, out_dir / "quarantine.jsonl")
+    window.write_quarantine(state_dir, manifest, out_dir / "quarantine.jsonl")
     _add_to_summary(out_dir / "summary.json", {"incremental": asdict(run)})
     return ScanResult(out_dir, summary, verdicts, campaigns, time.perf_counter() - started)
-
-
-def _write_quarantine(state_dir: Path, manifest: Manifest, path: Path) -> None:
-    """The window's quarantined records, input by input, as ``scan`` writes them."""
-    with path.open("wb") as out:
-        for entry in manifest.inputs:
-            if entry.quarantine:
-                with (state_dir / entry.quarantine).open("rb") as src:
-                    shutil.copyfileobj(src, out)
 
 
 def _add_to_summary(path: Path, extra: dict[str, Any]) -> None:
