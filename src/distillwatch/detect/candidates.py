@@ -28,7 +28,7 @@ from itertools import combinations
 
 import numpy as np
 
-from distillwatch.detect.holdings import BUDGET, Holdings
+from distillwatch.detect.holdings import BUDGET, Holdings, run_starts
 
 
 @dataclass(frozen=True)
@@ -132,9 +132,10 @@ def weak_edges(
     if not parts:
         return WeakEdges.empty()
     codes = np.concatenate([p.codes for p in parts])
-    codes, first = np.unique(codes, return_index=True)
+    order = np.argsort(codes, kind="stable")
+    first = order[run_starts(codes[order])]  # a pair kept by both accounts: once
     masks = np.concatenate([p.masks for p in parts])[first]
-    return WeakEdges(codes, masks, table[masks])
+    return WeakEdges(codes[first], masks, table[masks])
 
 
 def _blocks(reach: np.ndarray, budget: int) -> list[tuple[int, int]]:
@@ -175,7 +176,7 @@ def _block(
         bits.append(np.full(len(a), kinds.bit(kind), dtype=np.uint32))
     if not codes:
         return WeakEdges.empty()
-    code, mask = _or_by_code(np.concatenate(codes), np.concatenate(bits))
+    code, mask = _or_by_code(np.concatenate(codes), np.concatenate(bits), len(kinds.names))
     del codes, bits
     open_bits = kinds.bits(checked)
     alive = table[mask | open_bits] >= threshold
@@ -196,14 +197,14 @@ def _block(
     return WeakEdges(np.minimum(a, b) * n + np.maximum(a, b), mask, conf[order][keep])
 
 
-def _or_by_code(code: np.ndarray, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct codes (sorted) with the OR of their bits."""
-    order = np.argsort(code, kind="stable")
-    code, bits = code[order], bits[order]
-    if not len(code):
-        return code, bits
-    start = np.flatnonzero(np.concatenate([[True], code[1:] != code[:-1]]))
-    return code[start], np.bitwise_or.reduceat(bits, start)
+def _or_by_code(code: np.ndarray, bits: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct codes (sorted) with the OR of their bits (``width`` bits at most): one sort
+    of the code and bits packed together."""
+    packed = np.sort((code << width) | bits.astype(np.int64))
+    code = packed >> width
+    start = run_starts(code)
+    ored = np.bitwise_or.reduceat(packed & ((1 << width) - 1), start) if len(start) else packed
+    return code[start], ored.astype(np.uint32)
 
 
 def _pair_hash(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:

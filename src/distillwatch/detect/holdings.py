@@ -9,20 +9,16 @@ per key: memory is a few bytes per key row, whatever the group sizes.
 
 A value counts (is a *group*) when 2 to ``cap`` accounts hold it; strong kinds have no upper
 bound (a card shared by 20,000 accounts is the strongest evidence there is). The strings are
-turned into integers by DuckDB within its memory limit, so the keys of a large scan never
-become Python objects.
+turned into integers by one Polars join (no Python object per key), and the rest is NumPy.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 #: Rows of (candidate, value) probes or (account, co-holder) pairs handled at once: bounds
 #: the working memory of linking (a few int64 arrays of this length) whatever the groups.
@@ -47,8 +43,8 @@ class Holdings:
         np.cumsum(np.bincount(acc, minlength=n), out=h_ptr[1:])
         m_ptr = np.zeros(groups + 1, dtype=np.int64)
         np.cumsum(np.bincount(grp, minlength=groups), out=m_ptr[1:])
-        order = np.argsort(grp, kind="stable")  # stable: members stay sorted by account
-        return cls(n, m_ptr, acc[order], h_ptr, grp)
+        by_group = np.sort(grp * max(n, 1) + acc)  # members sorted by account
+        return cls(n, m_ptr, by_group % max(n, 1), h_ptr, grp)
 
     @property
     def groups(self) -> int:
@@ -138,6 +134,20 @@ class Holdings:
         return np.concatenate(left) if left else np.empty(0, dtype=np.int64)
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (``np.unique`` is many times slower on large int64
+    arrays with this NumPy)."""
+    ordered = np.sort(values)
+    return ordered[run_starts(ordered)]
+
+
+def run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Positions where a new value starts in a sorted array."""
+    if not len(ordered):
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+
+
 def _contains(
     sorted_runs: np.ndarray, lo: np.ndarray, hi: np.ndarray, value: np.ndarray
 ) -> np.ndarray:
@@ -159,77 +169,61 @@ def _contains(
 
 
 def load(
-    accounts: list[str],
-    keys: pl.DataFrame,
-    caps: Mapping[str, int | None],
-    memory_limit: str = "1GB",
+    accounts: list[str], keys: pl.DataFrame, caps: Mapping[str, int | None]
 ) -> dict[str, Holdings]:
     """The groups of every kind in ``caps`` (kind -> most holders a value may have to count,
-    None for no bound) among ``accounts``; key rows of other accounts or kinds are ignored."""
+    None for no bound) among ``accounts``; key rows of other accounts or kinds are ignored,
+    and a row given twice counts once."""
     n = len(accounts)
     kinds = sorted(caps)
-    empty = {k: Holdings.from_rows(n, *_no_rows(), 0) for k in kinds}
-    if not n or not len(keys) or not kinds:
-        return empty
-    with tempfile.TemporaryDirectory(prefix="distillwatch-link-") as spill:
-        con = duckdb.connect()
-        try:
-            con.execute(f"SET memory_limit = '{memory_limit}'")
-            con.execute(f"SET temp_directory = '{spill}'")
-            con.execute("SET threads = 1")
-            con.register("keys_in", keys.select("account_id", "kind", "value").to_arrow())
-            con.register(
-                "account_index",
-                pa.table(
-                    {"account_id": pa.array(accounts, pa.string()),
-                     "idx": pa.array(np.arange(n, dtype=np.int32))}
-                ),
-            )  # fmt: skip
-            con.register(
-                "kind_caps",
-                pa.table(
-                    {"kind": pa.array(kinds, pa.string()),
-                     "kid": pa.array(np.arange(len(kinds), dtype=np.int32)),
-                     "cap": pa.array([caps[k] for k in kinds], pa.int64())}
-                ),
-            )  # fmt: skip
-            table = con.sql(_GROUPS_SQL).to_arrow_table()
-        finally:
-            con.close()
-    kid = table["kid"].to_numpy()
-    acc = table["idx"].to_numpy().astype(np.int64)
-    grp = table["gid"].to_numpy().astype(np.int64)
-    del table
+    rows = _integer_rows(accounts, keys, kinds)
+    kid = rows["kid"].to_numpy()
     out = {}
-    bounds = np.searchsorted(kid, np.arange(len(kinds) + 1))
     for k, kind in enumerate(kinds):
-        lo, hi = bounds[k], bounds[k + 1]
-        groups = int(grp[lo:hi].max()) + 1 if hi > lo else 0
-        out[kind] = Holdings.from_rows(n, acc[lo:hi], grp[lo:hi], groups)
+        mine = kid == k
+        acc = rows["idx"].to_numpy()[mine].astype(np.int64)
+        grp = rows["gid"].to_numpy()[mine].astype(np.int64)
+        out[kind] = _capped(n, acc, grp, caps[kind])
     return out
 
 
-def _no_rows() -> tuple[np.ndarray, np.ndarray]:
-    return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+def _integer_rows(accounts: list[str], keys: pl.DataFrame, kinds: list[str]) -> pl.DataFrame:
+    """``(kid, idx, gid)``: the kind's position in ``kinds``, the account's in ``accounts``,
+    and the value's number among the kind's values in sorted order (so the numbering is the
+    same every run, whatever the order of the rows)."""
+    kind_ids = pl.DataFrame(
+        {"kind": kinds, "kid": np.arange(len(kinds), dtype=np.int32)},
+        schema={"kind": pl.String, "kid": pl.Int32},
+    )
+    index = pl.DataFrame(
+        {"account_id": accounts, "idx": np.arange(len(accounts), dtype=np.int32)},
+        schema={"account_id": pl.String, "idx": pl.Int32},
+    )
+    rows = (
+        keys.lazy()
+        .select("account_id", "kind", "value")
+        .filter(pl.col("value").is_not_null())
+        .join(kind_ids.lazy(), on="kind")
+        .join(index.lazy(), on="account_id")
+        .select("kid", "idx", "value")
+    )
+    values = (
+        rows.select("kid", "value")
+        .unique()
+        .sort("kid", "value")
+        .with_columns(gid=pl.int_range(pl.len()).over("kid").cast(pl.Int32))
+    )
+    return rows.join(values, on=["kid", "value"]).select("kid", "idx", "gid").collect()
 
 
-#: (kind, account, group) of every value held by 2 to ``cap`` accounts, sorted; groups are
-#: numbered per kind in the order of their values, so the numbering is the same every run.
-_GROUPS_SQL = """
-WITH k AS (
-    SELECT DISTINCT c.kid, a.idx, k.value
-    FROM keys_in k
-    JOIN account_index a ON a.account_id = k.account_id
-    JOIN kind_caps c ON c.kind = k.kind
-    WHERE k.value IS NOT NULL
-),
-g AS (
-    SELECT k.kid, k.value,
-           (row_number() OVER (PARTITION BY k.kid ORDER BY k.value) - 1)::INTEGER AS gid
-    FROM k JOIN kind_caps c ON c.kid = k.kid
-    GROUP BY k.kid, k.value, c.cap
-    HAVING count(*) >= 2 AND (c.cap IS NULL OR count(*) <= c.cap)
-)
-SELECT k.kid, k.idx, g.gid FROM k JOIN g ON g.kid = k.kid AND g.value = k.value
-ORDER BY k.kid, k.idx, g.gid
-"""
+def _capped(n: int, acc: np.ndarray, grp: np.ndarray, cap: int | None) -> Holdings:
+    """Holdings of the groups of 2 to ``cap`` accounts among ``(account, group)`` rows (any
+    order, repeats allowed); groups renumbered in their order."""
+    groups = int(grp.max()) + 1 if len(grp) else 0
+    code = distinct(acc * max(groups, 1) + grp)
+    acc, grp = code // max(groups, 1), code % max(groups, 1)
+    size = np.bincount(grp, minlength=groups)
+    valid = (size >= 2) & (size <= (cap if cap is not None else len(size) + n))
+    renumber = np.cumsum(valid) - 1
+    keep = valid[grp]
+    return Holdings.from_rows(n, acc[keep], renumber[grp[keep]], int(valid.sum()))

@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from distillwatch.detect.candidates import Kinds, weak_edges
-from distillwatch.detect.holdings import Holdings, load
+from distillwatch.detect.holdings import Holdings, distinct, load, run_starts
 from distillwatch.detect.link_graph import LinkGraph, record
 
 #: Confidence that two accounts sharing one value of this kind are run by the same actor.
@@ -212,7 +212,7 @@ def _inside_codes(edges: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     lo, hi = edges.min(axis=1), edges.max(axis=1)
     keep = (lo != hi) & (labels[lo] == labels[hi])
-    return np.unique(lo[keep] * n + hi[keep])
+    return distinct(lo[keep] * n + hi[keep])
 
 
 def shared_kinds(
@@ -236,14 +236,17 @@ def _kind_counts(
     per_kind: list[tuple[str, np.ndarray, np.ndarray]] = []
     for kind, pairs in meshes.items():
         inside = labels[pairs[:, 0]] == labels[pairs[:, 1]]
-        comp, k = np.unique(labels[pairs[inside, 0]], return_counts=True)
-        per_kind.append((kind, comp, k))
+        total = np.bincount(labels[pairs[inside, 0]], minlength=1)
+        where = np.flatnonzero(total)
+        per_kind.append((kind, where, total[where]))
     width = int(labels.max()) + 1 if len(labels) else 1
     for kind, held in holdings.items():
         if kind in meshes or not len(held.m_acc):
             continue
         group = np.repeat(np.arange(held.groups, dtype=np.int64), held.sizes())
-        cell, together = np.unique(group * width + labels[held.m_acc], return_counts=True)
+        cells = np.sort(group * width + labels[held.m_acc])
+        start = run_starts(cells)
+        cell, together = cells[start], np.diff(np.append(start, len(cells)))
         pairs = together * (together - 1) // 2
         comp = cell % width
         total = np.bincount(comp, weights=pairs, minlength=width).astype(np.int64)
