@@ -1,0 +1,114 @@
+"""Start (or join) the Spark session a scan runs in, and say clearly why it cannot.
+
+Spark needs a Java runtime (17 or newer for PySpark 4) and the ``pyspark`` package (the
+``spark`` extra). Either missing is a :class:`SparkSetupError` naming what to install, raised
+before anything is read. In local mode (``local[N]``) everything binds to the loopback
+address (``SPARK_LOCAL_IP=127.0.0.1``) and the Python workers run this interpreter, so they
+import the same distillwatch.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+#: Java releases PySpark 4 runs on.
+MIN_JAVA = 17
+DEFAULT_MASTER = "local[2]"
+DEFAULT_DRIVER_MEMORY = "1g"
+
+
+class SparkSetupError(RuntimeError):
+    """Spark cannot start here: what is missing and how to get it."""
+
+
+def java_version() -> int:
+    """The major version of the ``java`` on ``JAVA_HOME`` or ``PATH``."""
+    home = os.environ.get("JAVA_HOME")
+    java = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    if not java or not os.path.exists(java):
+        raise SparkSetupError(
+            f"--engine spark needs a Java runtime ({MIN_JAVA} or newer) and none was found "
+            "on JAVA_HOME or PATH: install one (Debian/Ubuntu: "
+            "apt-get install -y default-jre-headless), or scan with --engine duckdb"
+        )
+    try:
+        shown = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=60, check=False
+        ).stderr
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SparkSetupError(f"--engine spark: cannot run {java} -version: {exc}") from exc
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', shown)
+    if found is None:
+        raise SparkSetupError(f"--engine spark: cannot read the Java version from: {shown!r}")
+    major = int(found.group(1))
+    return int(found.group(2) or 0) if major == 1 else major  # "1.8" is Java 8
+
+
+def spark_session(
+    master: str = DEFAULT_MASTER, driver_memory: str = DEFAULT_DRIVER_MEMORY
+) -> SparkSession:
+    """The active session, or a new one on ``master`` (``local[N]``, ``spark://...``, ...).
+
+    A session that already runs in this process is reused as it is (a JVM per process): its
+    master and memory are the ones it was started with.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise SparkSetupError(
+            "--engine spark needs PySpark: pip install 'distillwatch[spark]' "
+            f"(or `make install`); import failed: {exc}"
+        ) from exc
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    version = java_version()
+    if version < MIN_JAVA:
+        raise SparkSetupError(
+            f"--engine spark needs Java {MIN_JAVA} or newer, found Java {version}: install "
+            "a newer runtime (apt-get install -y openjdk-17-jre-headless) or set JAVA_HOME"
+        )
+    local = master.startswith("local")
+    if local:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.appName("distillwatch-scan")
+        .master(master)
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.pyspark.python", sys.executable)
+        .config("spark.pyspark.driver.python", sys.executable)
+        .config("spark.python.worker.reuse", "true")
+    )
+    if local:
+        builder = builder.config("spark.driver.host", "127.0.0.1").config(
+            "spark.driver.bindAddress", "127.0.0.1"
+        )
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # the JVM did not start: Py4J and Java say why
+        raise SparkSetupError(f"--engine spark: Spark did not start on {master}: {exc}") from exc
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+__all__ = [
+    "DEFAULT_DRIVER_MEMORY",
+    "DEFAULT_MASTER",
+    "SparkSetupError",
+    "java_version",
+    "spark_session",
+]
