@@ -227,3 +227,54 @@ def test_login_budgets_stay_bounded_whatever_names_are_tried() -> None:
     g._reserve("192.0.2.7", long_name, None)
     assert len(g._by_name._state) <= MAX_KEYS
     assert all(len(k) < 100 for k in g._by_name._state)  # names are kept hashed
+
+
+def test_one_upload_per_member_at_a_time() -> None:
+    """A member's second upload while its first is being validated is a 429 (before its body
+    is read); another member is not held up, and the slot is free again afterwards."""
+    import asyncio
+
+    from distillwatch.share.server.checker import Uploads
+
+    async def scenario() -> list[int]:
+        uploads, codes = Uploads(), []
+        async with uploads.slot("member-b"):
+            try:
+                async with uploads.slot("member-b"):
+                    codes.append(202)
+            except TaxiiError as err:
+                codes.append(err.status)
+            async with uploads.slot("member-a"):
+                codes.append(202)
+        async with uploads.slot("member-b"):
+            codes.append(202)
+        return codes
+
+    assert asyncio.run(scenario()) == [429, 202, 202]
+
+
+def test_a_killed_validation_worker_is_replaced(hub: Hub) -> None:
+    """Uploads are validated in a worker process; if it dies (out of memory, killed by hand)
+    the next upload starts another instead of failing for good."""
+    import os
+    import signal
+
+    def worker() -> int:
+        for p in Path("/proc").iterdir():
+            if p.name.isdigit() and p.name != str(hub.pid):
+                try:
+                    stat = (p / "stat").read_text().rsplit(")", 1)[1].split()
+                    cmdline = (p / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"forkserver" in cmdline and int(stat[1]) != hub.pid:  # forked by the server
+                    parent = (Path("/proc") / stat[1] / "stat").read_text().rsplit(")", 1)[1]
+                    if int(parent.split()[1]) == hub.pid:
+                        return int(p.name)
+        raise AssertionError("no validation worker under the hub")
+
+    os.kill(worker(), signal.SIGKILL)
+    url = f"{hub.url}/isac/collections/{COLLECTION}/"
+    sent = publish(Source(url, "member-a", "secret", str(hub.ca)), {"objects": [indicator(41)]})
+    assert sent["success_count"] == 1
+    assert worker() > 0

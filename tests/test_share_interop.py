@@ -24,6 +24,7 @@ import pytest
 from distillwatch.share.client import Source, publish, pull
 from distillwatch.share.server.store import Store
 from distillwatch.share.stixbase import member_identity
+from distillwatch.share.vocabulary import clear
 from test_share_export import export
 from test_share_server import PW, indicator
 
@@ -141,15 +142,9 @@ def test_oasis_taxii2_client_against_our_server(hub: str) -> None:
 
 def test_distillwatch_publish_and_pull_with_provenance(hub: str, tmp_path: Path) -> None:
     url = f"{hub}/isac/collections/{COLLECTION}/"
-    identity = {
-        "type": "identity",
-        "spec_version": "2.1",
-        "id": indicator(0)["created_by_ref"],
-        "created": "2026-01-01T00:00:00.000Z",
-        "modified": "2026-01-01T00:00:00.000Z",
-        "name": "member-a",
-        "identity_class": "organization",
-    }
+    # the identity share export sends (the same version with other content would be refused)
+    identity = clear(member_identity("member-a"))
+    assert identity["id"] == indicator(0)["created_by_ref"]
     status = publish(
         Source(url, "member-a", "secret"), {"objects": [identity, indicator(500), indicator(501)]}
     )

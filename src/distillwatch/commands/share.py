@@ -253,8 +253,7 @@ def serve(
 
     import uvicorn
 
-    from distillwatch.share.server import ConfigError, create_app, load_config
-    from distillwatch.share.validate import oasis_problems
+    from distillwatch.share.server import ConfigError, checker, create_app, load_config
 
     try:
         cfg = load_config(config)
@@ -263,9 +262,6 @@ def serve(
         return
     if database:
         cfg = dataclasses.replace(cfg, database=database)
-    oasis_problems(
-        [{"type": "identity", "id": "identity--" + "0" * 8 + "-0000-4000-8000-" + "0" * 12}]
-    )
     if (tls_cert is None) != (tls_key is None):
         _fail("give both --tls-cert and --tls-key (or neither)")
     for path in (tls_cert, tls_key):
@@ -281,14 +277,17 @@ def serve(
     console.print(
         f"TAXII 2.1 server on {scheme}://{host}:{port}/taxii2/ (api root /{cfg.api_root}/)"
     )
-    uvicorn.run(
-        create_app(cfg),
-        host=host,
-        port=port,
-        log_level="warning",
-        ssl_certfile=str(tls_cert) if tls_cert else None,
-        ssl_keyfile=str(tls_key) if tls_key else None,
-    )
+    try:  # the app validates uploads in a worker process (started before it listens)
+        uvicorn.run(
+            create_app(cfg),
+            host=host,
+            port=port,
+            log_level="warning",
+            ssl_certfile=str(tls_cert) if tls_cert else None,
+            ssl_keyfile=str(tls_key) if tls_key else None,
+        )
+    finally:
+        checker.shutdown()
 
 
 @app.command()

@@ -12,6 +12,8 @@ in the status resource's ``failures`` and never stored.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,17 +23,17 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.security import HTTPBasic
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from distillwatch.share import tlp
 from distillwatch.share.auditlog import ChainedLog
-from distillwatch.share.server import taxii
+from distillwatch.share.server import checker, taxii
 from distillwatch.share.server.config import Collection, Member, ServerConfig
 from distillwatch.share.server.guard import Guard, LoginGate
 from distillwatch.share.server.provenance import admit
 from distillwatch.share.server.store import NotOwner, Store, new_status_id
 from distillwatch.share.server.taxii import TAXII, TaxiiError, taxii_response
-from distillwatch.share.validate import oasis_problems, structural_errors
 
 _basic = HTTPBasic(auto_error=False, description="Member name and password.")
 
@@ -63,7 +65,14 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
     store = store or Store(config.database)
     log = ChainedLog(Path(config.audit_log))
     guard = Guard(config, log.append)
+    uploads = checker.Uploads()
     root = f"/{config.api_root}"
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(checker.warm_up)
+        yield  # the worker outlives the app: tests build many apps in one process
+
     app = FastAPI(
         title=config.title,
         description=config.description,
@@ -71,6 +80,7 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.store = store
     app.state.audit = log
@@ -208,10 +218,11 @@ def create_app(config: ServerConfig, store: Store | None = None) -> FastAPI:
             raise TaxiiError(403, "write not permitted", why)
         if not taxii.json_content(request.headers.get("content-type")):
             raise TaxiiError(415, "unsupported media type", f"send the envelope as {TAXII}")
-        body = await taxii.read_limited(request, config.max_content_length)
-        from starlette.concurrency import run_in_threadpool
-
-        result = await run_in_threadpool(_add, store, config, c, who, body, log)
+        async with uploads.slot(who.name):  # before reading: a refused body is not read
+            body = await taxii.read_limited(request, config.max_content_length)
+            doc = await run_in_threadpool(_envelope, body)
+            problems = await checker.check(body, config.strict)
+            result = await run_in_threadpool(_add, store, config, c, who, doc, problems, log)
         return taxii_response(result, 202)
 
     @app.get(f"{root}/collections/{{cid}}/objects/{{object_id}}/", summary="One object")
@@ -307,10 +318,8 @@ def audit_refusal(
     log.append(event)
 
 
-def _add(
-    store: Store, config: ServerConfig, c: Collection, who: Member, body: bytes, log: ChainedLog
-) -> dict[str, Any]:
-    """Validate and store an envelope; the status resource of the request."""
+def _envelope(body: bytes) -> dict[str, Any]:
+    """The parsed TAXII envelope of an add request, or 400."""
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -319,17 +328,23 @@ def _add(
         raise TaxiiError(
             400, "invalid envelope", 'the body must be a TAXII envelope {"objects": [...]}'
         )
+    return doc
+
+
+def _add(
+    store: Store,
+    config: ServerConfig,
+    c: Collection,
+    who: Member,
+    doc: dict[str, Any],
+    problems: list[str | None],
+    log: ChainedLog,
+) -> dict[str, Any]:
+    """Store an envelope's valid objects (``problems``: why each one is not, or None) under
+    the provenance rules; the status resource of the request."""
     requested = datetime.now(UTC)
     good, failures = [], []
-    for obj in doc["objects"]:
-        why = structural_errors(obj)
-        if why is None:
-            problems = [
-                p
-                for p in oasis_problems([obj], strict=config.strict)
-                if config.strict or p.severity == "error"
-            ]
-            why = "; ".join(p.message for p in problems[:5]) or None
+    for obj, why in zip(doc["objects"], problems, strict=True):
         if why is None:
             good.append(obj)
         else:
