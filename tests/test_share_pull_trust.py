@@ -134,6 +134,50 @@ def test_corroboration_by_several_members_raises_confidence() -> None:
     assert {e.shared_by for e in apply(same, TrustPolicy())[0]} == {1}
 
 
+def test_one_member_cannot_cover_the_internet_in_narrow_pieces() -> None:
+    """The per-prefix cap bounds one value, not one member: B shares a quarter of IPv4 as
+    /16s (16,384 of them, 256 per indicator; all 65,536 would do the same) at confidence
+    100. Only a /10's worth (64, first by value) is kept; A's 1,000 scattered /24s are
+    untouched."""
+    wide = [
+        (
+            "member-b",
+            {
+                **indicator(n, "member-b"),
+                "confidence": 100,
+                "pattern": " OR ".join(
+                    f"[ipv4-addr:value ISSUBSET '{n}.{m}.0.0/16']" for m in range(256)
+                ),
+            },
+        )
+        for n in range(64)
+    ]
+    narrow = [
+        ("member-a", {**indicator(1000 + n, "member-a"), "pattern": pattern, "confidence": 95})
+        for n, pattern in enumerate(
+            f"[ipv4-addr:value ISSUBSET '10.{k // 125}.{(k % 125) * 2}.0/24']" for k in range(1000)
+        )
+    ]
+    kept, dropped = apply(entries_from(wide + narrow), TrustPolicy())
+    by_member = {m: [e for e in kept if e.source == m] for m in ("member-a", "member-b")}
+    assert len(by_member["member-a"]) == 1000
+    assert len(by_member["member-b"]) == 64 and len(dropped) == 16384 - 64
+    assert {why for _, why in dropped} == {"member-b's prefixes together cover more than a /10"}
+    matcher = Matcher(kept)
+    assert [len(matcher.match({"ip": ip})) for ip in ("0.1.2.3", "1.2.3.4", "203.0.113.7")] == [
+        1,
+        0,
+        0,
+    ]
+    assert len(matcher.match({"ip": "10.0.4.1"})) == 1  # A's evidence still blocks
+    # hashed /24s count too (a member holds the group key and can hash any prefix)
+    hashed = [
+        Entry("ip_prefix", "hmac-sha256", f"{n:064x}", 95, None, "member-b", "c", "x")
+        for n in range(16_500)
+    ]
+    assert len(apply(hashed, TrustPolicy())[0]) == 2**22 // 256
+
+
 def test_trust_file_errors_name_the_key() -> None:
     with pytest.raises(TrustError, match=r"\[members\] member-b must be a number from 0"):
         parse_trust({"members": {"member-b": 2}}, "trust.toml")

@@ -6,8 +6,10 @@ it must not be able to block everyone (``[ipv4-addr:value ISSUBSET '0.0.0.0/0']`
 whole cloud provider's ASN, on its own word. So, before anything reaches the block list:
 
 - **caps** -- an IP prefix wider than ``max_ipv4_prefix`` / ``max_ipv6_prefix`` (IPv4-mapped
-  IPv6 ranges count as IPv4), an empty value, an ASN outside 1..2^32-1 are dropped; broad kinds
-  (ASN, user agent) have a confidence ceiling so that they never block alone;
+  IPv6 ranges count as IPv4), an empty value, an ASN outside 1..2^32-1 are dropped; one
+  member's prefixes together cover at most ``member_ipv4_cover`` / ``member_ipv6_cover``
+  (narrowest kept first); broad kinds (ASN, user agent) have a confidence ceiling so that
+  they never block alone;
 - **trust** -- each member's confidences are multiplied by its weight (0..1; ``default`` for
   members not listed, ``unattested`` for claims from a server that does not attest uploaders);
 - **corroboration** -- when several members share the same value, each entry's confidence
@@ -46,6 +48,8 @@ class TrustPolicy:
     members: Mapping[str, float] = field(default_factory=dict)
     max_ipv4_prefix: int = 16  # no IPv4 prefix shorter (wider) than /16
     max_ipv6_prefix: int = 32
+    member_ipv4_cover: int = 10  # one member's IPv4 prefixes together: at most a /10's worth
+    member_ipv6_cover: int = 26  # and its IPv6 prefixes at most a /26's worth (64 /32s)
     ceilings: Mapping[str, int] = field(
         default_factory=lambda: {"asn": 50, "user_agent": 50}
     )  # the most one entry of a broad kind may say on one member's word
@@ -104,8 +108,66 @@ def apply(
             continue
         conf = min(max(0, min(e.confidence, 100)), policy.ceilings.get(e.kind, 100))
         kept.append(replace(e, confidence=round(conf * w)))
+    kept, over = within_cover(kept, policy)
+    dropped += over
     if policy.corroboration:
         kept = corroborate(kept)
+    return kept, dropped
+
+
+def _addresses(e: Entry) -> tuple[int, int] | None:
+    """(IP version, addresses covered) of an address entry; None for other kinds.
+
+    A keyed hash cannot be opened: a hashed prefix counts as the /24 it was shared as (see
+    :func:`distillwatch.share.indicators.per_24`), a hashed address as one address."""
+    if e.kind == "ip":
+        return 4, 1
+    if e.kind != "ip_prefix":
+        return None
+    if e.encoding != "plain":
+        return 4, 256
+    net = ipaddress.ip_network(e.value, strict=False)  # checked by too_broad
+    if isinstance(net, ipaddress.IPv6Network) and net.subnet_of(_MAPPED):
+        return 4, net.num_addresses
+    return net.version, net.num_addresses
+
+
+def within_cover(
+    entries: list[Entry], policy: TrustPolicy
+) -> tuple[list[Entry], list[tuple[Entry, str]]]:
+    """Entries within each member's address budget, narrowest prefixes first; and the rest.
+
+    The per-prefix cap alone bounds one value, not one member: 65,536 indicators of one /16
+    each (or one pattern OR-ing them) would cover every IPv4 address. So the distinct
+    prefixes of one member together may cover at most a ``/member_ipv4_cover``'s worth of
+    IPv4 (``/member_ipv6_cover`` of IPv6); beyond that its widest ones are dropped.
+    """
+    caps = {4: 2 ** (32 - policy.member_ipv4_cover), 6: 2 ** (128 - policy.member_ipv6_cover)}
+    values: dict[tuple[str, int], dict[tuple[str, str], tuple[int, int]]] = {}
+    for e in entries:
+        size = _addresses(e)
+        if size is not None:
+            by = values.setdefault((_who(e.source), size[0]), {})
+            key = (e.encoding, e.value)
+            by[key] = (size[1], min(by.get(key, (0, 100))[1], -e.confidence))
+    over: set[tuple[str, str, str]] = set()
+    for (who, version), by in values.items():
+        spent = 0
+        for key, (addresses, _) in sorted(by.items(), key=lambda kv: (kv[1], kv[0])):
+            spent += addresses
+            if spent > caps[version]:
+                over.add((who, *key))
+    if not over:
+        return entries, []
+    kept, dropped = [], []
+    for e in entries:
+        if (_who(e.source), e.encoding, e.value) in over:
+            v4 = (_addresses(e) or (4, 0))[0] == 4
+            cover = policy.member_ipv4_cover if v4 else policy.member_ipv6_cover
+            why = f"{_who(e.source)}'s prefixes together cover more than a /{cover}"
+            dropped.append((e, why))
+        else:
+            kept.append(e)
     return kept, dropped
 
 
@@ -143,6 +205,8 @@ def parse_trust(doc: dict[str, Any], source: str = "<trust>") -> TrustPolicy:
         "members",
         "max_ipv4_prefix",
         "max_ipv6_prefix",
+        "member_ipv4_cover",
+        "member_ipv6_cover",
         "ceilings",
         "corroboration",
     }
@@ -165,6 +229,12 @@ def parse_trust(doc: dict[str, Any], source: str = "<trust>") -> TrustPolicy:
         ),
         max_ipv6_prefix=int(
             _number(source, "max_ipv6_prefix", doc.get("max_ipv6_prefix", 32), FLOOR_V6, 128)
+        ),
+        member_ipv4_cover=int(
+            _number(source, "member_ipv4_cover", doc.get("member_ipv4_cover", 10), FLOOR_V4, 32)
+        ),
+        member_ipv6_cover=int(
+            _number(source, "member_ipv6_cover", doc.get("member_ipv6_cover", 26), FLOOR_V6, 128)
         ),
         ceilings={
             k: int(_number(source, f"[ceilings] {k}", v, 0, 100)) for k, v in ceilings.items()
