@@ -121,7 +121,7 @@ def test_inputs_already_held_are_not_enriched_again(hand_days: list[Path], tmp_p
 def test_a_day_delivered_again_replaces_its_partition(
     hand_days: list[Path], tmp_path: Path
 ) -> None:
-    days = [shutil.copy(p, tmp_path / p.name) for p in hand_days]
+    days = [Path(shutil.copy(p, tmp_path / p.name)) for p in hand_days]
     state = tmp_path / "state"
     daily(days, tmp_path / "a", state)
     old = {p.file for i in load_manifest(state).inputs for p in i.parts}  # type: ignore[union-attr]
@@ -129,7 +129,7 @@ def test_a_day_delivered_again_replaces_its_partition(
     late = cot_harvester("late-harvester", 120)
     for r in late:
         r["ts"] = days[1].stem + r["ts"][10:]
-    with Path(days[1]).open("ab") as fh:
+    with days[1].open("ab") as fh:
         fh.write(b"".join(orjson.dumps(r) + b"\n" for r in late))
     again = daily([days[1]], tmp_path / "b", state)
     assert again.replaced == [str(days[1])] and again.enriched == []
