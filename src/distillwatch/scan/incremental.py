@@ -173,7 +173,10 @@ def _reread_sources(
 def _plan(
     sources: list[Source], manifest: Manifest, run: IncrementalRun
 ) -> list[tuple[Source, str]]:
-    """The inputs to enrich, with their fingerprints; the rest sorted into ``run``."""
+    """The inputs to enrich, with their fingerprints; the rest sorted into ``run``.
+
+    Bytes held under another name are a duplicate only for a new name: a known name with
+    new bytes is always a re-delivery, so its old requests never outstay it."""
     names = manifest.by_name()
     hashes = {sha: i.name for sha, i in manifest.by_hash().items()}
     todo: list[tuple[Source, str]] = []
@@ -187,7 +190,7 @@ def _plan(
         known = names.get(source.name)
         if known is not None and known.sha256 == sha:
             run.known.append(source.name)
-        elif sha in hashes:
+        elif known is None and sha in hashes:
             run.duplicates[source.name] = hashes[sha]
         else:
             hashes[sha] = source.name
