@@ -131,30 +131,46 @@ def connect(hub: Hub, timeout: float) -> http.client.HTTPSConnection:
     return http.client.HTTPSConnection(host, int(port), context=context, timeout=timeout)
 
 
-def test_a_huge_chunked_upload_is_abandoned_at_the_limit(hub: Hub) -> None:
-    """Stop reading at the limit: 64 MB sent in chunks, the hub's peak memory stays put."""
-    before = hub.peak_rss_kb()
-    conn = connect(hub, timeout=30)
+def chunked_upload(conn: http.client.HTTPConnection, limit: int) -> tuple[int, str, int]:
+    """Post a chunked body of twice ``limit``; read the answer; then go on sending up to 200
+    MB: ``(status, Connection header, bytes the hub took after answering)``. ``conn``'s
+    timeout is how long a blocked send waits (the hub no longer reads)."""
     conn.putrequest("POST", f"/isac/collections/{COLLECTION}/objects/")
     for k, v in {**basic("member-a", "secret"), "Content-Type": TAXII}.items():
         conn.putheader(k, v)
     conn.putheader("Transfer-Encoding", "chunked")
     conn.endheaders()
-    chunk = b'{"objects": [' + b" " * (256 * 1024 - 13)
-    sent = 0
+    piece = 256 * 1024
+    filler = b"%x\r\n%s\r\n" % (piece, b" " * piece)
+
+    def send(most: int) -> int:
+        sent = 0
+        try:
+            while sent < most:
+                conn.send(filler)
+                sent += piece
+        except OSError:  # blocked or reset: nobody reads any more
+            pass
+        return sent
+
     try:
-        conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-        filler = b" " * len(chunk)
-        while sent < 64 * 1024 * 1024:
-            conn.send(b"%x\r\n%s\r\n" % (len(filler), filler))
-            sent += len(filler)
-        conn.send(b"0\r\n\r\n")
-        status = conn.getresponse().status
-    except OSError:  # the hub answered 413 and closed while we were still sending
-        status = 413
+        conn.send(b'd\r\n{"objects": [\r\n')
+        send(2 * limit)
+        response = conn.getresponse()
+        response.read()
+        return response.status, str(response.getheader("Connection")), send(200 * 2**20)
     finally:
         conn.close()
-    assert status == 413
+
+
+def test_a_huge_chunked_upload_is_abandoned_at_the_limit(hub: Hub) -> None:
+    """A chunked body over the limit gets a 413 that closes the connection; the hub's peak
+    memory stays put. (Over TLS, Python's TLS shutdown still reads and discards what the
+    client sends for up to 30 s; over plain HTTP the hub stops reading at once:
+    ``test_share_interop.py``.)"""
+    before = hub.peak_rss_kb()
+    status, connection, _ = chunked_upload(connect(hub, timeout=5), LIMIT)
+    assert (status, connection) == (413, "close")
     grown_mb = (hub.peak_rss_kb() - before) / 1024
     assert grown_mb < 16, f"the hub's peak memory grew {grown_mb:.0f} MB"
 

@@ -271,3 +271,17 @@ def test_default_export_round_trips_through_medallion(medallion: str, tmp_path: 
     assert not result.rejected and result.fetched >= len(bundle["objects"]) - 1
     producers = {who for _, who, _ in store.latest(["indicator", "distillwatch-fingerprint"])}
     assert producers == {"member-a (unattested)"}  # medallion attests nothing
+
+
+def test_the_hub_stops_reading_a_body_at_the_limit(hub: str) -> None:
+    """The 413 of a body over the limit closes the connection: the hub no longer reads (and
+    discards) whatever the client goes on sending -- 200 MB took it a second before."""
+    import http.client
+
+    from test_share_hub_access import chunked_upload
+
+    host, port = hub.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    status, connection, after = chunked_upload(conn, 10 * 1024 * 1024)
+    assert (status, connection) == (413, "close")
+    assert after < 32 * 2**20, f"the hub read {after / 2**20:.0f} MB after its 413"

@@ -196,7 +196,11 @@ async def read_limited(request: Request, limit: int) -> bytes:
     sits in memory.
     """
     declared = request.headers.get("content-length")
-    too_large = TaxiiError(413, "too large", f"the body is over {limit} bytes")
+    # Connection: close -- the server then closes the socket after the 413 instead of reading
+    # (and discarding) the rest of the body to keep the connection alive
+    too_large = TaxiiError(
+        413, "too large", f"the body is over {limit} bytes", {"Connection": "close"}
+    )
     if declared is not None:
         if not declared.isdigit():
             raise TaxiiError(400, "invalid Content-Length", f"{declared!r:.40} is not a length")
