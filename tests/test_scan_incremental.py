@@ -141,6 +141,12 @@ def test_a_day_delivered_again_replaces_its_partition(
     assert_same_scan(tmp_path / "b", tmp_path / "full")
     accounts = {a["account_id"] for a in read_jsonl(tmp_path / "b" / "accounts.jsonl")}
     assert "late-harvester" in accounts
+    # delivered again with the bytes of another day held: still a re-delivery of its name
+    shutil.copy(days[2], days[1])
+    third = daily([days[1]], tmp_path / "c", state)
+    assert third.replaced == [str(days[1])] and not third.duplicates
+    run_scan(days, tmp_path / "full-again")
+    assert_same_scan(tmp_path / "c", tmp_path / "full-again")
 
 
 def test_window_drops_old_days_and_cannot_widen(hand_days: list[Path], tmp_path: Path) -> None:
