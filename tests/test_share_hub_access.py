@@ -294,3 +294,35 @@ def test_a_killed_validation_worker_is_replaced(hub: Hub) -> None:
     sent = publish(Source(url, "member-a", "secret", str(hub.ca)), {"objects": [indicator(41)]})
     assert sent["success_count"] == 1
     assert worker() > 0
+
+
+def test_credentials_that_are_not_ascii_reach_the_guard(tmp_path: Path) -> None:
+    """FastAPI's Basic parser refused non-ASCII credentials (and ones without a colon) with a
+    quick 401 of its own: a member with a non-ASCII password could never log in, and such
+    guesses cost nothing against the login budgets. Now the guard sees them all."""
+    from fastapi.testclient import TestClient
+
+    from distillwatch.share.server import create_app
+    from distillwatch.share.server.config import hash_password
+
+    cfg = parse_config(
+        {
+            "server": {"audit_log": str(tmp_path / "audit.jsonl"), "login_failures": 3},
+            "members": {"member-a": {"password_hash": hash_password("pässwörd-ünïcode")}},
+        }
+    )
+
+    def get(user: str, password: str) -> int:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        r = client.get("/taxii2/", headers={"Authorization": f"Basic {token}", "Accept": TAXII})
+        return r.status_code
+
+    with TestClient(create_app(cfg)) as client:
+        assert get("member-a", "pässwörd-ünïcode") == 200
+        no_colon = base64.b64encode(b"member-a").decode()
+        r = client.get("/taxii2/", headers={"Authorization": f"Basic {no_colon}"})
+        assert r.status_code == 401
+        assert [get("member-а", "x"), get("member-a", "wrönġ")] == [401, 401]  # Cyrillic а
+        assert get("member-a", "wrong") == 429  # all three spent this address's budget
+    failed = [e for e in read(tmp_path / "audit.jsonl") if e["action"] == "login-failed"]
+    assert len(failed) == 3
