@@ -9,6 +9,7 @@ line blow up the quarantine file. For Parquet input ``line`` is the 1-based row 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -51,7 +52,7 @@ def quarantined(file: str, line: int, raw: bytes | Any, problem: InvalidRecord) 
     if isinstance(raw, bytes | bytearray | memoryview):
         text = bytes(raw[: RAW_LIMIT * 4]).decode("utf-8", errors="replace")
     else:
-        text = orjson.dumps(raw, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        text = _encode(raw)
     return Quarantined(
         file=file,
         line=line,
@@ -60,6 +61,35 @@ def quarantined(file: str, line: int, raw: bytes | Any, problem: InvalidRecord) 
         detail=problem.detail,
         raw=text[:RAW_LIMIT].rstrip("\r\n"),
     )
+
+
+#: Levels of a parsed record kept in ``raw`` when it cannot be written whole.
+RAW_DEPTH = 32
+
+
+def _encode(raw: Any) -> str:
+    """A parsed record as JSON text, whatever it holds.
+
+    orjson writes at most 255 levels and 64-bit integers; a record nested deeper (an OTLP
+    span whose attribute nests 1,000 levels: the reason it is quarantined) or holding a
+    larger integer (a database ``numeric``) is written with its outer levels only, by the
+    standard library, rather than stopping the run.
+    """
+    try:
+        return orjson.dumps(raw, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(_outer(raw, RAW_DEPTH), default=str, ensure_ascii=False)
+
+
+def _outer(value: Any, depth: int) -> Any:
+    """``value`` with what is nested more than ``depth`` levels replaced by a marker."""
+    if isinstance(value, dict | list) and depth <= 0:
+        return f"<nested deeper than {RAW_DEPTH} levels>"
+    if isinstance(value, dict):
+        return {str(k): _outer(v, depth - 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_outer(v, depth - 1) for v in value]
+    return value
 
 
 class QuarantineFile:
