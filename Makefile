@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO ?= demo-out
 
-.PHONY: install demo console test lint bench detection-bench train-scorer clean
+.PHONY: install java demo console test lint bench detection-bench train-scorer clean
 
 # torch (for the watermark logits processors) never comes from the lock, where it would
 # resolve to a multi-GB CUDA build: torch==2.13.0 is a CPU build pip takes from local disk.
@@ -15,7 +15,14 @@ $(BIN)/distillwatch: pyproject.toml requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
 	@touch $@
 
-install: $(BIN)/distillwatch
+install: java $(BIN)/distillwatch
+
+# `scan --engine spark` (and its parity test) needs a Java runtime, 17 or newer: Debian's
+# default-jre-headless, installed only when no `java` is found (as root, or through sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+java:
+	@command -v java >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q default-jre-headless </dev/null; }
 
 # A week of simulated traffic with every attack tactic -> scan -> report -> score the scan
 # against the simulator's labels (seed 7 was never used to train or tune the detector).
@@ -50,7 +57,7 @@ train-scorer: install
 test: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
