@@ -34,7 +34,7 @@ from bench_scan import SCAN_STAGES, TreeMonitor, _timed, simulate
 RESULTS = Path(__file__).resolve().parent / "results" / "scan-spark.md"
 #: Stages of the Spark scan timed apart (module, attribute, name).
 SPARK_STAGES = (
-    ("distillwatch.scan.spark.run", "spark_session", "start Spark (JVM)"),
+    ("distillwatch.scan.spark.session", "spark_session", "start Spark (JVM)"),
     ("distillwatch.scan.spark.run", "enrich_spark", "enrich: ingest + signals in tasks"),
 )
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -22,6 +25,9 @@ from distillwatch.commands.scan_state import (
 from distillwatch.console import console, fail, progress_bar
 from distillwatch.detect.score import DEFAULT_THRESHOLD
 from distillwatch.ingest import IngestError
+
+if TYPE_CHECKING:
+    from distillwatch.scan import ScanResult
 
 
 def command(
@@ -53,13 +59,28 @@ def command(
     state_dir: Path | None = STATE_DIR_OPTION,
     window_days: int | None = WINDOW_DAYS_OPTION,
     rebuild: bool = REBUILD_OPTION,
+    engine: str = typer.Option(
+        "duckdb", "--engine", help="duckdb (one machine) or spark (PySpark; docs/spark.md)."
+    ),
+    spark_master: str = typer.Option(
+        "local[2]", "--spark-master", help="With --engine spark: local[N], spark://HOST:PORT, ..."
+    ),
+    spark_memory: str = typer.Option(
+        "1g", "--spark-driver-memory", help="With --engine spark: the driver's JVM heap."
+    ),
 ) -> None:
     """Score every account and campaign in traffic logs; write accounts, campaigns, a report."""
     from distillwatch.commands.calibrate import calibrate_scan, scan_threshold
     from distillwatch.scan import run_scan
+    from distillwatch.scan.spark.session import SparkSetupError
 
     threshold = scan_threshold(threshold, calibration, known_good, target_fpr)
-    if state_dir is not None or window_days is not None or rebuild:
+    incremental = state_dir is not None or window_days is not None or rebuild
+    if engine == "spark":
+        run_scan = _spark_engine(spark_master, spark_memory, incremental, known_good)
+    elif engine != "duckdb":
+        fail(f"--engine {engine!r}: expected duckdb or spark")
+    if incremental:
         scan_incremental(
             logs,
             out,
@@ -92,7 +113,7 @@ def command(
                 dialect=dialect_option(from_format, mapping),
                 query=query,
             )
-        except IngestError as exc:
+        except (IngestError, SparkSetupError) as exc:
             fail(str(exc))
             return
     if known_good is not None and target_fpr is not None:
@@ -104,6 +125,19 @@ def command(
         f"in {result.seconds:.1f} s: {result.flagged:,} flagged, "
         f"{len(result.campaigns):,} campaigns -> {out}"
     )
+
+
+def _spark_engine(
+    master: str, memory: str, incremental: bool, known_good: Path | None
+) -> Callable[..., ScanResult]:
+    """``run_scan`` on Spark (the options it does not take yet are refused up front)."""
+    if incremental:
+        fail("--state-dir/--window-days are not supported with --engine spark yet")
+    if known_good is not None:
+        fail("--known-good is not supported with --engine spark: calibrate the scan's output")
+    from distillwatch.scan.spark import run_spark_scan
+
+    return partial(run_spark_scan, master=master, driver_memory=memory)
 
 
 def _report(out: Path, html: bool) -> None:

@@ -151,7 +151,11 @@ def enrich_spark(
     lines, notes = _notes(rows)
     offsets = line_offsets(splits, lines)
     tally = file_tally(sources, notes)
-    quarantine(rows, offsets, out_dir / "quarantine.jsonl", strict, partial(count_problem, tally))
+    path = out_dir / "quarantine.jsonl"
+    if any(note["quarantined"] for _name, note in notes):  # no job for no problems
+        quarantine(rows, offsets, path, strict, partial(count_problem, tally))
+    else:
+        QuarantineFile(path).close()
     enriched = requests(spark, rows, offsets)
     return enriched, finish(tally, enriched, sources, skipped)
 

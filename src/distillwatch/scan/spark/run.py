@@ -23,6 +23,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,7 @@ from distillwatch.scan import ScanResult, detect_with
 from distillwatch.scan.spark.connection import SparkConnection
 from distillwatch.scan.spark.enrich import enrich_spark
 from distillwatch.scan.spark.progress import ProgressCallback
-from distillwatch.scan.spark.session import DEFAULT_DRIVER_MEMORY, DEFAULT_MASTER, spark_session
+from distillwatch.scan.spark.session import DEFAULT_DRIVER_MEMORY, DEFAULT_MASTER, scan_session
 from distillwatch.scan.spark.splits import SPLIT_BYTES
 
 if TYPE_CHECKING:
@@ -57,39 +58,38 @@ def run_spark_scan(
 ) -> ScanResult:
     """Scan ``paths`` on Spark; write the scan output v1 files to ``out_dir``.
 
-    ``spark``: a session to run in (kept running); otherwise one is started on ``master``
-    with ``driver_memory`` and stopped at the end. ``split_bytes``: the largest piece of an
-    uncompressed JSON Lines file one task reads. The other arguments are those of
-    :func:`distillwatch.scan.run_scan`.
+    ``spark``: the session to run in; otherwise the one already running in this process,
+    or a new one on ``master`` with ``driver_memory``, stopped at the end. ``split_bytes``:
+    the largest piece of an uncompressed JSON Lines file one task reads. The other arguments
+    are those of :func:`distillwatch.scan.run_scan`.
     """
     started = time.perf_counter()
     paths = list(paths)
-    session = spark if spark is not None else spark_session(master, driver_memory)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    work = out_dir / "_work"
-    con = SparkConnection(session, work)
-    try:
-        enriched, summary = enrich_spark(
-            session,
-            paths,
-            out_dir,
-            work,
-            strict=strict,
-            on_progress=on_progress,
-            dialect=dialect,
-            query=query,
-            split_bytes=split_bytes,
-        )
-        enriched.createOrReplaceTempView("enriched")
-        verdicts, campaigns = detect_with(
-            con.as_duckdb(), out_dir, paths, summary, threshold, started, learned
-        )
-    finally:
-        con.close()
-        if spark is None:
-            session.stop()
-        if not keep_work:
-            shutil.rmtree(work, ignore_errors=True)
+    with ExitStack() as stack:
+        session = spark or stack.enter_context(scan_session(master, driver_memory))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        work = out_dir / "_work"
+        con = SparkConnection(session, work)
+        try:
+            enriched, summary = enrich_spark(
+                session,
+                paths,
+                out_dir,
+                work,
+                strict=strict,
+                on_progress=on_progress,
+                dialect=dialect,
+                query=query,
+                split_bytes=split_bytes,
+            )
+            enriched.createOrReplaceTempView("enriched")
+            verdicts, campaigns = detect_with(
+                con.as_duckdb(), out_dir, paths, summary, threshold, started, learned
+            )
+        finally:
+            con.close()
+            if not keep_work:
+                shutil.rmtree(work, ignore_errors=True)
     return ScanResult(out_dir, summary, verdicts, campaigns, time.perf_counter() - started)
 
 

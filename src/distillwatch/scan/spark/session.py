@@ -14,6 +14,9 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -52,6 +55,16 @@ def java_version() -> int:
     return int(found.group(2) or 0) if major == 1 else major  # "1.8" is Java 8
 
 
+def local_cores(master: str) -> int:
+    """The cores of a ``local``, ``local[N]`` or ``local[*]`` master."""
+    found = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\s*\d+)?\])?", master.strip())
+    if found is not None and found.group(1) is None:
+        return 1  # plain "local"
+    if found is not None and found.group(1) != "*":
+        return int(found.group(1))
+    return os.cpu_count() or 1
+
+
 def spark_session(
     master: str = DEFAULT_MASTER, driver_memory: str = DEFAULT_DRIVER_MEMORY
 ) -> SparkSession:
@@ -62,7 +75,7 @@ def spark_session(
     """
     try:
         from pyspark.sql import SparkSession
-    except ImportError as exc:
+    except ImportError as exc:  # the extra is not installed
         raise SparkSetupError(
             "--engine spark needs PySpark: pip install 'distillwatch[spark]' "
             f"(or `make install`); import failed: {exc}"
@@ -80,6 +93,7 @@ def spark_session(
     if local:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    logging = Path(__file__).with_name("log4j2.properties").as_uri()
     builder = (
         SparkSession.builder.appName("distillwatch-scan")
         .master(master)
@@ -87,15 +101,18 @@ def spark_session(
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "8")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.pyspark.python", sys.executable)
         .config("spark.pyspark.driver.python", sys.executable)
         .config("spark.python.worker.reuse", "true")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={logging}")
     )
-    if local:
-        builder = builder.config("spark.driver.host", "127.0.0.1").config(
-            "spark.driver.bindAddress", "127.0.0.1"
+    if local:  # loopback only; as many shuffle partitions as cores (Spark's 200 is for
+        # clusters: on one machine each is a task's overhead for every query)
+        builder = (
+            builder.config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.sql.shuffle.partitions", str(local_cores(master)))
         )
     try:
         session = builder.getOrCreate()
@@ -105,10 +122,36 @@ def spark_session(
     return session
 
 
+def _active() -> SparkSession | None:
+    """The session running in this process, if any (None without PySpark too)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return None
+    return SparkSession.getActiveSession()
+
+
+@contextmanager
+def scan_session(
+    master: str = DEFAULT_MASTER, driver_memory: str = DEFAULT_DRIVER_MEMORY
+) -> Iterator[SparkSession]:
+    """The session for one scan: the active one, kept running afterwards, or a new one on
+    ``master``, stopped when the scan is done (its JVM with it)."""
+    if (active := _active()) is not None:
+        yield active
+        return
+    session = spark_session(master, driver_memory)
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
 __all__ = [
     "DEFAULT_DRIVER_MEMORY",
     "DEFAULT_MASTER",
     "SparkSetupError",
     "java_version",
+    "scan_session",
     "spark_session",
 ]

@@ -2,9 +2,10 @@
 
 The DuckDB engine counts while it streams (:class:`ingest.summary.Tally`); here the same
 :class:`Tally` is filled from what the tasks reported -- their ``LINES`` notes (lines,
-foreign records passed over), the quarantined records, and two aggregates over the valid
-requests -- so ``summary.json`` means the same whichever engine wrote it. Distinct accounts
-and duplicate request ids are exact here (the streaming tally counts 64-bit hashes).
+records, time span, foreign records passed over), the quarantined records, and one
+aggregate over the valid requests -- so ``summary.json`` means the same whichever engine
+wrote it. Distinct accounts and duplicate request ids are exact here (the streaming tally
+counts 64-bit hashes).
 """
 
 from __future__ import annotations
@@ -22,19 +23,26 @@ if TYPE_CHECKING:
 
 
 def file_tally(sources: list[Source], notes: list[tuple[str, dict[str, Any]]]) -> Tally:
-    """A tally with every file (empty ones too) and the lines each split reported."""
+    """A tally with every file (empty ones too) and what each split's note reported; the
+    quarantined records are counted apart (:func:`count_problem`), with their reasons."""
     tally = Tally()
     for source in sources:
         tally.start_file(source.name)
     for name, note in notes:
         counts = tally.files[name]
         counts["lines"] += note["lines"]
+        counts["records"] += note["records"]
+        tally.records += note["records"]
         if note["inputs"] is not None:
             counts["inputs"] = counts.get("inputs", 0) + note["inputs"]
             counts["passed_over"] = counts.get("passed_over", 0)
         for why, count in note["passed_over"].items():
             tally.passed_over[why] += count
             counts["passed_over"] = counts.get("passed_over", 0) + count
+        for bound, pick in (("ts_min", min), ("ts_max", max)):
+            if (value := note[bound]) is not None:
+                old = getattr(tally, bound)
+                setattr(tally, bound, value if old is None else pick(old, value))
     return tally
 
 
@@ -48,25 +56,16 @@ def count_problem(tally: Tally, problem: Quarantined) -> None:
 def finish(
     tally: Tally, enriched: DataFrame, sources: list[Source], skipped: list[Skipped]
 ) -> IngestSummary:
-    """Add the valid requests' counts to ``tally`` and make the summary."""
+    """The summary: ``tally`` plus the distinct accounts and request ids (one Spark job)."""
     from pyspark.sql import functions as F
 
-    per_file = enriched.groupBy("source_file").agg(
-        F.count(F.lit(1)).alias("records"),
-        F.min(F.unix_micros("ts")).alias("low"),
-        F.max(F.unix_micros("ts")).alias("high"),
-    )
-    for name, records, low, high in per_file.collect():
-        tally.files[name]["records"] += records
-        tally.records += records
-        tally.ts_min = low if tally.ts_min is None else min(tally.ts_min, low)
-        tally.ts_max = high if tally.ts_max is None else max(tally.ts_max, high)
-    distinct = enriched.agg(
-        F.count_distinct("account_id").alias("accounts"),
-        F.count_distinct("request_id").alias("requests"),
-    ).first()
     summary = tally.summary()
-    if distinct is not None:
+    if tally.records:
+        distinct = enriched.agg(
+            F.count_distinct("account_id").alias("accounts"),
+            F.count_distinct("request_id").alias("requests"),
+        ).first()
+        assert distinct is not None
         summary.accounts = distinct["accounts"]
         summary.duplicate_request_ids = tally.records - distinct["requests"]
     summary.skipped = {str(item.path): item.why for item in skipped}

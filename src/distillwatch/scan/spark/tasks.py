@@ -9,8 +9,9 @@ as its ``derive``. A task yields one stream of Arrow batches in :data:`OUT_SCHEM
 * :data:`REQUEST` -- a valid request with its signal columns (``source_line`` counted from
   the split's start, see :mod:`.splits`);
 * :data:`PROBLEM` -- a quarantined record: ``_payload`` is its ``quarantine.jsonl`` line;
-* :data:`LINES` -- one per split, at its end: ``_payload`` is JSON ``{"lines",
-  "passed_over", "inputs"}``, what the ingest summary counts per file;
+* :data:`LINES` -- one per split, at its end: ``_payload`` is JSON ``{"lines", "records",
+  "quarantined", "ts_min", "ts_max", "passed_over", "inputs"}``, what the ingest summary
+  counts per file (so no job over the requests is needed for it);
 * :data:`FATAL` -- the split could not be read (a damaged file): ``_payload`` is JSON
   ``{"message"}``, the :class:`IngestError` the DuckDB engine would raise.
 
@@ -27,6 +28,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from distillwatch import signals
 from distillwatch.ingest.batches import JsonlChunk, process_chunk
@@ -126,25 +128,31 @@ def _note(kind: int, split: Split, payload: dict[str, Any]) -> pa.RecordBatch:
 
 
 def split_batches(split: Split, chunk_bytes: int = CHUNK_BYTES) -> Iterator[pa.RecordBatch]:
-    """Every output row of one split (requests, problems, then its line count)."""
-    lines = 0
-    inputs: int | None = None
+    """Every output row of one split (requests, problems, then its note)."""
+    note: dict[str, Any] = {"lines": 0, "records": 0, "quarantined": 0, "inputs": None}
     passed_over: Counter[str] = Counter()
+    span: list[int] = []
     try:
         for chunk in split_chunks(split, chunk_bytes):
             result = process_chunk(chunk, derive=signals.compute_remembering)
-            lines += result.lines
+            note["lines"] += result.lines
+            note["records"] += result.batch.num_rows
+            note["quarantined"] += len(result.problems)
             if result.inputs is not None:
-                inputs = (inputs or 0) + result.inputs
+                note["inputs"] = (note["inputs"] or 0) + result.inputs
             passed_over.update(dict(result.passed_over))
             if result.batch.num_rows:
+                low_high = pc.min_max(result.batch.column("ts").cast(pa.int64()))
+                span += [low_high["min"].as_py(), low_high["max"].as_py()]
                 yield _requests(result.batch, split.index)
             if result.problems:
                 yield _problems(result.problems, split.index)
     except IngestError as exc:
         yield _note(FATAL, split, {"message": str(exc)})
         return
-    yield _note(LINES, split, {"lines": lines, "inputs": inputs, "passed_over": passed_over})
+    note.update(passed_over=passed_over, ts_min=min(span, default=None))
+    note["ts_max"] = max(span, default=None)
+    yield _note(LINES, split, note)
 
 
 def parse_splits(
