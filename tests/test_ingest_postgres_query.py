@@ -75,3 +75,32 @@ def test_a_query_whose_rows_are_no_known_format_is_refused(tmp_path: Path) -> No
     )
     assert result.exit_code != 0
     assert "cannot tell the log format" in " ".join(result.output.split())
+
+
+def test_columns_of_postgres_own_types_read_as_plain_values(tmp_path: Path) -> None:
+    """A table keeping addresses in ``inet``, ids in ``uuid``, numbers in ``numeric`` and
+    times without a zone: psycopg's IPv4Address/UUID/Decimal objects failed the v1 rules,
+    so every row of such a table was quarantined."""
+    dsn = postgres_schema("dw_ingest_pg_types")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(
+            "CREATE TABLE calls (ts timestamp, account_id text, request_id uuid, ip inet,"
+            " asn numeric, latency_ms numeric(10, 3), status smallint)"
+        )
+        connection.execute(
+            "INSERT INTO calls VALUES"
+            " ('2026-09-21 12:00:00', 'acct_1', gen_random_uuid(), '198.51.100.7', 3320, 12.5,"
+            " 200), ('2026-09-21 12:01:00', 'acct_1', gen_random_uuid(), '2001:db8::1', 3320,"
+            " 7, 200), ('2026-09-21 12:02:00', 'acct_1', gen_random_uuid(), '10.0.0.0/8', -1,"
+            " 1, 200)"
+        )
+    summary, out, quarantine = ingest_cli(
+        dsn, "--from", "v1", "--query", "SELECT * FROM calls ORDER BY ts", "--out", str(tmp_path)
+    )
+    assert_nothing_lost(summary, 3)
+    assert [(row["ip"], row["asn"], row["latency_ms"]) for row in out] == [
+        ("198.51.100.7", 3320, 12.5),
+        ("2001:db8::1", 3320, 7.0),
+    ]
+    assert len(out[0]["request_id"]) == 36 and str(out[0]["ts"]) == "2026-09-21 12:00:00+00:00"
+    assert [q["field"] for q in quarantine] == ["asn"]  # a negative AS number, named

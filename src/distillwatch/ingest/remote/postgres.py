@@ -12,7 +12,7 @@ server-side cursor, fetched :data:`ROWS_PER_CHUNK` rows at a time, so memory is 
 whatever the table's size. Row N of the result is "line" N in quarantine and
 ``source_line``. JSON/JSONB columns arrive as objects, timestamps as datetimes (a
 ``timestamp without time zone`` column, which is what LiteLLM's Prisma schema creates, is read
-as UTC).
+as UTC), ``inet``/``cidr``/``uuid`` as strings and ``numeric`` as numbers.
 """
 
 from __future__ import annotations
@@ -56,7 +56,29 @@ def _connect(dsn: str) -> Any:
     # JSON columns are parsed by orjson: LiteLLM's metadata runs to kilobytes a row, and the
     # standard json module made parsing it most of the read time (measured)
     set_json_loads(orjson.loads, connection)
+    _plain_values(connection)
     return connection
+
+
+def _plain_values(connection: Any) -> None:
+    """Read the types a table keeps strings and numbers in as the strings and numbers they
+    are: an ``inet`` address, a ``uuid`` request id, a ``numeric`` latency. psycopg's own
+    objects for them (``IPv4Address``, ``UUID``, ``Decimal``) failed the v1 rules, so a table
+    with an ``inet`` column had every row quarantined."""
+    from psycopg.adapt import Loader
+
+    class Text(Loader):
+        def load(self, data: Any) -> str:
+            return bytes(data).decode()
+
+    class Number(Loader):
+        def load(self, data: Any) -> int | float:
+            text = bytes(data).decode()
+            return int(text) if text.lstrip("-").isdigit() else float(text)
+
+    for name in ("inet", "cidr", "uuid", "macaddr"):
+        connection.adapters.register_loader(name, Text)
+    connection.adapters.register_loader("numeric", Number)
 
 
 def query_source(dsn: str, dialect: Dialect | None, query: str | None) -> Source:
