@@ -307,7 +307,11 @@ def test_credentials_that_are_not_ascii_reach_the_guard(tmp_path: Path) -> None:
 
     cfg = parse_config(
         {
-            "server": {"audit_log": str(tmp_path / "audit.jsonl"), "login_failures": 3},
+            "server": {
+                "database": f"sqlite:///{tmp_path / 'hub.sqlite'}",
+                "audit_log": str(tmp_path / "audit.jsonl"),
+                "login_failures": 3,
+            },
             "members": {"member-a": {"password_hash": hash_password("pässwörd-ünïcode")}},
         }
     )

@@ -285,3 +285,26 @@ def test_the_hub_stops_reading_a_body_at_the_limit(hub: str) -> None:
     status, connection, after = chunked_upload(conn, 10 * 1024 * 1024)
     assert (status, connection) == (413, "close")
     assert after < 32 * 2**20, f"the hub read {after / 2**20:.0f} MB after its 413"
+
+
+def test_a_second_publish_waits_for_the_first(hub: str) -> None:
+    """The hub validates one upload per member at a time (a second is a 429 with
+    Retry-After); ``share publish`` waits and sends again instead of failing."""
+    import threading
+
+    url = f"{hub}/isac/collections/{OPEN}/"
+    big: dict = {}
+    first = threading.Thread(
+        target=lambda: big.update(
+            publish(
+                Source(url, "member-a", "secret"),
+                {"objects": [indicator(n) for n in range(2000, 2500)]},
+            )
+        )
+    )
+    first.start()
+    time.sleep(0.5)  # the 500 objects are being validated (~10 ms each)
+    small = publish(Source(url, "member-a", "secret"), {"objects": [indicator(2600)]})
+    first.join()
+    assert small["success_count"] == 1 and small["retries"] >= 1
+    assert big["success_count"] == 500 and big["retries"] == 0

@@ -124,12 +124,11 @@ def publish(
             raise ShareClientError(f"{source.user} may not write to {source.url}")
         if extension == "omit" or (extension == "auto" and not _distillwatch_hub(conn, source)):
             objects = [o for o in objects if o.get("type") != "extension-definition"]
-        status = collection.add_objects(
-            {"objects": objects}, wait_for_completion=True, timeout=timeout
-        )
+        status, retries = _add_when_free(collection, objects, timeout)
     except (TAXIIServiceException, OSError) as exc:
         raise ShareClientError(f"publishing to {source.url} failed: {exc}") from exc
     return {
+        "retries": retries,
         "omitted": len(bundle["objects"]) - len(objects),
         "id": status.id,
         "status": status.status,
@@ -138,6 +137,35 @@ def publish(
         "failure_count": status.failure_count,
         "failures": status.failures,
     }
+
+
+def _add_when_free(collection: Any, objects: list[Any], timeout: float) -> tuple[Any, int]:
+    """Add the objects; while the hub answers 429 (this member's previous upload is still
+    being validated, or its request rate is spent) wait its ``Retry-After`` and try again,
+    for at most ``timeout`` seconds. The status resource, and how many 429s were waited out.
+    """
+    import requests
+
+    deadline = time.monotonic() + timeout
+    retries = 0
+    while True:
+        try:
+            status = collection.add_objects(
+                {"objects": objects}, wait_for_completion=True, timeout=timeout
+            )
+            return status, retries
+        except requests.HTTPError as exc:
+            response = exc.response
+            if response is None or response.status_code != 429:
+                raise
+            try:
+                wait = min(max(float(response.headers.get("Retry-After", "1")), 0.1), 10.0)
+            except ValueError:  # an HTTP date: not what this hub sends
+                wait = 1.0
+            if time.monotonic() + wait > deadline:
+                raise
+            time.sleep(wait)
+            retries += 1
 
 
 def _claimed(known: dict[str, str]) -> Callable[[dict[str, Any]], str]:
