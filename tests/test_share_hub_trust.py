@@ -348,3 +348,29 @@ def test_a_stored_version_is_not_resent_with_other_content(hub: TestClient) -> N
     assert archive.json()["objects"] == []
     assert add(hub, "member-a", dict(reversed(campaign.items())))["success_count"] == 1  # same
     assert [e["rule"] for e in refusals(hub)] == ["changes-version"]
+
+
+def test_definitions_stored_by_an_older_hub_are_reranked_once(tmp_path: Path) -> None:
+    """A hub that stored a member's RED statement marking at rank 0 (readable by all) gives
+    it its rank when it next starts; shared vocabulary stays readable by all."""
+    import sqlalchemy as sa
+
+    from distillwatch.share.server.store import Store
+    from distillwatch.share.vocabulary import VOCABULARY_OWNER
+
+    url = f"sqlite:///{tmp_path / 'old-hub.sqlite'}"
+    statement = sdo("marking-definition", 50, "member-a", "red", definition_type="statement")
+    store = Store(url)
+    store.add("c", [statement], "member-a", "amber")
+    store.add("c", [tlp.marking_definition("red")], VOCABULARY_OWNER, "amber")
+    with store.engine.begin() as conn:  # as the older hub left them
+        conn.execute(store.objects.update().values(tlp_rank=0))
+        conn.execute(store.state.delete())
+    reopened = Store(url)
+    with reopened.engine.connect() as conn:
+        t = reopened.objects
+        ranks = {
+            str(oid): int(rank)
+            for oid, rank in conn.execute(sa.select(t.c.object_id, t.c.tlp_rank))
+        }
+    assert ranks == {statement["id"]: 4, tlp.marking_id("red"): 0}

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from distillwatch.share import tlp
 from distillwatch.share.server.tables import (
+    DEFINITION_TYPES,
     Head,
     NotOwner,
     Page,
@@ -60,6 +61,24 @@ class Store:
         md.create_all(self.engine)
         self._lock = threading.Lock()
         self._last_us = 0
+        self._rerank_definitions()
+
+    def _rerank_definitions(self) -> None:
+        """Once per database: definitions stored when every one was readable by all (a
+        member's RED statement marking among them) get the rank :func:`read_rank` gives."""
+        key = "rerank:definitions:1"
+        if self.get_state(key) is not None:
+            return
+        t = self.objects
+        with self._lock, self.engine.begin() as conn:
+            q = sa.select(t.c.seq, t.c.added_by, t.c.body).where(
+                t.c.type.in_(DEFINITION_TYPES), t.c.tlp_rank == 0
+            )
+            for seq, owner, body in conn.execute(q).all():
+                rank = read_rank(orjson.loads(body), owner, 0)
+                if rank:
+                    conn.execute(t.update().where(t.c.seq == seq).values(tlp_rank=rank))
+        self.set_state(key, "done")
 
     def _clock(self) -> int:
         now = time.time_ns() // 1000
