@@ -182,3 +182,14 @@ def test_release_eval_moves_to_the_new_model_within_hours(run: Any) -> None:
         before += ((t >= summary.release_ts - 12 * HOUR) & (t < summary.release_ts)).sum()
         after += ((t >= summary.release_ts) & (t < summary.release_ts + 12 * HOUR)).sum()
     assert after > 2 * before  # the launch-day burst
+
+
+@pytest.mark.parametrize("n,mean,least", [(5, 4.0, 3), (7, 4.0, 3), (40, 6.0, 2), (3, 8.0, 3)])
+def test_group_sizes_add_up_and_respect_the_least(n: int, mean: float, least: int) -> None:
+    """Small populations split into groups: every size at least ``least``, summing to ``n``
+    (a remainder once raised IndexError, or joined the wrong group, in most seeds)."""
+    from distillwatch.simulate.lookalikes_identity import _sizes
+
+    for seed in range(200):
+        sizes = _sizes(np.random.default_rng(seed), n, mean, least)
+        assert sum(sizes) == n and min(sizes) >= least, (seed, sizes)

@@ -52,7 +52,8 @@ def _sizes(rng: np.random.Generator, n: int, mean: float, least: int) -> list[in
     if out:
         out[-1] -= sum(out) - n
     if len(out) > 1 and out[-1] < least:  # a too-small remainder joins the group before
-        out[-2] += out.pop()
+        rest = out.pop()  # (not ``out[-2] += out.pop()``: its target is picked before the pop)
+        out[-1] += rest
     return out
 
 
