@@ -98,24 +98,24 @@ def test_sticky_actions_overrides_and_audit_round_trip(prefix) -> None:
     assert audit == [{"account_id": "a1", "action": "block"}]
 
 
-def test_unreachable_redis_fails_fast_and_stops_trying_for_a_while() -> None:
+def test_unreachable_redis_is_tried_once_then_left_alone_for_a_while() -> None:
+    """The second request inside ``retry_interval`` must not try to connect again (a dead
+    Redis must not add a connect timeout to every request): one error counted, and the
+    second refusal says so. Speed itself is measured by benchmarks/bench_gateway.py."""
+
     async def main():
         store = RedisStore("redis://127.0.0.1:1/0", retry_interval=30)
         from distillwatch.enforce import StoreUnavailable
 
-        started = time.perf_counter()
-        with pytest.raises(StoreUnavailable):
+        with pytest.raises(StoreUnavailable) as first:
             await store.load("a", None, time.time())
-        first = time.perf_counter() - started
-        started = time.perf_counter()
         with pytest.raises(StoreUnavailable, match="retrying shortly"):
             await store.load("a", None, time.time())
-        second = time.perf_counter() - started
         await store.close()
-        return first, second, store
+        return str(first.value), store
 
-    first, second, store = run(main())
-    assert first < 1.0 and second < 0.01
+    first, store = run(main())
+    assert "retrying shortly" not in first
     assert not store.available and store.errors == 1
 
 
