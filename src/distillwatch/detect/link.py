@@ -54,9 +54,9 @@ class LinkConfig:
     #: A weak value shared by more accounts than this is too common to say anything
     #: (a popular SDK's user agent, a public benchmark prompt, a big ISP's prefix, a
     #: follow-up like "Why is that?"): the cap is ``max_share`` of all accounts, but never
-    #: below ``min_group`` nor above ``max_group`` -- which also bounds the pairs a value can
-    #: make (all pairs of 200 accounts: 19,900), the memory of linking at tens of thousands
-    #: of accounts. Larger clusters are joined by strong keys and by chains of smaller groups.
+    #: below ``min_group`` nor above ``max_group`` -- which also bounds the co-holders one
+    #: value gives an account when candidate pairs are enumerated (:mod:`.candidates`).
+    #: Larger clusters are joined by strong keys and by chains of smaller groups.
     max_group: int = 200
     min_group: int = 50
     max_share: float = 0.01
