@@ -188,7 +188,8 @@ SCAN_STAGES = {
     "enrich_into": "enrich: ingest + signals + Parquet write",
     "prepare_events": "prepare events (DuckDB)",
     "group_features": "features per account (DuckDB)",
-    "link_keys": "link keys (DuckDB)",
+    "link_keys": "link keys (DuckDB)",  # before link_key_ids (older checkouts)
+    "link_key_ids": "link keys (DuckDB)",
     "link_accounts": "linking (detect.link)",
     "cluster_features": "features per cluster (DuckDB)",
     "score": "scoring",

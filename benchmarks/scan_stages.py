@@ -177,7 +177,8 @@ def _detect(stages: Stages, enriched: Path, out_dir: Path, log: str) -> list[Any
     """``scan.detect_enriched``, step by step (kept in step with it by hand)."""
     from distillwatch.detect.link import link_accounts
     from distillwatch.detect.score import DEFAULT_THRESHOLD, score, with_component_size
-    from distillwatch.features import group_features, link_keys, prepare_events
+    from distillwatch.features import group_features, prepare_events
+    from distillwatch.features.keys import link_key_ids
     from distillwatch.ingest import IngestSummary
     from distillwatch.scan import cluster_features, connect
     from distillwatch.scan.outputs import write_outputs
@@ -187,7 +188,7 @@ def _detect(stages: Stages, enriched: Path, out_dir: Path, log: str) -> list[Any
     con.execute(f"CREATE VIEW enriched AS SELECT * FROM read_parquet('{enriched}')")
     stages.run("prepare events (DuckDB)", lambda: prepare_events(con))
     accounts = stages.run("group features, accounts (DuckDB)", lambda: group_features(con))
-    keys = stages.run("link keys (DuckDB)", lambda: link_keys(con))
+    keys = stages.run("link keys (DuckDB)", lambda: link_key_ids(con))
     links = stages.run(
         "linking (detect.link)", lambda: link_accounts(accounts["account_id"].to_list(), keys)
     )

@@ -169,3 +169,52 @@ def test_keys_of_unknown_accounts_and_kinds_are_ignored() -> None:
     ]
     links = link_accounts(["a", "b"], keys(rows))
     assert links.kinds[int(links.component[0])] == {"payment_fingerprint": 1}
+
+
+def test_keys_numbered_by_the_sql_engine_link_as_the_strings_do() -> None:
+    import duckdb
+
+    from distillwatch.features.keys import keys_query, link_key_ids
+
+    rng = random.Random(5)
+    rows = []
+    for i in range(150):
+        for _ in range(rng.randrange(1, 6)):
+            rows.append(
+                {
+                    "account_id": f"acct-{i:03d}",
+                    "payment_fingerprint": f"pf{i % 3}" if i % 4 == 0 else None,
+                    "org_id": "org-1" if i in (5, 6) else None,
+                    "ip24": f"10.{i % 7}.{rng.randrange(3)}",
+                    "user_agent": f"ua/{(i * 7) % 5}",
+                    "email_domain": rng.choice(["a.example", "b.example", None]),
+                    "template_id": rng.choice([None, 1, 2, 2**63 + i % 3, i % 11]),
+                    "lsh_0": rng.choice([None, 7, 2**64 - 1 - i % 4]),
+                }
+            )
+    events = pl.DataFrame(
+        rows,
+        schema={
+            "account_id": pl.String,
+            "payment_fingerprint": pl.String,
+            "org_id": pl.String,
+            "ip24": pl.String,
+            "user_agent": pl.String,
+            "email_domain": pl.String,
+            "template_id": pl.UInt64,
+            "lsh_0": pl.UInt64,
+        },
+    )
+    con = duckdb.connect()
+    con.register("events", events.to_arrow())
+    accounts = ["zz-no-traffic", *sorted(set(events["account_id"]))[::-1]]  # any order
+    numbered = link_key_ids(con)
+    assert numbered.rows.dtypes == [pl.Int32, pl.Int32, pl.Int32]
+    by_ids = link_accounts(accounts, numbered, LinkConfig(min_group=10))
+    by_strings = link_accounts(accounts, con.sql(keys_query()).pl(), LinkConfig(min_group=10))
+    assert len(set(by_ids.component.tolist())) < len(accounts) - 10  # clusters were found
+    assert np.array_equal(by_ids.component, by_strings.component)
+    assert by_ids.kinds == by_strings.kinds
+    assert by_ids.graph is not None and by_strings.graph is not None
+    assert np.array_equal(by_ids.graph.codes, by_strings.graph.codes)
+    assert np.array_equal(by_ids.graph.kinds, by_strings.graph.kinds)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from distillwatch.features.keys import KeyIds
+
 #: Rows of (candidate, value) probes or (account, co-holder) pairs handled at once: bounds
 #: the working memory of linking (a few int64 arrays of this length) whatever the groups.
 BUDGET = 1 << 21
@@ -169,22 +171,43 @@ def _contains(
 
 
 def load(
-    accounts: list[str], keys: pl.DataFrame, caps: Mapping[str, int | None]
+    accounts: list[str], keys: pl.DataFrame | KeyIds, caps: Mapping[str, int | None]
 ) -> dict[str, Holdings]:
     """The groups of every kind in ``caps`` (kind -> most holders a value may have to count,
     None for no bound) among ``accounts``; key rows of other accounts or kinds are ignored,
-    and a row given twice counts once."""
+    and a row given twice counts once. ``keys``: ``(account_id, kind, value)`` strings, or
+    the same numbered by the SQL engine (:class:`KeyIds`, what a large scan passes)."""
     n = len(accounts)
     kinds = sorted(caps)
-    rows = _integer_rows(accounts, keys, kinds)
-    kid = rows["kid"].to_numpy()
+    if isinstance(keys, KeyIds):
+        kid, idx, gid = _numbered_rows(accounts, keys, kinds)
+    else:
+        rows = _integer_rows(accounts, keys, kinds)
+        kid, idx, gid = (rows[c].to_numpy() for c in ("kid", "idx", "gid"))
+        del rows
     out = {}
     for k, kind in enumerate(kinds):
         mine = kid == k
-        acc = rows["idx"].to_numpy()[mine].astype(np.int64)
-        grp = rows["gid"].to_numpy()[mine].astype(np.int64)
-        out[kind] = _capped(n, acc, grp, caps[kind])
+        out[kind] = _capped(n, idx[mine].astype(np.int64), gid[mine].astype(np.int64), caps[kind])
     return out
+
+
+def _numbered_rows(
+    accounts: list[str], keys: KeyIds, kinds: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(kid, idx, gid)`` of numbered keys: their kind and account numbers translated to
+    positions in ``kinds`` and ``accounts`` (-1, and dropped, where absent there)."""
+    index = {a: i for i, a in enumerate(accounts)}
+    position = np.fromiter(
+        (index.get(a, -1) for a in keys.accounts), dtype=np.int64, count=len(keys.accounts)
+    )
+    kind_position = np.asarray([kinds.index(k) if k in kinds else -1 for k in keys.kinds])
+    rows = keys.rows
+    kid = kind_position[rows["kind"].to_numpy()] if len(rows) else np.empty(0, np.int64)
+    idx = position[rows["account"].to_numpy()] if len(rows) else np.empty(0, np.int64)
+    gid = rows["value"].to_numpy() if len(rows) else np.empty(0, np.int64)
+    keep = (kid >= 0) & (idx >= 0)
+    return kid[keep], idx[keep], gid[keep]
 
 
 def _integer_rows(accounts: list[str], keys: pl.DataFrame, kinds: list[str]) -> pl.DataFrame:

@@ -33,6 +33,7 @@ import polars as pl
 from distillwatch.detect.candidates import Kinds, weak_edges
 from distillwatch.detect.holdings import Holdings, distinct, load, run_starts
 from distillwatch.detect.link_graph import LinkGraph, record
+from distillwatch.features.keys import KeyIds
 
 #: Confidence that two accounts sharing one value of this kind are run by the same actor.
 DEFAULT_CONFIDENCE: dict[str, float] = {
@@ -121,14 +122,16 @@ def _mesh(holdings: Holdings, degree: int = 8) -> np.ndarray:
 
 
 def link_accounts(
-    accounts: list[str], keys: pl.DataFrame, config: LinkConfig | None = None
+    accounts: list[str], keys: pl.DataFrame | KeyIds, config: LinkConfig | None = None
 ) -> Links:
     """Campaigns of the account graph: Leiden communities of strong meshes and weak pairs.
 
-    ``keys`` has columns ``account_id``, ``kind``, ``value`` (strings); kinds not in the
-    configuration are ignored. Memory: a few bytes per key row, the meshes (linear in the
-    accounts of strong groups) and at most ``config.degree`` weak pairs per account -- never
-    all pairs of a group (:mod:`.candidates`).
+    ``keys`` has columns ``account_id``, ``kind``, ``value`` (strings), or is the same
+    numbered by the SQL engine (:func:`distillwatch.features.keys.link_key_ids`: a large
+    scan's keys never become strings here); kinds not in the configuration are ignored.
+    Memory: a few bytes per key row, the meshes (linear in the accounts of strong groups)
+    and at most ``config.degree`` weak pairs per account -- never all pairs of a group
+    (:mod:`.candidates`).
     """
     config = config or LinkConfig()
     n = len(accounts)

@@ -2,9 +2,20 @@
 
 Only values shared by at least two accounts are kept (nothing else can link), which keeps the
 table small even when every prompt of every casual user is unique.
+
+:func:`link_key_ids` gives the same rows as numbers -- an account's position among the
+accounts, a kind's among :data:`KEY_KINDS`, a value's among its kind's values in sorted order
+-- so that a large scan's keys (millions of rows) reach linking as three integer columns and
+never as strings in the driver's memory; the SQL engine does the numbering, within its own
+memory limit.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
 
 #: kind -> SQL expression over the ``events`` table (cast to a string).
 KEY_EXPRESSIONS: dict[str, str] = {
@@ -16,16 +27,21 @@ KEY_EXPRESSIONS: dict[str, str] = {
     "template": "CAST(template_id AS VARCHAR)",
     "sketch": "CAST(lsh_0 AS VARCHAR)",
 }
+#: The kinds in the order :func:`link_key_ids` numbers them.
+KEY_KINDS: tuple[str, ...] = tuple(KEY_EXPRESSIONS)
+
+
+def _union(kind_column: Any) -> str:
+    return "\nUNION ALL\n".join(
+        f"SELECT DISTINCT account_id, {kind_column(i, kind)} AS kind, {expr} AS value "
+        f"FROM events WHERE {expr} IS NOT NULL"
+        for i, (kind, expr) in enumerate(KEY_EXPRESSIONS.items())
+    )
 
 
 def keys_query(max_accounts_per_value: int | None = None) -> str:
     """Distinct shared keys per account; values held by one account only are dropped."""
-    parts = [
-        f"SELECT DISTINCT account_id, '{kind}' AS kind, {expr} AS value "
-        f"FROM events WHERE {expr} IS NOT NULL"
-        for kind, expr in KEY_EXPRESSIONS.items()
-    ]
-    union = "\nUNION ALL\n".join(parts)
+    union = _union(lambda _, kind: f"'{kind}'")
     upper = f" AND count(*) <= {int(max_accounts_per_value)}" if max_accounts_per_value else ""
     return (
         f"WITH k AS ({union})\n"
@@ -33,3 +49,44 @@ def keys_query(max_accounts_per_value: int | None = None) -> str:
         f"(SELECT kind, value FROM k GROUP BY kind, value HAVING count(*) >= 2{upper}) s "
         "ON k.kind = s.kind AND k.value = s.value"
     )
+
+
+def key_ids_query() -> str:
+    """:func:`keys_query`'s rows as ``(kind, account, value)`` integers: the kind's position in
+    :data:`KEY_KINDS`, the account's in :func:`key_accounts_query`'s order, the value's among
+    the shared values of its kind in sorted order."""
+    union = _union(lambda i, _: str(i))
+    return (
+        f"WITH k AS ({union}),\n"
+        "v AS (SELECT kind, value, row_number() OVER (PARTITION BY kind ORDER BY value) - 1 "
+        "AS value_id FROM k GROUP BY kind, value HAVING count(*) >= 2),\n"
+        "a AS (SELECT account_id, row_number() OVER (ORDER BY account_id) - 1 AS account_no "
+        "FROM (SELECT DISTINCT account_id FROM events))\n"
+        "SELECT CAST(k.kind AS INTEGER) AS kind, CAST(a.account_no AS INTEGER) AS account, "
+        "CAST(v.value_id AS INTEGER) AS value FROM k "
+        "JOIN v ON k.kind = v.kind AND k.value = v.value "
+        "JOIN a ON k.account_id = a.account_id"
+    )
+
+
+def key_accounts_query() -> str:
+    """Every account of ``events`` in the order :func:`key_ids_query` numbers them."""
+    return "SELECT DISTINCT account_id FROM events ORDER BY account_id"
+
+
+@dataclass(frozen=True)
+class KeyIds:
+    """Link keys as numbers: ``rows`` has integer columns ``kind`` (into ``kinds``),
+    ``account`` (into ``accounts``) and ``value`` (the value's rank among its kind's shared
+    values: equal numbers are equal values)."""
+
+    accounts: list[str]
+    kinds: tuple[str, ...]
+    rows: pl.DataFrame
+
+
+def link_key_ids(con: Any) -> KeyIds:
+    """The link keys of ``con``'s ``events`` as :class:`KeyIds` (``con``: a DuckDB connection
+    or anything answering ``sql(query).pl()`` the same way)."""
+    accounts = con.sql(key_accounts_query()).pl()["account_id"].to_list()
+    return KeyIds(accounts, KEY_KINDS, con.sql(key_ids_query()).pl())

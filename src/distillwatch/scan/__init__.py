@@ -25,7 +25,8 @@ from distillwatch.detect.score import (
     score,
     with_component_size,
 )
-from distillwatch.features import group_features, link_keys, prepare_events
+from distillwatch.features import group_features, prepare_events
+from distillwatch.features.keys import link_key_ids
 from distillwatch.ingest import Dialect, IngestSummary
 from distillwatch.ingest.stream import ProgressCallback
 from distillwatch.scan.enrich import enrich_into
@@ -153,7 +154,7 @@ def detect_with(
     its own connection (``scan/spark/connection.py``)."""
     prepare_events(con)
     accounts = group_features(con)
-    links = link_accounts(accounts["account_id"].to_list(), link_keys(con))
+    links = link_accounts(accounts["account_id"].to_list(), link_key_ids(con))
     accounts = with_component_size(accounts, links)
     pooled = cluster_features(con, links)
     verdicts, campaigns = score(accounts, links, pooled, threshold, learned=learned)
