@@ -29,6 +29,11 @@ DuckDB                                     Spark
                                            travel as ``bigint`` with the same bits
                                            (:data:`UNSIGNED_COLUMNS`); ``printf('%x')`` of
                                            them is already the same in both
+``agg(x) OVER (PARTITION BY k)`` (no       a join with ``SELECT k, agg(x) ... GROUP BY k``
+ORDER BY) in a plain ``SELECT``            (null-safe on ``k``): the same value, but Spark
+                                           runs a window in one task per key -- for
+                                           ``PARTITION BY model`` a few tasks holding
+                                           every request of a model
 ``count(DISTINCT x)``                       ``size(collect_set(x))``: the same number (both
                                            skip nulls), but Spark plans several DISTINCT
                                            aggregates of one query by copying every row
@@ -169,6 +174,61 @@ def _ordered_list(node: exp.Expr) -> exp.Expr:
     )
 
 
+def _plain_select(node: exp.Expr) -> bool:
+    """A ``SELECT`` over one table with nothing that acts before its windows."""
+    return (
+        isinstance(node, exp.Select)
+        and isinstance(node.args.get("from_"), exp.From)
+        and isinstance(node.args["from_"].this, exp.Table)
+        and not any(
+            node.args.get(key)
+            for key in ("joins", "where", "group", "having", "qualify", "distinct", "laterals")
+        )
+    )
+
+
+def _whole_partition(node: exp.Expr) -> bool:
+    """An aggregate over a whole window partition (no order, no frame)."""
+    return (
+        isinstance(node, exp.Window)
+        and isinstance(node.this, exp.AggFunc)
+        and bool(node.args.get("partition_by"))
+        and not node.args.get("order")
+        and not node.args.get("spec")
+    )
+
+
+def _partition_join(node: exp.Expr) -> exp.Expr:
+    if not _plain_select(node):
+        return node
+    windows = [
+        (i, p)
+        for i, p in enumerate(node.expressions)
+        if isinstance(p, exp.Alias) and _whole_partition(p.this)
+    ]
+    if not windows:
+        return node
+    table = node.args["from_"].this
+    rows = table.alias_or_name
+    source = f"{table.this.sql('spark')} AS {rows}"
+    projections = [p.sql("spark") for p in node.expressions]
+    joins = []
+    for n, (i, projection) in enumerate(windows):
+        window, name = projection.this, f"__w{n}"
+        keys = [k.sql("spark") for k in window.args["partition_by"]]
+        grouped = ", ".join(f"{k} AS __k{j}" for j, k in enumerate(keys))
+        on = " AND ".join(f"{rows}.{k} <=> {name}.__k{j}" for j, k in enumerate(keys))
+        joins.append(
+            f"LEFT JOIN (SELECT {grouped}, {window.this.sql('spark')} AS __v "
+            f"FROM {table.this.sql('spark')} GROUP BY {', '.join(keys)}) AS {name} ON {on}"
+        )
+        projections[i] = f"{name}.__v AS {projection.alias}"
+    projections = [f"{rows}.*" if p == "*" else p for p in projections]
+    return sqlglot.parse_one(
+        f"SELECT {', '.join(projections)} FROM {source} {' '.join(joins)}", read="spark"
+    )
+
+
 #: Applied to each node in this order: later fixes see the literals already made doubles.
 _TRANSFORMS = (
     _double,
@@ -178,6 +238,7 @@ _TRANSFORMS = (
     _distinct_count,
     _ordered_list,
     _bracket_slice,
+    _partition_join,
 )
 
 
