@@ -45,6 +45,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "scan.md"
 #: Requests per account per day of the default scenario (seed 3, 5,071 accounts, 7 days:
 #: 1,457,390 requests).
 REQUESTS_PER_ACCOUNT_DAY = 41.0
+#: Carries ``--duckdb-memory`` to the scan child.
+DUCKDB_MEMORY_ENV = "DISTILLWATCH_BENCH_DUCKDB_MEMORY"
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -200,6 +202,10 @@ SCAN_STAGES = {
 def _child_scan(log: str) -> dict[str, Any]:
     import distillwatch.scan as scan
 
+    limit = os.environ.get(DUCKDB_MEMORY_ENV)
+    if limit:  # the scan's DuckDB connection with another memory limit (--duckdb-memory)
+        connect = scan.connect
+        scan.connect = lambda memory_limit="", spill_dir=None: connect(limit, spill_dir)
     stages: dict[str, list[float]] = {}
     for attribute, name in SCAN_STAGES.items():
         if hasattr(scan, attribute):  # older checkouts (PYTHONPATH=...) lack some steps
@@ -330,6 +336,10 @@ def main() -> None:
         help="which runs, comma-separated: floor, ingest, scan, stages (one process per stage)",
     )
     parser.add_argument("--max-rss-gb", type=float, help="stop a run whose tree passes this")
+    parser.add_argument(
+        "--duckdb-memory",
+        help="memory_limit of the scan's DuckDB connection (e.g. 1GB; default: the scan's own)",
+    )
     parser.add_argument("--child", choices=tuple(CHILDREN), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -348,6 +358,8 @@ def main() -> None:
             started = time.perf_counter()
             log = simulate(work, args.records, args.accounts)
             print(f"generated {log} in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+    if args.duckdb_memory:
+        os.environ[DUCKDB_MEMORY_ENV] = args.duckdb_memory
     load_before = os.getloadavg()
     runs = {mode: measure(mode, log, args.max_rss_gb) for mode in args.runs.split(",")}
     load_after = os.getloadavg()
@@ -366,6 +378,8 @@ def main() -> None:
             command += f" --runs {args.runs}"
         if args.max_rss_gb:
             command += f" --max-rss-gb {args.max_rss_gb:g}"
+        if args.duckdb_memory:
+            command += f" --duckdb-memory {args.duckdb_memory}"
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Scan benchmark\n"
