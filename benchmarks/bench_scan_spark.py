@@ -119,7 +119,7 @@ def _child(engine: str, log: str, out: str, driver_memory: str) -> dict[str, Any
 
     stages: dict[str, list[float]] = {}
     for attribute, name in SCAN_STAGES.items():
-        if attribute != "enrich_into":
+        if attribute != "enrich_into" and hasattr(scan, attribute):  # names change over time
             setattr(
                 scan,
                 attribute,
