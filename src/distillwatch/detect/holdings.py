@@ -30,7 +30,8 @@ BUDGET = 1 << 21
 @dataclass(frozen=True)
 class Holdings:
     """The groups of one kind: ``members`` of group ``g`` are ``m_acc[m_ptr[g]:m_ptr[g+1]]``
-    (sorted), the groups of account ``a`` are ``h_grp[h_ptr[a]:h_ptr[a+1]]`` (sorted)."""
+    (sorted), the groups of account ``a`` are ``h_grp[h_ptr[a]:h_ptr[a+1]]`` (sorted); both
+    int32, 8 bytes per key row in all."""
 
     n: int
     m_ptr: np.ndarray
@@ -45,8 +46,9 @@ class Holdings:
         np.cumsum(np.bincount(acc, minlength=n), out=h_ptr[1:])
         m_ptr = np.zeros(groups + 1, dtype=np.int64)
         np.cumsum(np.bincount(grp, minlength=groups), out=m_ptr[1:])
-        by_group = np.sort(grp * max(n, 1) + acc)  # members sorted by account
-        return cls(n, m_ptr, by_group % max(n, 1), h_ptr, grp)
+        by_group = grp.astype(np.int64) * max(n, 1) + acc
+        by_group.sort()  # members sorted by account
+        return cls(n, m_ptr, (by_group % max(n, 1)).astype(np.int32), h_ptr, grp)
 
     @property
     def groups(self) -> int:
@@ -188,7 +190,10 @@ def load(
     out = {}
     for k, kind in enumerate(kinds):
         mine = kid == k
-        out[kind] = _capped(n, idx[mine].astype(np.int64), gid[mine].astype(np.int64), caps[kind])
+        groups = int(gid[mine].max()) + 1 if mine.any() else 0
+        code = idx[mine].astype(np.int64) * max(groups, 1) + gid[mine]
+        del mine
+        out[kind] = _capped(n, code, groups, caps[kind])
     return out
 
 
@@ -199,13 +204,15 @@ def _numbered_rows(
     positions in ``kinds`` and ``accounts`` (-1, and dropped, where absent there)."""
     index = {a: i for i, a in enumerate(accounts)}
     position = np.fromiter(
-        (index.get(a, -1) for a in keys.accounts), dtype=np.int64, count=len(keys.accounts)
+        (index.get(a, -1) for a in keys.accounts), dtype=np.int32, count=len(keys.accounts)
     )
-    kind_position = np.asarray([kinds.index(k) if k in kinds else -1 for k in keys.kinds])
+    kind_position = np.asarray(
+        [kinds.index(k) if k in kinds else -1 for k in keys.kinds], dtype=np.int32
+    )
     rows = keys.rows
-    kid = kind_position[rows["kind"].to_numpy()] if len(rows) else np.empty(0, np.int64)
-    idx = position[rows["account"].to_numpy()] if len(rows) else np.empty(0, np.int64)
-    gid = rows["value"].to_numpy() if len(rows) else np.empty(0, np.int64)
+    kid = kind_position[rows["kind"].to_numpy()] if len(rows) else np.empty(0, np.int32)
+    idx = position[rows["account"].to_numpy()] if len(rows) else np.empty(0, np.int32)
+    gid = rows["value"].to_numpy() if len(rows) else np.empty(0, np.int32)
     keep = (kid >= 0) & (idx >= 0)
     return kid[keep], idx[keep], gid[keep]
 
@@ -239,14 +246,18 @@ def _integer_rows(accounts: list[str], keys: pl.DataFrame, kinds: list[str]) -> 
     return rows.join(values, on=["kid", "value"]).select("kid", "idx", "gid").collect()
 
 
-def _capped(n: int, acc: np.ndarray, grp: np.ndarray, cap: int | None) -> Holdings:
-    """Holdings of the groups of 2 to ``cap`` accounts among ``(account, group)`` rows (any
-    order, repeats allowed); groups renumbered in their order."""
-    groups = int(grp.max()) + 1 if len(grp) else 0
-    code = distinct(acc * max(groups, 1) + grp)
-    acc, grp = code // max(groups, 1), code % max(groups, 1)
+def _capped(n: int, code: np.ndarray, groups: int, cap: int | None) -> Holdings:
+    """Holdings of the groups of 2 to ``cap`` accounts among rows coded ``account * groups +
+    group`` (any order, repeats allowed; the array is sorted in place); groups renumbered in
+    their order. Arrays shrink to 32 bits as soon as they can: a scan's keys run to tens of
+    millions of rows."""
+    width = max(groups, 1)
+    code.sort()
+    code = code[run_starts(code)]
+    acc, grp = (code // width).astype(np.int32), (code % width).astype(np.int32)
+    del code
     size = np.bincount(grp, minlength=groups)
     valid = (size >= 2) & (size <= (cap if cap is not None else len(size) + n))
-    renumber = np.cumsum(valid) - 1
+    renumber = (np.cumsum(valid) - 1).astype(np.int32)
     keep = valid[grp]
     return Holdings.from_rows(n, acc[keep], renumber[grp[keep]], int(valid.sum()))
