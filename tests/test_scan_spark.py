@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from distillwatch.scan.spark.session import java_version, spark_session
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 
+OTEL = Path(__file__).parent / "fixtures" / "ingest" / "otel-genai.jsonl"
 #: Scores of the two engines may differ by float rounding of sums taken in another order.
 SCORE_TOLERANCE = 1e-9
 
@@ -88,8 +90,9 @@ def scans_agree(duck: Path, spark: Path) -> None:
 
 def test_simulated_log_with_broken_lines_in_splits(tmp_path: Path, spark: Any) -> None:
     """A simulated day (300 accounts, campaigns and look-alikes) as one plain JSON Lines file
-    with hostile lines spread through it, which Spark reads in 6 MB byte-range splits: same
-    verdicts, campaigns, features and a byte-identical quarantine (line numbers included)."""
+    with hostile lines spread through it, which Spark reads in 6 MB byte-range splits, beside
+    an OTLP trace: same verdicts, campaigns, features, per-file counts and a byte-identical
+    quarantine (line numbers included)."""
     sim = tmp_path / "sim"
     result = CliRunner().invoke(
         app,
@@ -108,42 +111,50 @@ def test_simulated_log_with_broken_lines_in_splits(tmp_path: Path, spark: Any) -
     for k, bad in enumerate(BROKEN):  # each broken line lands in another split
         lines.insert(k * step + 7, bad)
     (logs / "traffic.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    shutil.copy(OTEL, logs / "trace.jsonl")  # spans, some passed over, one quarantined
 
-    run_scan([logs], tmp_path / "duck")
+    duck = run_scan([logs], tmp_path / "duck")
     scanned = run_spark_scan([logs], tmp_path / "spark", spark=spark, split_bytes=6 << 20)
-    assert scanned.ingest.quarantined_total == len(BROKEN)
+    assert scanned.ingest.files == duck.ingest.files  # lines, records, quarantined per file
+    assert scanned.ingest.passed_over == duck.ingest.passed_over != {}
+    assert scanned.ingest.quarantined_fields == duck.ingest.quarantined_fields
+    assert scanned.ingest.duplicate_request_ids == duck.ingest.duplicate_request_ids
     assert scanned.flagged > 0 and scanned.campaigns
     scans_agree(tmp_path / "duck", tmp_path / "spark")
     quarantined = read_jsonl(tmp_path / "spark" / "quarantine.jsonl")
-    assert [q["line"] for q in quarantined] == [k * step + 8 for k in range(len(BROKEN))]
+    lines_of_log = [q["line"] for q in quarantined if q["file"].endswith("traffic.jsonl")]
+    assert lines_of_log == [k * step + 8 for k in range(len(BROKEN))]
 
 
 def test_cli_scans_a_directory_of_jsonl_and_parquet(tmp_path: Path, spark: Any) -> None:
-    """``distillwatch scan DIR --engine spark``: JSON Lines and Parquet read together, a broken
-    line quarantined and counted, the hydra flagged in campaigns, all as DuckDB has it."""
+    """``distillwatch scan DIR --engine spark``: JSON Lines, Parquet and OTLP spans read
+    together, a broken line quarantined and counted, the hydra flagged in campaigns, all as
+    DuckDB has them."""
     logs = tmp_path / "logs"
     logs.mkdir()
     records = [r for a in range(4) for r in casual_user(f"casual{a}", 20, start=a * 90.0)]
     write_log(logs / "a.jsonl", records + cot_harvester("harvester", 120), broken=[b"{oops"])
     pq.write_table(pa.Table.from_pylist(hydra("hy", 24, 10)), logs / "b.parquet")
+    shutil.copy(OTEL, logs / "c-otel.jsonl")  # another log format, detected in the task
 
     out = tmp_path / "spark"
     args = ["scan", str(logs), "--out", str(out), "--no-html", "--engine", "spark"]
     result = CliRunner().invoke(app, [*args, "--spark-master", "local[1]"])
     assert result.exit_code == 0, result.output
     summary = orjson.loads((out / "summary.json").read_bytes())
-    assert summary["records"] == len(records) + 120 + 240
     assert f"scanned {summary['records']:,} requests" in result.output
-    assert summary["quarantined"] == {"invalid_json": 1}
-    (problem,) = read_jsonl(out / "quarantine.jsonl")
-    assert problem["line"] == len(records) + 121 and problem["file"].endswith("a.jsonl")
+    assert summary["quarantined"]["invalid_json"] == 1  # (the OTLP fixture has its own)
+    problems = read_jsonl(out / "quarantine.jsonl")
+    (problem,) = [p for p in problems if p["file"].endswith("a.jsonl")]
+    assert problem["line"] == len(records) + 121 and problem["reason"] == "invalid_json"
     accounts = {r["account_id"]: r for r in read_jsonl(out / "accounts.jsonl")}
     assert all(accounts[f"hy{a}"]["flagged"] for a in range(24))
     assert not any(accounts[f"casual{a}"]["flagged"] for a in range(4))
     assert all(accounts[f"hy{a}"]["campaign_id"] for a in range(24))
 
-    run_scan([logs], tmp_path / "duck")
+    duck = run_scan([logs], tmp_path / "duck")
     scans_agree(tmp_path / "duck", out)
+    assert summary["records"] == duck.ingest.records > len(records) + 120 + 240  # OTLP spans
 
 
 def test_unreadable_input_fails_as_with_duckdb(tmp_path: Path, spark: Any) -> None:

@@ -20,7 +20,8 @@ DuckDB                                     Spark
                                            group and count distinct on them (and order the
                                            analyst's sample prompts by them: those may
                                            differ between engines)
-``list_slice(l, a, b)`` / ``l[a:b]``       ``slice(l, a, b - a + 1)``
+``list_slice(l, a, b)`` / ``l[a:b]``       ``slice(l, a, b - a + 1)`` (of a split from
+                                           the start: the split stops after ``b`` pieces)
 ``list(v ORDER BY k DESC, v)``             ``transform(array_sort(collect_list(struct),
                                            comparator), s -> s.v)`` (SQLGlot drops the
                                            ORDER BY)
@@ -108,7 +109,19 @@ def _anonymous(node: exp.Expr) -> exp.Expr:
 
 
 def _slice(items: exp.Expr, first: exp.Expr, last: exp.Expr) -> exp.Expr:
-    """DuckDB's 1-based, inclusive ``[first:last]`` as Spark's ``slice(items, start, length)``."""
+    """DuckDB's 1-based, inclusive ``[first:last]`` as Spark's ``slice(items, start, length)``.
+
+    The first ``n`` pieces of a split are those of a split into at most ``n + 1`` pieces, and
+    Java's regex split stops there (a prompt's first words, not all of them: the frame)."""
+    if (
+        isinstance(items, exp.Split)
+        and first.is_int
+        and last.is_int
+        and int(first.name) == 1
+        and not items.args.get("limit")
+    ):
+        whole = items.sql("spark")  # SPLIT(text, pattern)
+        items = sqlglot.parse_one(f"{whole[:-1]}, {int(last.name) + 1})", read="spark")
     span = exp.Sub(this=last, expression=first.copy())
     length = exp.Add(this=span, expression=exp.Literal.number(1))
     return exp.Anonymous(this="slice", expressions=[items, first, length])
