@@ -126,7 +126,7 @@ def _child(engine: str, log: str, out: str, driver_memory: str) -> dict[str, Any
                 _timed(stages, name.replace(" (DuckDB)", ""), getattr(scan, attribute)),
             )
     if engine == "duckdb":
-        scan.enrich_into = _timed(stages, SCAN_STAGES["enrich_into"], scan.enrich_into)  # type: ignore[attr-defined]
+        scan.enrich_into = _timed(stages, SCAN_STAGES["enrich_into"], scan.enrich_into)
         result = scan.run_scan([log], Path(out))
     else:
         for module, attribute, name in SPARK_STAGES:
@@ -188,15 +188,20 @@ def _campaigns(out: Path) -> set[frozenset[str]]:
 
 
 def parity(duck: Path, spark: Path) -> str:
-    """Flagged sets, campaigns and scores of two scans, compared."""
+    """Flagged sets, campaigns, reasons and scores of two scans, compared (the tests' parity,
+    ``tests/test_scan_spark.py``, on a log too large for a test)."""
     a, b = _accounts(duck), _accounts(spark)
     flagged_a = {k for k, v in a.items() if v["flagged"]}
     flagged_b = {k for k, v in b.items() if v["flagged"]}
-    gap = max((abs(a[k]["score"] - b[k]["score"]) for k in a.keys() & b.keys()), default=0.0)
+    both = a.keys() & b.keys()
+    gap = max((abs(a[k]["score"] - b[k]["score"]) for k in both), default=0.0)
+    reasons = sum(a[k]["reasons"] != b[k]["reasons"] for k in both)
+    campaign_ids = sum(a[k]["campaign_id"] != b[k]["campaign_id"] for k in both)
     same = a.keys() == b.keys() and flagged_a == flagged_b and _campaigns(duck) == _campaigns(spark)
     return (
         f"{'identical' if same else 'DIFFERENT'} accounts, flagged sets and campaigns "
-        f"({len(flagged_b)} flagged, {len(_campaigns(spark))} campaigns); "
+        f"({len(b):,} accounts, {len(flagged_b):,} flagged, {len(_campaigns(spark))} campaigns); "
+        f"accounts with other reasons {reasons}, with another campaign id {campaign_ids}; "
         f"largest score difference {gap:.2g}"
     )
 
@@ -209,19 +214,35 @@ def table(log: Path, runs: dict[str, dict[str, Any]]) -> str:
         f"Input: `{log.name}`, {n:,} requests, {first['accounts']:,} accounts, "
         f"{log.stat().st_size / 1e6:,.0f} MB of JSON Lines; {os.cpu_count()} CPUs.",
         "",
-        "| engine / stage | wall s | CPU s (whole tree) | requests per CPU-s "
-        "| peak RSS, tree (MB) |",
-        "|---|---:|---:|---:|---:|",
+        "| engine / stage | wall s | CPU s (whole tree) | µs CPU per request "
+        "| requests per CPU-s | peak RSS, tree (MB) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for engine, run in runs.items():
         name = "DuckDB (`run_scan`)" if engine == "duckdb" else f"Spark `{engine}`"
         lines.append(
             f"| **{name}**, end to end | {run['seconds']:.1f} | {run['cpu_seconds']:.1f} "
+            f"| {run['cpu_seconds'] / n * 1e6:.1f} "
             f"| {n / max(run['cpu_seconds'], 1e-9):,.0f} | {run['peak_rss_mb']:,.0f} |"
         )
         for stage, (wall, cpu, *_, rss) in run["stages"].items():
-            lines.append(f"| · {stage} | {wall:.1f} | {cpu:.1f} | | {rss:,.0f} |")
+            lines.append(
+                f"| · {stage} | {wall:.1f} | {cpu:.1f} | {cpu / n * 1e6:.1f} | | {rss:,.0f} |"
+            )
     return "\n".join(lines)
+
+
+def checkout() -> str:
+    """The commit of the code measured (this file's checkout), marked if ``src`` differs."""
+    here = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "src")
+    return commit + (" + uncommitted changes in src/" if dirty else "")
 
 
 def plain_log(work: Path, records: int, accounts: int | None, given: Path | None) -> Path:
@@ -256,6 +277,8 @@ def main() -> None:
         print(json.dumps(figures))
         return
     name = f"distillwatch-spark-bench-{args.records}-{args.accounts or 'default'}"
+    if args.log:  # one work directory per given log (its plain copy is kept there)
+        name = f"distillwatch-spark-bench-{args.log.resolve().parent.name}-{args.log.stem}"
     work = Path(tempfile.gettempdir()) / name
     work.mkdir(parents=True, exist_ok=True)
     log = plain_log(work, args.records, args.accounts, args.log)
@@ -277,6 +300,7 @@ def main() -> None:
             )
     after = os.getloadavg()[0]
     text += f"\n\nLoad average (1 min) {load:.1f} before, {after:.1f} after (shared machine)."
+    text += f" Code: `{checkout()}`."
     print(text)
     if args.write:
         command = "DISTILLWATCH_NO_PROGRESS=1 .venv/bin/python benchmarks/bench_scan_spark.py"
