@@ -8,7 +8,9 @@ DEMO ?= demo-out
 
 # torch (for the watermark logits processors) never comes from the lock, where it would
 # resolve to a multi-GB CUDA build: torch==2.13.0 is a CPU build pip takes from local disk.
-$(BIN)/distillwatch: pyproject.toml requirements.lock
+# `pip install -e .` also compiles src/distillwatch/_native/*.pyx (Cython, setup.py): edit one
+# and the next `make` rebuilds it.
+$(BIN)/distillwatch: pyproject.toml requirements.lock setup.py $(wildcard src/distillwatch/_native/*.pyx)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.lock
 	$(BIN)/pip install -q torch==2.13.0

@@ -19,7 +19,7 @@ import pyarrow as pa
 from distillwatch.ingest import fast
 from distillwatch.ingest.normalize import Row, flatten
 from distillwatch.ingest.quarantine import Quarantined, quarantined
-from distillwatch.ingest.validate import InvalidRecord, Reason
+from distillwatch.ingest.validate import InvalidRecord, Reason, country_code, timestamp_us
 from distillwatch.schema import REQUESTS_SCHEMA
 
 if TYPE_CHECKING:
@@ -82,10 +82,13 @@ def _parse_jsonl(chunk: JsonlChunk) -> ChunkResult:
     data = chunk.data
     if chunk.first_line == 1 and data.startswith(_BOM):
         data = data[len(_BOM) :]
+    suspects = fast.suspect_lines(data) if fast.usable() else None
+    native = fast.native_columns()
+    if native is not None:
+        return _parse_jsonl_native(native, chunk, data, suspects)
     lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()  # the newline ending the last line does not start another
-    suspects = fast.suspect_lines(data) if fast.usable() else None
     fast_decode = None if suspects is None else fast.decode
     line_no = chunk.first_line - 1
     for index, raw in enumerate(lines):
@@ -110,6 +113,36 @@ def _parse_jsonl(chunk: JsonlChunk) -> ChunkResult:
             continue
         line_numbers.append(line_no)
     return ChunkResult(source, rows_to_batch(rows, line_numbers, source), problems, len(lines))
+
+
+def _parse_jsonl_native(
+    native: Any, chunk: JsonlChunk, data: bytes, suspects: set[int] | None
+) -> ChunkResult:
+    """:func:`_parse_jsonl` with the rows written straight into Arrow columns by the compiled
+    ``_native.columns`` (same rows, same quarantine; the per-line path is the same code)."""
+    source = chunk.source
+    problems: list[Quarantined] = []
+    loads = orjson.loads
+
+    def per_line(raw: bytes, line_no: int) -> Row | None:
+        try:
+            return flatten(loads(raw))
+        except orjson.JSONDecodeError as exc:
+            problem = InvalidRecord(Reason.INVALID_JSON, None, f"invalid JSON: {exc}")
+            problems.append(quarantined(source, line_no, raw, problem))
+        except InvalidRecord as problem:
+            problems.append(quarantined(source, line_no, raw, problem))
+        return None
+
+    rows = native.Rows(_ROW_TYPES, timestamp_us, country_code)
+    lines = native.decode_lines(
+        rows, data, suspects, chunk.first_line, fast.DECODER.decode, per_line
+    )
+    arrays = rows.columns()
+    line_numbers = arrays.pop()
+    arrays += [pa.repeat(pa.scalar(source, pa.string()), len(line_numbers)), line_numbers]
+    batch = pa.RecordBatch.from_arrays(arrays, schema=REQUESTS_SCHEMA)
+    return ChunkResult(source, batch, problems, lines)
 
 
 def _parse_parquet(chunk: ParquetChunk) -> ChunkResult:

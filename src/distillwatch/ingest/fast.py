@@ -22,8 +22,10 @@ generated hostile records and on the simulator's logs.
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import cache
+from types import ModuleType
 from typing import Annotated, Literal
 
 import hyperscan
@@ -31,6 +33,7 @@ import msgspec
 import pyarrow as pa
 from msgspec import Meta, Raw, Struct
 
+from distillwatch._native import load
 from distillwatch.ingest.normalize import Row
 from distillwatch.ingest.validate import ASN_MAX, INT32_MAX, INT64_MAX, country_code, timestamp_us
 
@@ -107,7 +110,7 @@ class Record(Struct, gc=False):
     latency_ms: _NonNegative | None = None
 
 
-_DECODER = msgspec.json.Decoder(Record)
+DECODER = msgspec.json.Decoder(Record)
 _NO_PARAMS = Params()
 _NO_USAGE = Usage()
 #: Numbers that may overflow a double: a positive exponent of 3+ digits ending a number,
@@ -277,9 +280,19 @@ def suspect_lines(data: bytes) -> set[int] | None:
     return suspects
 
 
+_NATIVE = load("columns")
+
+
+def native_columns() -> ModuleType | None:
+    """The compiled row writer (``_native/columns.pyx``: :class:`Record` straight into Arrow
+    columns, no tuple or Python object per value), or None when it is not built or is turned
+    off with ``DISTILLWATCH_NATIVE=0`` (then :func:`to_row` builds tuples, the same rows)."""
+    return _NATIVE if os.environ.get("DISTILLWATCH_NATIVE", "1") != "0" else None
+
+
 def decode(raw: bytes) -> Row:
     """The row of one line, or an exception: the line must take the per-line path."""
-    return to_row(_DECODER.decode(raw))
+    return to_row(DECODER.decode(raw))
 
 
-__all__ = ["Record", "decode", "suspect_lines", "to_row", "usable"]
+__all__ = ["DECODER", "Record", "decode", "native_columns", "suspect_lines", "to_row", "usable"]
