@@ -55,3 +55,29 @@ def make_record() -> Callable[..., dict[str, Any]]:
         return record
 
     return build
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep ``--dist loadgroup`` (``make test``) sending each ``xdist_group`` to one worker.
+
+    pytest-xdist 3.8 groups tests by appending ``@group`` to ``item._nodeid`` in the workers;
+    pytest 9.2 builds ``nodeid`` from a structured id instead, so the suffix is lost and the
+    groups are spread over the workers (pytest-dev/pytest-xdist#1386): the Spark tests
+    started a JVM in each worker. The same suffix is put where pytest reads it; nothing is
+    done where xdist's own took effect (older pytest, a fixed xdist) or without loadgroup.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # pytest before 9.2: xdist's suffix works
+        return
+    for item in items:
+        names = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        nodeid = item.nodeid
+        if names and nodeid.rfind("@") <= nodeid.rfind("]"):
+            item._id = NodeId.parse(f"{nodeid}@{'_'.join(sorted(names))}")

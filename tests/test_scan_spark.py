@@ -2,14 +2,19 @@
 
 Spark runs in local mode (``local[1]``, loopback only) in one session shared by the module
 (a JVM start costs ~15 CPU seconds); the logs are small. Grouped for pytest-xdist
-(``--dist loadgroup``) so one worker runs them all and only one JVM starts.
+(``--dist loadgroup``) so one worker runs them all and only one JVM starts: the ``spark``
+fixture holds a lock of the test run while its JVM lives, and fails if another worker holds
+it under loadgroup (the grouping was lost once: ``tests/conftest.py``); with another
+``--dist`` it waits, so two JVMs never run at once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +33,7 @@ from distillwatch.cli import app
 from distillwatch.ingest import IngestError
 from distillwatch.scan import run_scan
 from distillwatch.scan.spark import SparkSetupError, run_spark_scan
-from distillwatch.scan.spark.session import java_version, spark_session
+from distillwatch.scan.spark.session import java_version, spark_session, stop_spark
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 
@@ -46,11 +51,31 @@ BROKEN = [
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
+def one_jvm(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The test run's Spark lock, held while this worker's JVM lives (no-op without xdist)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:
+        yield
+        return
+    with open(Path(tempfile.gettempdir()) / f"distillwatch-spark-{run}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if getattr(request.config.option, "loadgroup", False):
+                pytest.fail(
+                    "another xdist worker runs Spark tests: the 'spark' xdist_group was not "
+                    "kept on one worker (see pytest_collection_modifyitems in conftest.py)"
+                )
+            fcntl.flock(lock, fcntl.LOCK_EX)  # --dist load etc.: one JVM after the other
+        yield
+
+
+@pytest.fixture(scope="module")
+def spark(one_jvm: None) -> Iterator[Any]:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     session = spark_session("local[1]", "1g")
     yield session
-    session.stop()
+    stop_spark(session)  # its JVM too: SparkSession.stop() leaves it running
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 MIN_JAVA = 17
 DEFAULT_MASTER = "local[2]"
 DEFAULT_DRIVER_MEMORY = "1g"
+#: Spark SQL's warehouse directory, under the temporary directory (a scan saves no tables).
+WAREHOUSE = "distillwatch-spark-warehouse"
 
 
 class SparkSetupError(RuntimeError):
@@ -106,6 +109,8 @@ def spark_session(
         .config("spark.pyspark.driver.python", sys.executable)
         .config("spark.python.worker.reuse", "true")
         .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={logging}")
+        # Spark makes its (unused) warehouse directory at start: not in the user's directory
+        .config("spark.sql.warehouse.dir", os.path.join(tempfile.gettempdir(), WAREHOUSE))
     )
     if local:  # loopback only; as many shuffle partitions as cores (Spark's 200 is for
         # clusters: on one machine each is a task's overhead for every query)
@@ -131,20 +136,60 @@ def _active() -> SparkSession | None:
     return SparkSession.getActiveSession()
 
 
+def stop_spark(session: SparkSession) -> None:
+    """Stop ``session`` and end the JVM this process started for it.
+
+    ``SparkSession.stop`` leaves the JVM (its heap and the daemon of the Python workers)
+    running for as long as this process lives; closing the JVM's standard input ends it
+    (PySpark's gateway exits at end of input). A JVM this process did not start (one named
+    by ``PYSPARK_GATEWAY_PORT``) is left alone.
+    """
+    from pyspark import SparkContext
+
+    session.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    process: subprocess.Popen[bytes] | None = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    if process is not None and process.stdin is not None:
+        process.stdin.close()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _jvm_running() -> bool:
+    """Whether this process already talks to a Spark JVM (with or without a session)."""
+    try:
+        from pyspark import SparkContext
+    except ImportError:
+        return False
+    return SparkContext._gateway is not None
+
+
 @contextmanager
 def scan_session(
     master: str = DEFAULT_MASTER, driver_memory: str = DEFAULT_DRIVER_MEMORY
 ) -> Iterator[SparkSession]:
     """The session for one scan: the active one, kept running afterwards, or a new one on
-    ``master``, stopped when the scan is done (its JVM with it)."""
+    ``master``, stopped when the scan is done -- its JVM with it, if the scan started it."""
     if (active := _active()) is not None:
         yield active
         return
+    started_jvm = not _jvm_running()
     session = spark_session(master, driver_memory)
     try:
         yield session
     finally:
-        session.stop()
+        if started_jvm:
+            stop_spark(session)
+        else:
+            session.stop()
 
 
 __all__ = [
@@ -154,4 +199,5 @@ __all__ = [
     "java_version",
     "scan_session",
     "spark_session",
+    "stop_spark",
 ]
