@@ -18,6 +18,7 @@ and LSH bands can be shared between providers.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -27,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillwatch._native import load
 from distillwatch.signals import rematch
 
 if TYPE_CHECKING:
@@ -35,6 +37,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 #: Key of a view's pattern set in its memo (see :meth:`PromptView.use_patterns`).
 _PATTERN_SET = "pattern_set"
+
+#: The compiled tokenizer and span hash (``_native/tokens.pyx``), or None when not built or
+#: turned off with ``DISTILLWATCH_NATIVE=0``.
+_NATIVE = load("tokens") if os.environ.get("DISTILLWATCH_NATIVE", "1") != "0" else None
 
 HEAD_CHARS = 1200
 TAIL_CHARS = 300
@@ -108,6 +114,22 @@ def _raw_hashes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
 
 def hash_spans(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """The :func:`hash_strings` value of the byte spans ``data[start:end]`` (starts ascending).
+
+    One compiled loop over the bytes when ``_native.tokens`` is built, else
+    :func:`hash_spans_numpy` (the definition; the same values).
+    """
+    if _NATIVE is not None:
+        return cast(
+            np.ndarray,
+            _NATIVE.hash_spans(
+                data, np.ascontiguousarray(starts, np.int64), np.ascontiguousarray(ends, np.int64)
+            ),
+        )
+    return hash_spans_numpy(data, starts, ends)
+
+
+def hash_spans_numpy(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """:func:`hash_spans` in NumPy passes.
 
     Spans are hashed in groups of consecutive spans covering at most ``_GROUP_BYTES`` bytes,
     which bounds the temporary prefix-sum arrays whatever the size of ``data``.
@@ -327,16 +349,26 @@ def tokenize(lowered: pa.Array) -> Tokens:
     """Split texts into word tokens; CJK/Thai characters are single tokens.
 
     Tokens are runs of word characters (see :func:`char_classes`), as byte spans of the
-    texts; their hashes (over the first 64 bytes) are computed when first asked for.
-
-    Works on the UTF-8 bytes with a few NumPy passes (no regex, no token strings): the
-    rising and falling edges of the per-byte "is a word character" flag give the runs, and
-    the few runs that cross a text boundary or contain a one-character word are cut there.
+    texts; their hashes (over the first 64 bytes) are computed when first asked for. One
+    compiled pass over the characters when ``_native.tokens`` is built, else
+    :func:`tokenize_numpy` (the definition; the same tokens).
     """
     if isinstance(lowered, pa.ChunkedArray):
         lowered = lowered.combine_chunks()
     lowered = pc.fill_null(lowered, "") if lowered.null_count else lowered
     offsets, data = string_offsets(lowered)
+    if _NATIVE is None:
+        return tokenize_numpy(offsets, data)
+    token_offsets, starts, ends = _NATIVE.tokenize(offsets, data, char_classes())
+    return Tokens(token_offsets, data, starts, ends)
+
+
+def tokenize_numpy(offsets: np.ndarray, data: np.ndarray) -> Tokens:
+    """:func:`tokenize` of the texts ``data[offsets[i]:offsets[i + 1]]`` in NumPy passes (no
+    regex, no token strings): the rising and falling edges of the per-byte "is a word
+    character" flag give the runs, and the few runs that cross a text boundary or contain a
+    one-character word are cut there.
+    """
     base, top = int(offsets[0]), int(offsets[-1])
     buf = data[base:top]
     word, single_start, single_end = _word_bytes(buf)

@@ -1,0 +1,126 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Word tokens and span hashes of the signals (``signals/text.py``) in one pass over the bytes.
+
+``text.tokenize`` finds word runs with a dozen NumPy passes over every byte of a batch (class
+per byte, edges, cuts, sorts) and ``text.hash_spans`` hashes spans with prefix sums over
+64-bit copies of the bytes; both allocate several arrays the size of the text. Here one loop
+reads each character once. The definitions stay in ``text.py`` (used when this module is
+not built); ``tests/test_native_tokens.py`` holds the two equal.
+"""
+
+import numpy as np
+
+from libc.stdint cimport int64_t, uint8_t, uint64_t
+
+cdef uint64_t _P = 0x100000001B3ULL
+cdef uint64_t _LEN = 0x2545F4914F6CDD1DULL
+
+
+cdef inline uint64_t mix64(uint64_t z) noexcept nogil:
+    """SplitMix64's finaliser, as ``text.mix64``."""
+    z += 0x9E3779B97F4A7C15ULL
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
+    return z ^ (z >> 31)
+
+
+def hash_spans(const uint8_t[::1] data, const int64_t[::1] starts, const int64_t[::1] ends):
+    """``text.hash_spans``: per span, sum of byte * P**position (mod 2**64), mixed with its
+    length (uint64 array, one per span)."""
+    cdef Py_ssize_t n = starts.shape[0], i
+    cdef int64_t j, s, e
+    cdef uint64_t h, p
+    out = np.empty(n, dtype=np.uint64)
+    cdef uint64_t[::1] o = out
+    if ends.shape[0] != n:
+        raise ValueError("starts and ends differ in length")
+    for i in range(n):
+        s, e = starts[i], ends[i]
+        if s < 0 or e < s or e > data.shape[0]:
+            raise IndexError(f"span {i} [{s}, {e}) is outside the data")
+        h, p = 0, 1
+        for j in range(s, e):
+            h += data[j] * p
+            p *= _P
+        o[i] = mix64(h ^ (<uint64_t>(e - s) * _LEN))
+    return out
+
+
+cdef uint8_t[128] _ASCII_WORD
+for _b in range(128):
+    _ASCII_WORD[_b] = 1 if (chr(_b).isalnum() or chr(_b) == "_") else 0
+
+
+def tokenize(const int64_t[::1] offsets, const uint8_t[::1] data, const uint8_t[::1] classes):
+    """``text.tokenize`` over the UTF-8 texts ``data[offsets[i]:offsets[i + 1]]``: runs of word
+    characters (``classes[code point]`` 1), each one-character word (class 2) its own token,
+    never across texts. Returns (token offsets per text, token starts, token ends), int64."""
+    cdef Py_ssize_t n = offsets.shape[0] - 1, i, k = 0, cap
+    cdef int64_t pos, stop, cur, size, j
+    cdef uint64_t b0, cp
+    cdef int cls
+    cdef Py_ssize_t n_bytes = data.shape[0], n_classes = classes.shape[0]
+    if n < 0:
+        raise ValueError("no offsets")
+    cap = (offsets[n] - offsets[0]) // 4 + 16 if n > 0 else 16
+    token_offsets = np.empty(n + 1, dtype=np.int64)
+    starts = np.empty(cap, dtype=np.int64)
+    ends = np.empty(cap, dtype=np.int64)
+    cdef int64_t[::1] to = token_offsets
+    cdef int64_t[::1] st = starts
+    cdef int64_t[::1] en = ends
+    for i in range(n):
+        to[i] = k
+        pos, stop = offsets[i], offsets[i + 1]
+        if pos < 0 or stop < pos or stop > n_bytes:
+            raise IndexError(f"text {i} [{pos}, {stop}) is outside the data")
+        cur = -1
+        while pos < stop:
+            if k + 2 > cap:  # room for a closed run and a one-character word
+                cap *= 2
+                starts = np.resize(starts, cap)
+                ends = np.resize(ends, cap)
+                st = starts
+                en = ends
+            b0 = data[pos]
+            if b0 < 0x80:
+                cls = _ASCII_WORD[b0]
+                size = 1
+            elif b0 < 0xC0:  # a stray continuation byte (not in valid UTF-8): a separator
+                cls = 0
+                size = 1
+            else:
+                if b0 < 0xE0:
+                    size = 2
+                    cp = b0 & 0x1F
+                elif b0 < 0xF0:
+                    size = 3
+                    cp = b0 & 0x0F
+                else:
+                    size = 4
+                    cp = b0 & 0x07
+                for j in range(1, size):
+                    cp = (cp << 6) | ((data[pos + j] if pos + j < n_bytes else 0) & 0x3F)
+                cls = classes[cp] if cp < <uint64_t>n_classes else 0
+                if pos + size > stop:
+                    size = stop - pos
+            if cls == 1:
+                if cur < 0:
+                    cur = pos
+            else:
+                if cur >= 0:
+                    st[k] = cur
+                    en[k] = pos
+                    k += 1
+                    cur = -1
+                if cls == 2:
+                    st[k] = pos
+                    en[k] = pos + size
+                    k += 1
+            pos += size
+        if cur >= 0:
+            st[k] = cur
+            en[k] = stop
+            k += 1
+    to[n] = k
+    return token_offsets, starts[:k].copy(), ends[:k].copy()
