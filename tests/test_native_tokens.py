@@ -141,3 +141,35 @@ def test_every_signal_column_is_identical_with_and_without_the_module() -> None:
     with numpy_only():
         reference = signals.compute(batch)
     assert native.equals(reference)
+
+
+def test_script_counts_of_many_scripts() -> None:
+    from distillwatch.signals.language import script_counts
+
+    for texts in (pa.array(TEXTS), pa.array(TEXTS).slice(2, 9), pa.array(["x" * 900, "é" * 500])):
+        native = script_counts(texts)
+        with numpy_only():
+            assert np.array_equal(native, script_counts(texts))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(max_size=60), min_size=1, max_size=10), st.data())
+def test_capability_logits_and_languages_of_generated_texts(
+    texts: list[str], data: st.DataObject
+) -> None:
+    from distillwatch.signals.capability import features, load_model, view_logits
+    from distillwatch.signals.language import detect
+
+    model = load_model()
+    assert model is not None
+    words = ["explain", "code", "translate", "the", "step", "python", "def", "und", "der"]
+    texts += [" ".join(data.draw(st.lists(st.sampled_from(words), max_size=12)))]
+    view = signals.PromptView.of(pa.RecordBatch.from_pydict({"last_user": texts}))
+    got = view_logits(model, view)
+    assert got.dtype == np.float32
+    assert np.array_equal(got, model.logits(features(view)))
+    languages = detect(view)
+    with numpy_only():
+        view = signals.PromptView.of(pa.RecordBatch.from_pydict({"last_user": texts}))
+        assert np.array_equal(got, view_logits(model, view))
+        assert list(languages) == list(detect(view))

@@ -10,7 +10,7 @@ not built); ``tests/test_native_tokens.py`` holds the two equal.
 
 import numpy as np
 
-from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.stdint cimport int8_t, int64_t, uint8_t, uint64_t
 
 cdef uint64_t _P = 0x100000001B3ULL
 cdef uint64_t _LEN = 0x2545F4914F6CDD1DULL
@@ -124,3 +124,89 @@ def tokenize(const int64_t[::1] offsets, const uint8_t[::1] data, const uint8_t[
             k += 1
     to[n] = k
     return token_offsets, starts[:k].copy(), ends[:k].copy()
+
+
+cdef inline int _add_row(
+    float* y, const float[:, ::1] weights, uint64_t h, Py_ssize_t n_classes, uint64_t mask
+) noexcept nogil:
+    cdef Py_ssize_t c, bucket = <Py_ssize_t>(mix64(h) & mask)
+    for c in range(n_classes):
+        y[c] += weights[bucket, c]
+    return 0
+
+
+def hashed_sums(
+    const float[:, ::1] weights,
+    const uint64_t[::1] token_hashes,
+    const int64_t[::1] token_offsets,
+    const uint64_t[::1] bigrams,
+    const int64_t[::1] bigram_offsets,
+    uint64_t bigram_salt,
+    const uint8_t[:, ::1] cues,
+    const uint64_t[::1] cue_hashes,
+):
+    """The capability model's sparse product without building it (``capability.features``
+    then ``LinearModel.logits``): per prompt, the float32 sum of the weight rows of its
+    features' buckets (``mix64(hash) % buckets``), in the order the sparse product adds them
+    (its tokens, its bigrams xor the salt, then each cue it matches), and its feature count.
+    Returns (sums: float32 (prompts, classes), counts: int64 per prompt)."""
+    cdef Py_ssize_t n = token_offsets.shape[0] - 1, n_classes = weights.shape[1]
+    cdef Py_ssize_t n_buckets = weights.shape[0], n_cues = cue_hashes.shape[0], i, j
+    cdef uint64_t mask = <uint64_t>(n_buckets - 1)
+    if n_buckets & (n_buckets - 1) or bigram_offsets.shape[0] != n + 1:
+        raise ValueError("buckets must be a power of two; offsets of every prompt")
+    if cues.shape[0] != n or cues.shape[1] != n_cues:
+        raise ValueError("one cue flag per prompt and cue")
+    if token_offsets[n] > token_hashes.shape[0] or bigram_offsets[n] > bigrams.shape[0]:
+        raise IndexError("offsets past the hashes")
+    sums = np.zeros((n, n_classes), dtype=np.float32)
+    counts = np.zeros(n, dtype=np.int64)
+    cdef float[:, ::1] s = sums
+    cdef int64_t[::1] k = counts
+    cdef float* y
+    with nogil:
+        for i in range(n):
+            y = &s[i, 0] if n_classes else NULL
+            for j in range(token_offsets[i], token_offsets[i + 1]):
+                _add_row(y, weights, token_hashes[j], n_classes, mask)
+            for j in range(bigram_offsets[i], bigram_offsets[i + 1]):
+                _add_row(y, weights, bigrams[j] ^ bigram_salt, n_classes, mask)
+            k[i] = (token_offsets[i + 1] - token_offsets[i]) + (
+                bigram_offsets[i + 1] - bigram_offsets[i]
+            )
+            for j in range(n_cues):
+                if cues[i, j]:
+                    _add_row(y, weights, cue_hashes[j], n_classes, mask)
+                    k[i] += 1
+    return sums, counts
+
+
+def script_counts(
+    const int64_t[::1] offsets, const uint8_t[::1] data, const int8_t[:, ::1] table, int classes
+):
+    """``language.script_counts`` after its cut to the first characters: per text, how many
+    of its bytes fall in each script class, the class of a byte being ``table[byte, next
+    byte]`` (the next byte of the whole buffer: of the next text at a text's end, 0 after
+    the last). Returns int64 (texts, classes)."""
+    cdef Py_ssize_t n = offsets.shape[0] - 1, i
+    cdef int64_t p, top, nxt
+    cdef int cls
+    if n < 0 or table.shape[0] != 256 or table.shape[1] != 256:
+        raise ValueError("offsets of every text and a 256 x 256 table")
+    counts = np.zeros((n, classes), dtype=np.int64)
+    if n == 0:
+        return counts
+    cdef int64_t[:, ::1] c = counts
+    top = offsets[n]
+    if offsets[0] < 0 or top > data.shape[0]:
+        raise IndexError("offsets outside the data")
+    for i in range(n):
+        if offsets[i + 1] < offsets[i]:
+            raise ValueError("offsets must not decrease")
+        for p in range(offsets[i], offsets[i + 1]):
+            nxt = data[p + 1] if p + 1 < top else 0
+            cls = table[data[p], nxt]
+            if cls < 0 or cls >= classes:
+                raise ValueError(f"script class {cls} outside [0, {classes})")
+            c[i, cls] += 1
+    return counts

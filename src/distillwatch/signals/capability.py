@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 from scipy import sparse
 
+from distillwatch.signals import text
 from distillwatch.signals.base import RequestSignal, get_column
 from distillwatch.signals.patterns import alternation
 from distillwatch.signals.patterns.capability import CUES
@@ -47,6 +48,7 @@ N_BUCKETS = 1 << 17
 MODEL_FILE = "capability_model.npz"
 _CUE_PATTERNS = {name: alternation(cues) for name, cues in CUES.items()}
 _CUE_HASH = {name: text_hash(f"\x00cue:{name}") for name in CUES}
+_CUE_HASHES = np.array([_CUE_HASH[name] for name in CUES], dtype=np.uint64)
 _BIGRAM_SALT = np.uint64(0x5851F42D4C957F2D)
 
 
@@ -113,6 +115,37 @@ class LinearModel:
         return buf.getvalue()
 
 
+def view_logits(model: LinearModel, view: PromptView) -> np.ndarray:
+    """``model.logits(features(view))``: with ``_native.tokens`` built, the sparse product is
+    summed straight from the shared token and bigram hashes in one compiled loop, in the
+    order the sparse product adds them (the same float32 values), with no feature arrays,
+    sort or matrix built."""
+    native = text._NATIVE
+    if native is None:
+        return model.logits(features(view))
+    n = view.n_unique
+    tok = view.tokens
+    bigrams, offsets = view_shingles(view)
+    cues = np.zeros((n, len(_CUE_PATTERNS)), dtype=np.uint8)
+    for j, pattern in enumerate(_CUE_PATTERNS.values()):
+        cues[:, j] = view.matches(pattern)
+    sums, counts = native.hashed_sums(
+        model.weights,
+        np.ascontiguousarray(tok.hashes),
+        np.ascontiguousarray(tok.offsets, np.int64),
+        np.ascontiguousarray(bigrams, np.uint64),
+        np.ascontiguousarray(offsets, np.int64),
+        int(_BIGRAM_SALT),
+        cues,
+        _CUE_HASHES,
+    )
+    out = np.tile(model.bias, (n, 1)).astype(np.float32)
+    if counts.any():
+        scale = 1.0 / np.sqrt(np.maximum(counts, 1))
+        out += sums * scale[:, None].astype(np.float32)
+    return out
+
+
 @cache
 def load_model() -> LinearModel | None:
     """The packaged model, or None if it has not been trained yet (cue rules are used)."""
@@ -120,7 +153,8 @@ def load_model() -> LinearModel | None:
     if not res.is_file():
         return None
     with res.open("rb") as fh, np.load(fh) as z:
-        return LinearModel(z["weights"].astype(np.float32), z["bias"].astype(np.float32))
+        weights = np.ascontiguousarray(z["weights"], dtype=np.float32)  # rows read whole
+        return LinearModel(weights, z["bias"].astype(np.float32))
 
 
 def _cue_logits(view: PromptView) -> np.ndarray:
@@ -154,7 +188,7 @@ class CapabilitySignal(RequestSignal):
     def predict(self, view: PromptView) -> tuple[np.ndarray, np.ndarray]:
         """(class index, probability) per unique prompt, from the text alone."""
         model = load_model()
-        logits = model.logits(features(view)) if model is not None else _cue_logits(view)
+        logits = view_logits(model, view) if model is not None else _cue_logits(view)
         prob = softmax(logits)
         best = prob.argmax(axis=1)
         return best, prob[np.arange(len(best)), best].astype(np.float32)

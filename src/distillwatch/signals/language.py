@@ -12,13 +12,13 @@ hashes.
 from __future__ import annotations
 
 from functools import cache
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from distillwatch.signals import rematch
+from distillwatch.signals import rematch, text
 from distillwatch.signals.base import RequestSignal
 from distillwatch.signals.patterns.stopwords import STOPWORDS
 from distillwatch.signals.text import (
@@ -115,6 +115,8 @@ def script_counts(texts: pa.Array) -> np.ndarray:
     """(n, len(_SCRIPTS)) count of letters per script in the first characters of each text."""
     head = first_chars(texts, SCRIPT_CHARS)
     offsets, data = string_offsets(head)
+    if text._NATIVE is not None:  # one compiled pass, the same counts
+        return cast(np.ndarray, text._NATIVE.script_counts(offsets, data, _TABLE, len(_SCRIPTS)))
     n = len(offsets) - 1
     lengths = np.diff(offsets)
     start = offsets[0]
