@@ -158,3 +158,36 @@ def test_weak_keys_read_the_rows_link_fields() -> None:
     got = weak_keys(rows[0])
     assert got["ip_prefix"] == "100.64.0" and got["user_agent"] == UA
     assert got["email_domain"] == "mailinator.com" and "template" in got and "sketch" in got
+
+
+def _rotating(account: str, n: int, created: str) -> list[dict[str, Any]]:
+    """Twelve requests of one account that shares nothing but the client: its own exit per
+    request, its own mail domain, its own prompts."""
+    words = ("river", "stone", "cloud", "ember", "maple", "quartz", "harbor", "lilac")
+    return [
+        record(
+            account,
+            i,
+            f"{words[n % 8]} {n} {i}: why does the {words[i % 8]} {words[(n + i) % 8]} turn?",
+            n * 900 + i * 60,
+            user_agent=UA,
+            ip=f"10.{n}.{i}.9",
+            asn=64500 + i,
+            email_domain=f"home{n}.example",
+            account_created=created,
+        )
+        for i in range(12)
+    ]
+
+
+def test_new_accounts_rotating_fresh_exits_on_one_rare_client_are_joined() -> None:
+    engine = OnlineEngine(learned=False)
+    new = (BASE - dt.timedelta(hours=6)).isoformat()
+    for n in range(12):
+        _observe(engine, _rotating(f"q{n}", n, new))
+    assert len({engine.clusters.find(f"q{n}") for n in range(12)}) == 1
+    # the same accounts a year old (an open-source tool's users) stay apart
+    veterans = OnlineEngine(learned=False)
+    for n in range(12):
+        _observe(veterans, _rotating(f"v{n}", n, "2025-11-01T00:00:00Z"))
+    assert len({veterans.clusters.find(f"v{n}") for n in range(12)}) == 12

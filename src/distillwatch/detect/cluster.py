@@ -77,6 +77,7 @@ _KIND_NAMES = {
     "payment_fingerprint": "payment fingerprints",
     "ip_prefix": "network prefixes",
     "user_agent": "user agents",
+    "newcomer_agent": "a rare client among new accounts",
     "email_domain": "email domains",
     "template": "prompt templates",
     "sketch": "near-duplicate prompts",

@@ -41,6 +41,9 @@ DEFAULT_CONFIDENCE: dict[str, float] = {
     "organisation": 1.0,
     "ip_prefix": 0.3,
     "user_agent": 0.2,
+    # a rare client shared by new accounts that each rotate through fresh exits
+    # (:mod:`.newcomers`): enough alone to judge them together; the cluster checks decide
+    "newcomer_agent": 0.6,
     "email_domain": 0.25,
     "template": 0.4,
     "sketch": 0.3,
@@ -67,7 +70,9 @@ class LinkConfig:
     #: and a shared near-duplicate sketch both say "they sent the same prompt". Shared
     #: content alone never links -- every harvester draws from the same public datasets --
     #: it has to meet shared infrastructure.
-    families: dict[str, str] = field(default_factory=lambda: {"sketch": "template"})
+    families: dict[str, str] = field(
+        default_factory=lambda: {"sketch": "template", "newcomer_agent": "user_agent"}
+    )
     #: Leiden modularity resolution: higher splits campaigns finer.
     resolution: float = 0.3
     #: An account stays in its community only with this much link weight into it (a strong
@@ -76,6 +81,11 @@ class LinkConfig:
     #: Weak pairs each account keeps (its most confident; a pair stays when either account
     #: keeps it): bounds linking's graph to ``accounts x degree`` weak edges.
     degree: int = 64
+
+    def cap(self, accounts: int) -> int:
+        """The most accounts a weak value may be held by and still link (``max_share`` of
+        ``accounts``, within ``min_group`` .. ``max_group``)."""
+        return int(min(self.max_group, max(self.min_group, self.max_share * accounts)))
 
 
 @dataclass(frozen=True)
@@ -137,7 +147,7 @@ def link_accounts(
     n = len(accounts)
     names = tuple(sorted(config.confidence))
     kinds = Kinds.of(config.confidence, config.families)
-    cap = int(min(config.max_group, max(config.min_group, config.max_share * n)))
+    cap = config.cap(n)
     holdings = load(accounts, keys, {k: None if k in config.strong else cap for k in names})
     strong = {k: _mesh(holdings[k]) for k in names if k in config.strong}
     weak = weak_edges(

@@ -350,11 +350,11 @@ class ProfileState:
             wrapper_frames=wrapper_frames,
             wrapper_requests=wrapper_requests,
             replayed_share=replayed / tracked if tracked else 0.0,
-            prefix_recurrence=self._prefix_recurrence(),
+            prefix_recurrence=self.prefix_recurrence(),
         )
         return out
 
-    def _prefix_recurrence(self) -> float | None:
+    def prefix_recurrence(self) -> float | None:
         """As the batch ``prefix_recurrence``: among prefixes first seen before the last
         active day, the share seen again on a later day; ``None`` while none had the chance."""
         if self.last_ts is None:

@@ -23,6 +23,8 @@ from distillwatch.detect.cluster import CLUSTER_CHECKS
 from distillwatch.detect.evidence import Finding, any_distinctive, noisy_or, strongest_first
 from distillwatch.detect.identity import is_disposable
 from distillwatch.detect.learned import ONLINE_MODEL_FILE, findings_from_matrix, model_row
+from distillwatch.detect.newcomers import KIND as NEWCOMER
+from distillwatch.detect.newcomers import newcomer_agent
 from distillwatch.detect.score import FRESH_DAYS, run_checks
 from distillwatch.enforce.assessment import Assessment
 from distillwatch.online.account import ProfileState
@@ -113,7 +115,7 @@ class OnlineEngine:
         owner = str(row.get("org_id") or account_id)
         cluster = self.clusters.link(account_id, keys, self._state_of, owner)
         if self.weak is not None:
-            cluster = self._join_weak(account_id, row) or cluster
+            cluster = self._join_weak(account_id, row, ts) or cluster
         if cluster is not None:
             cluster.state.update(row, ts, gap, new_model)
         self._judge_account(account_id, entry, cluster)
@@ -129,12 +131,19 @@ class OnlineEngine:
         judgement = self._cluster_judgements.get(cluster.root) if cluster is not None else None
         return self._assessment(account_id, entry, cluster, judgement)
 
-    def _join_weak(self, account_id: str, row: Mapping[str, Any]) -> Cluster | None:
+    def _join_weak(self, account_id: str, row: Mapping[str, Any], ts: float) -> Cluster | None:
         """Join the account to a cluster on weak evidence: first to a campaign that owns what
         it shows (:meth:`_owning_cluster`), else to the cluster its qualifying pairs hold it
-        to (:meth:`_attached_cluster`)."""
+        to (:meth:`_attached_cluster`). A new account rotating through fresh exits shows its
+        client as a newcomer's too (:mod:`distillwatch.detect.newcomers`), as in scan."""
         assert self.weak is not None
-        shown = self.weak.observe(account_id, weak_keys(row))
+        keys = weak_keys(row)
+        state = self.accounts[account_id].state
+        if "user_agent" in keys and newcomer_agent(
+            ts, state.created, len(state.prefix_days), state.prefix_recurrence()
+        ):
+            keys[NEWCOMER] = keys["user_agent"]
+        shown = self.weak.observe(account_id, keys)
         target = self._owning_cluster(account_id, shown) or self._attached_cluster(
             account_id, shown
         )

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from distillwatch.detect.link import LinkConfig
+from distillwatch.detect.newcomers import KIND as NEWCOMER
 from distillwatch.online.account import ip_prefix
 
 #: record field -> link kind (the weak kinds of :data:`distillwatch.features.keys`)
@@ -37,6 +38,10 @@ WEAK_FIELDS = {
     "template_id": "template",
     "lsh_0": "sketch",
 }
+
+
+#: A newcomer's client is as common as the client: a popular SDK links no newcomers either.
+_COUNTED_AS = {NEWCOMER: "user_agent"}
 
 
 def weak_keys(row: Mapping[str, Any]) -> dict[str, str]:
@@ -149,8 +154,9 @@ class WeakLinks:
             theirs = vb.get(kind)
             if not theirs:
                 continue
+            counted = (_COUNTED_AS.get(kind, kind), kind)
             for value in mine & theirs:
-                if len(self._holders.get((kind, value), ())) <= cap:
+                if all(len(self._holders.get((k, value), ())) <= cap for k in counted):
                     out.add(kind)
                     break
         return out

@@ -48,6 +48,7 @@ KNOWN_KINDS = (
     "sketch",
     "email_domain",
     "user_agent",
+    "newcomer_agent",
 )
 _KIND = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 _FIELDS = {

@@ -17,7 +17,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from distillwatch.detect.link import Links, link_accounts
+from distillwatch.detect.link import LinkConfig, Links, link_accounts
+from distillwatch.detect.newcomers import with_newcomer_agents
 from distillwatch.detect.score import (
     DEFAULT_THRESHOLD,
     Campaign,
@@ -154,7 +155,9 @@ def detect_with(
     its own connection (``scan/spark/connection.py``)."""
     prepare_events(con)
     accounts = group_features(con)
-    links = link_accounts(accounts["account_id"].to_list(), link_key_ids(con))
+    config = LinkConfig()
+    keys = with_newcomer_agents(link_key_ids(con), accounts, config.cap(accounts.height))
+    links = link_accounts(accounts["account_id"].to_list(), keys, config)
     accounts = with_component_size(accounts, links)
     pooled = cluster_features(con, links)
     verdicts, campaigns = score(accounts, links, pooled, threshold, learned=learned)
