@@ -6,7 +6,7 @@ build needs a C compiler and the Python headers, and Cython comes from the build
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-NATIVE = ["columns", "tokens"]
+NATIVE = ["columns", "masks", "tokens"]
 
 setup(
     ext_modules=cythonize(

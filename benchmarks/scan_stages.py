@@ -1,6 +1,7 @@
 """Where ``scan`` spends its CPU: every stage timed alone, in one process, on one log.
 
     .venv/bin/python benchmarks/scan_stages.py --log PATH [--rows N] [--json F]
+    .venv/bin/python benchmarks/scan_stages.py --log PATH [--rows N] --native-ab ROUNDS
 
 Run by ``bench_scan.py --runs stages`` (and usable alone). Unlike the end-to-end run, every
 stage here runs in this one process, one after the other, so each figure is that stage's own
@@ -240,6 +241,76 @@ def table(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def native_ab(log: str, rows: int | None, rounds: int = 3) -> list[dict[str, Any]]:
+    """The compiled modules (``distillwatch._native``) against the Python/NumPy code they
+    replace, on the same batches in this one process, interleaved round by round so both
+    see the same machine: decode (``process_chunk``), signals without a memo, and signals
+    with one (as scan runs them). Every round's outputs are compared: they must be equal."""
+    import gc
+
+    from distillwatch import signals
+    from distillwatch.ingest import fast
+    from distillwatch.ingest.batches import process_chunk
+    from distillwatch.scan.enrich import CHUNK_BYTES
+    from distillwatch.signals import template, text
+
+    chunks = _chunks(log, CHUNK_BYTES, rows)
+    modules = {
+        "native": (fast._NATIVE, text._NATIVE, template._NATIVE),
+        "python": (None, None, None),
+    }
+    if None in modules["native"]:
+        raise SystemExit("distillwatch._native is not built: pip install -e .")
+    batches = [process_chunk(chunk).batch for chunk in chunks]
+    n = sum(batch.num_rows for batch in batches)
+    steps: dict[str, Callable[[], list[Any]]] = {
+        "decode": lambda: [process_chunk(chunk).batch for chunk in chunks],
+        "signals, no memo": lambda: [signals.compute(batch) for batch in batches],
+        "signals, with memo": lambda: [
+            signals.compute(batch, memo) for memo in [signals.PromptMemo()] for batch in batches
+        ],
+    }
+    figures: list[dict[str, Any]] = []
+    for step, run in steps.items():
+        for round_ in range(rounds):
+            outputs = {}
+            for name, (columns, tokens, masks) in modules.items():
+                fast._NATIVE, text._NATIVE, template._NATIVE = columns, tokens, masks
+                gc.collect()
+                cpu = time.process_time()
+                outputs[name] = run()
+                us = (time.process_time() - cpu) / n * 1e6
+                figures.append({"step": step, "code": name, "round": round_, "us": us})
+            fast._NATIVE, text._NATIVE, template._NATIVE = modules["native"]
+            pairs = zip(outputs["native"], outputs["python"], strict=True)
+            if not all(a.equals(b) for a, b in pairs):
+                raise SystemExit(f"{step}: the compiled and Python outputs differ")
+    return [{"records": n}, *figures]
+
+
+def ab_table(figures: list[dict[str, Any]]) -> str:
+    """Markdown: per step, µs of CPU per request of each round, Python then compiled."""
+    n = figures[0]["records"]
+    lines = [
+        f"{n:,} requests, one process, rounds interleaved (Python, then compiled, each round).",
+        "",
+        "| step | Python/NumPy, µs per request | compiled, µs per request | ratio of medians |",
+        "|---|---|---|---:|",
+    ]
+    for step in dict.fromkeys(f["step"] for f in figures[1:]):
+        per = {
+            code: sorted(f["us"] for f in figures[1:] if f["step"] == step and f["code"] == code)
+            for code in ("python", "native")
+        }
+        median = {code: values[len(values) // 2] for code, values in per.items()}
+        shown = {code: " / ".join(f"{v:.1f}" for v in values) for code, values in per.items()}
+        lines.append(
+            f"| {step} | {shown['python']} | {shown['native']} "
+            f"| {median['python'] / median['native']:.2f}× |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -248,7 +319,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, help="stop reading after about this many lines")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--no-detect", action="store_true", help="stop after the Parquet write")
+    parser.add_argument(
+        "--native-ab",
+        type=int,
+        metavar="ROUNDS",
+        help="only compare the compiled modules with the Python code they replace",
+    )
     args = parser.parse_args()
+    if args.native_ab:
+        print(ab_table(native_ab(args.log, args.rows, args.native_ab)))
+        return
     figures = profile(args.log, args.rows, detect=not args.no_detect)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")

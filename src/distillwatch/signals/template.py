@@ -14,6 +14,7 @@ part of those.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -23,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from distillwatch._native import load
 from distillwatch.signals import rematch
 from distillwatch.signals.base import RequestSignal
 from distillwatch.signals.text import PromptView, Tokens, mix64, string_offsets, tokenize
@@ -121,6 +123,8 @@ MASKS: tuple[Mask, ...] = (
 
 
 _LONG_LINE = 6  # index of the long-line mask in MASKS
+#: The compiled mask scanners, or None when not built or ``DISTILLWATCH_NATIVE=0``.
+_NATIVE = load("masks") if os.environ.get("DISTILLWATCH_NATIVE", "1") != "0" else None
 
 
 def _replace_where(texts: pa.Array, where: np.ndarray, pattern: str, replacement: str) -> pa.Array:
@@ -176,11 +180,21 @@ def _python_replace_where(
 
 
 def skeleton(lowered: pa.Array, mask_long_lines: bool = True) -> pa.Array:
-    """The masked instruction frame of every (lower-cased) prompt."""
+    """The masked instruction frame of every (lower-cased) prompt.
+
+    Masks with a compiled scanner (``_native/masks.pyx``: the same result as RE2's pass)
+    use it when the module is built; the others, or all without it, run through RE2.
+    """
     text_marks = marks(lowered)
     out = lowered
+    native = _NATIVE
     for i, mask in enumerate(MASKS):
-        if mask_long_lines or i != _LONG_LINE:
+        if not mask_long_lines and i == _LONG_LINE:
+            continue
+        if native is not None and i in native.NATIVE_MASKS:
+            offsets, data = string_offsets(out)
+            out = native.apply(i, offsets, data)
+        else:
             out = apply_mask(out, mask, text_marks)
     return out
 

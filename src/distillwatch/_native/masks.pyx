@@ -1,0 +1,289 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Template masks (``signals/template.py``) as hand-written scanners over UTF-8 bytes.
+
+Each function here gives exactly what RE2 gives for one mask's pattern and replacement with
+``pc.replace_substring_regex`` (leftmost-first matches, scanning on after each match, RE2's
+ASCII ``\\s``/``\\d``, repeats counted in code points), without RE2's per-call compilation
+and its automaton per byte: a mask that cannot apply to a text (none of the characters it
+needs) costs one copy. ``template.MASKS`` keeps the patterns, the definition;
+``tests/test_native_masks.py`` holds every scanner equal to RE2 on generated texts.
+"""
+
+import numpy as np
+import pyarrow as pa
+
+from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdlib cimport free, realloc
+from libc.string cimport memcpy
+
+
+cdef class _Out:
+    """A growing UTF-8 buffer with int32 offsets (an Arrow string array being written)."""
+
+    cdef char* data
+    cdef Py_ssize_t size, cap
+    cdef object offsets
+
+    def __cinit__(self, Py_ssize_t n_texts, Py_ssize_t hint):
+        self.cap = hint + 64
+        self.data = <char*>realloc(NULL, self.cap)
+        if self.data == NULL:
+            raise MemoryError()
+        self.size = 0
+        self.offsets = np.zeros(n_texts + 1, dtype=np.int32)
+
+    def __dealloc__(self):
+        free(self.data)
+
+    cdef int put(self, const uint8_t* s, Py_ssize_t n) except -1:
+        cdef Py_ssize_t cap = self.cap
+        cdef char* p
+        if self.size + n > cap:
+            while self.size + n > cap:
+                cap *= 2
+            if cap > 2147483647:
+                raise OverflowError("masked texts larger than 2 GB")
+            p = <char*>realloc(self.data, cap)
+            if p == NULL:
+                raise MemoryError()
+            self.data, self.cap = p, cap
+        memcpy(self.data + self.size, s, n)
+        self.size += n
+        return 0
+
+    cdef object array(self, Py_ssize_t n_texts):
+        data = pa.py_buffer(bytes(<char[:self.size]>self.data) if self.size else b"")
+        offsets = pa.py_buffer(self.offsets)
+        return pa.Array.from_buffers(pa.string(), n_texts, [None, offsets, data])
+
+
+cdef inline Py_ssize_t _char_len(uint8_t b) noexcept nogil:
+    if b < 0xC0:
+        return 1
+    if b < 0xE0:
+        return 2
+    if b < 0xF0:
+        return 3
+    return 4
+
+
+cdef inline bint _space(uint8_t b) noexcept nogil:
+    """RE2's ``\\s``: ``[\\t\\n\\f\\r ]`` (no vertical tab)."""
+    return b == 32 or b == 9 or b == 10 or b == 12 or b == 13
+
+
+cdef inline bint _digit(uint8_t b) noexcept nogil:
+    return 48 <= b <= 57
+
+
+cdef inline bint _word(uint8_t b) noexcept nogil:
+    """RE2's ``\\w``: ``[0-9A-Za-z_]``."""
+    return _digit(b) or (65 <= b <= 90) or (97 <= b <= 122) or b == 95
+
+
+cdef const uint8_t* _U = b" _u_ "
+cdef const uint8_t* _Q = b" _q_ "
+cdef const uint8_t* _B = b" _b_ "
+cdef const uint8_t* _V = b": _v_"
+cdef const uint8_t* _P = b" _p_ "
+cdef const uint8_t* _N = b" _n_ "
+cdef const uint8_t* _C = b" _c_ "
+
+
+cdef int _code(_Out out, const uint8_t* s, Py_ssize_t n) except -1:
+    """```` (?s)```.*?(?:```|$) ```` -> `` _c_ ``."""
+    cdef Py_ssize_t i = 0, p, q
+    while i < n:
+        p = i
+        while p + 2 < n and not (s[p] == 96 and s[p + 1] == 96 and s[p + 2] == 96):
+            p += 1
+        if p + 2 >= n:
+            return out.put(s + i, n - i)
+        out.put(s + i, p - i)
+        q = p + 3
+        while q + 2 < n and not (s[q] == 96 and s[q + 1] == 96 and s[q + 2] == 96):
+            q += 1
+        out.put(_C, 5)
+        i = q + 3 if q + 2 < n else n
+    return 0
+
+
+cdef Py_ssize_t _closed(
+    const uint8_t* s, Py_ssize_t n, Py_ssize_t q, const uint8_t* close, Py_ssize_t close_len,
+    const uint8_t* also, Py_ssize_t also_len, Py_ssize_t low, Py_ssize_t high
+) noexcept nogil:
+    """End of ``[^close also \\n]{low,high}close`` matched at ``q`` (after an opener), or -1."""
+    cdef Py_ssize_t count = 0, size
+    while q < n:
+        if q + close_len <= n and s[q] == close[0] and (close_len == 1 or (
+            s[q + 1] == close[1] and (close_len == 2 or s[q + 2] == close[2])
+        )):
+            return q + close_len if count >= low else -1
+        if s[q] == 10:
+            return -1
+        if also_len and q + also_len <= n and s[q] == also[0] and (also_len == 1 or (
+            s[q + 1] == also[1] and (also_len == 2 or s[q + 2] == also[2])
+        )):
+            return -1
+        size = _char_len(s[q])
+        count += 1
+        if count > high:
+            return -1
+        q += size
+    return -1
+
+
+cdef int _quotes(_Out out, const uint8_t* s, Py_ssize_t n) except -1:
+    """``"[^"\\n]{1,300}"`` and the “”, «», 「」, 『』 pairs -> `` _q_ ``."""
+    cdef Py_ssize_t i = 0, done = 0, end, size
+    while i < n:
+        end = -1
+        size = _char_len(s[i])
+        if s[i] == 34:
+            end = _closed(s, n, i + 1, b'"', 1, NULL, 0, 1, 300)
+        elif size == 3 and i + 3 <= n and s[i] == 0xE2 and s[i + 1] == 0x80 and s[i + 2] == 0x9C:
+            end = _closed(s, n, i + 3, b"\xe2\x80\x9d", 3, NULL, 0, 1, 300)
+        elif size == 2 and i + 2 <= n and s[i] == 0xC2 and s[i + 1] == 0xAB:
+            end = _closed(s, n, i + 2, b"\xc2\xbb", 2, NULL, 0, 1, 300)
+        elif size == 3 and i + 3 <= n and s[i] == 0xE3 and s[i + 1] == 0x80 and s[i + 2] == 0x8C:
+            end = _closed(s, n, i + 3, b"\xe3\x80\x8d", 3, NULL, 0, 1, 300)
+        elif size == 3 and i + 3 <= n and s[i] == 0xE3 and s[i + 1] == 0x80 and s[i + 2] == 0x8E:
+            end = _closed(s, n, i + 3, b"\xe3\x80\x8f", 3, NULL, 0, 1, 300)
+        if end >= 0:
+            out.put(s + done, i - done)
+            out.put(_Q, 5)
+            i = done = end
+        else:
+            i += size
+    return out.put(s + done, n - done)
+
+
+cdef int _brackets(_Out out, const uint8_t* s, Py_ssize_t n) except -1:
+    """``\\([^()\\n]{0,120}\\)`` and the [] and {} pairs -> `` _b_ ``."""
+    cdef Py_ssize_t i = 0, done = 0, end
+    while i < n:
+        end = -1
+        if s[i] == 40:
+            end = _closed(s, n, i + 1, b")", 1, b"(", 1, 0, 120)
+        elif s[i] == 91:
+            end = _closed(s, n, i + 1, b"]", 1, b"[", 1, 0, 120)
+        elif s[i] == 123:
+            end = _closed(s, n, i + 1, b"}", 1, b"{", 1, 0, 120)
+        if end >= 0:
+            out.put(s + done, i - done)
+            out.put(_B, 5)
+            i = done = end
+        else:
+            i += 1  # every opener is ASCII: stepping bytes never starts inside a character
+    return out.put(s + done, n - done)
+
+
+cdef inline bint _colon_at(const uint8_t* s, Py_ssize_t n, Py_ssize_t q) noexcept nogil:
+    return s[q] == 58 or (q + 3 <= n and s[q] == 0xEF and s[q + 1] == 0xBC and s[q + 2] == 0x9A)
+
+
+cdef int _fields(_Out out, const uint8_t* s, Py_ssize_t n) except -1:
+    """``(?m)^([^\\n:：]{1,30})[:：][ \\t]*\\S[^\\n]*`` -> ``\\1: _v_``, line by line."""
+    cdef Py_ssize_t line = 0, q, count, r, stop
+    while line <= n:
+        stop = line
+        while stop < n and s[stop] != 10:
+            stop += 1
+        q, count = line, 0
+        while q < stop and not _colon_at(s, n, q):
+            q += _char_len(s[q])
+            count += 1
+        if q < stop and 1 <= count <= 30:
+            r = q + (1 if s[q] == 58 else 3)
+            while r < stop and (s[r] == 32 or s[r] == 9):
+                r += 1
+            if r < stop and not _space(s[r]):
+                out.put(s + line, q - line)
+                out.put(_V, 5)
+                if stop < n:
+                    out.put(s + stop, 1)
+                line = stop + 1
+                continue
+        out.put(s + line, stop - line + (1 if stop < n else 0))
+        line = stop + 1
+    return 0
+
+
+cdef int _long_lines(_Out out, const uint8_t* s, Py_ssize_t n) except -1:
+    """``(?m)^[^\\n]{200,}$`` -> `` _p_ ``: every line of 200 characters or more."""
+    cdef Py_ssize_t line = 0, stop, count
+    while line <= n:
+        stop = line
+        count = 0
+        while stop < n and s[stop] != 10:
+            if s[stop] < 0x80 or s[stop] >= 0xC0:
+                count += 1
+            stop += 1
+        if count >= 200:
+            out.put(_P, 5)
+        else:
+            out.put(s + line, stop - line)
+        if stop < n:
+            out.put(s + stop, 1)
+        line = stop + 1
+    return 0
+
+
+cdef int _numbers(_Out out, const uint8_t* s, Py_ssize_t n) except -1:
+    """``\\d+(?:[.,:/-]\\d+)*`` -> `` _n_ ``."""
+    cdef Py_ssize_t i = 0, done = 0, q
+    cdef uint8_t c
+    while i < n:
+        if not _digit(s[i]):
+            i += 1
+            continue
+        q = i
+        while q < n and _digit(s[q]):
+            q += 1
+        while q + 1 < n:
+            c = s[q]
+            if not (c == 46 or c == 44 or c == 58 or c == 47 or c == 45) or not _digit(s[q + 1]):
+                break
+            q += 1
+            while q < n and _digit(s[q]):
+                q += 1
+        out.put(s + done, i - done)
+        out.put(_N, 5)
+        i = done = q
+    return out.put(s + done, n - done)
+
+
+#: Scanners by their mask's position in ``template.MASKS``.
+NATIVE_MASKS = {0: "code", 2: "quotes", 4: "brackets", 5: "fields", 6: "long lines", 7: "numbers"}
+
+
+def apply(int which, const int64_t[::1] offsets, const uint8_t[::1] data):
+    """The texts ``data[offsets[i]:offsets[i + 1]]`` with mask ``which`` (a key of
+    :data:`NATIVE_MASKS`) applied, as a new Arrow string array."""
+    cdef Py_ssize_t n = offsets.shape[0] - 1, i
+    cdef int64_t start, stop
+    if n < 0:
+        raise ValueError("no offsets")
+    if which not in NATIVE_MASKS:
+        raise ValueError(f"no scanner for mask {which}")
+    out = _Out(n, (offsets[n] - offsets[0]) if n > 0 else 0)
+    cdef int32_t[::1] ends = out.offsets
+    cdef const uint8_t* base = &data[0] if data.shape[0] else <const uint8_t*>b""
+    for i in range(n):
+        start, stop = offsets[i], offsets[i + 1]
+        if start < 0 or stop < start or stop > data.shape[0]:
+            raise IndexError(f"text {i} [{start}, {stop}) is outside the data")
+        if which == 0:
+            _code(out, base + start, stop - start)
+        elif which == 2:
+            _quotes(out, base + start, stop - start)
+        elif which == 4:
+            _brackets(out, base + start, stop - start)
+        elif which == 5:
+            _fields(out, base + start, stop - start)
+        elif which == 6:
+            _long_lines(out, base + start, stop - start)
+        else:
+            _numbers(out, base + start, stop - start)
+        ends[i + 1] = <int32_t>out.size
+    return out.array(n)
