@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from distillwatch import signals
 from distillwatch.signals import text
+from distillwatch.signals.sketch import shingles, shingles_numpy
 from distillwatch.signals.text import char_classes, string_offsets, tokenize_numpy
 
 NATIVE = text._NATIVE
@@ -41,6 +42,9 @@ TEXTS = [
     "𠀀𠀁 supplementary Han and 𝔘𝔫𝔦 math letters",
     "x" * 200 + " " + "y" * 70,
     "a_b_c 1_2_3 _q_ _x_ __ ___",
+    "what are the",  # only stopword pairs
+    "of the cat and the hat",
+    "one",
 ]
 
 
@@ -64,6 +68,8 @@ def assert_tokens_equal(texts: pa.Array) -> None:
         assert np.array_equal(getattr(got, name), getattr(want, name)), name
         assert getattr(got, name).dtype == getattr(want, name).dtype, name
     assert np.array_equal(got.hashes, want.hashes)
+    for native, numpy in zip(shingles(got), shingles_numpy(want), strict=True):
+        assert native.dtype == numpy.dtype and np.array_equal(native, numpy)
     with numpy_only():
         assert np.array_equal(text.hash_strings(texts), _native_hash_strings(texts))
 

@@ -210,3 +210,43 @@ def script_counts(
                 raise ValueError(f"script class {cls} outside [0, {classes})")
             c[i, cls] += 1
     return counts
+
+
+def shingles(
+    const uint64_t[::1] hashes,
+    const int64_t[::1] token_offsets,
+    const uint8_t[::1] stop,
+    uint64_t shingle,
+):
+    """``sketch.shingles`` per prompt, in prompt order: the bigram values ``mix64(h[j] *
+    shingle + h[j + 1])`` of its consecutive tokens, leaving out pairs of two stopwords
+    (``stop``) unless every pair is one; a one-token prompt gives ``mix64(h)``. Returns
+    (values uint64, offsets int64 per prompt)."""
+    cdef Py_ssize_t n = token_offsets.shape[0] - 1, i, k = 0
+    cdef int64_t a, b, j
+    cdef bint content
+    if n < 0 or token_offsets[n] > hashes.shape[0] or stop.shape[0] != hashes.shape[0]:
+        raise ValueError("offsets past the hashes, or not one stop flag per token")
+    cdef int64_t total = token_offsets[n] - token_offsets[0] if n > 0 else 0
+    values = np.empty(max(total, 1), dtype=np.uint64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    cdef uint64_t[::1] v = values
+    cdef int64_t[::1] o = offsets
+    with nogil:
+        for i in range(n):
+            a, b = token_offsets[i], token_offsets[i + 1]
+            if b - a == 1:
+                v[k] = mix64(hashes[a])
+                k += 1
+            elif b - a > 1:
+                content = False
+                for j in range(a, b - 1):
+                    if not (stop[j] and stop[j + 1]):
+                        content = True
+                        break
+                for j in range(a, b - 1):
+                    if not content or not (stop[j] and stop[j + 1]):
+                        v[k] = mix64(hashes[j] * shingle + hashes[j + 1])
+                        k += 1
+            o[i + 1] = k
+    return values[:k], offsets

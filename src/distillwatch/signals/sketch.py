@@ -17,11 +17,12 @@ many requests, which sharpens it. Empty prompts get bands equal to 0 ("no sketch
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 import pyarrow as pa
 
+from distillwatch.signals import text
 from distillwatch.signals.base import RequestSignal
 from distillwatch.signals.language import is_stopword
 from distillwatch.signals.text import PromptView, Tokens, mix64
@@ -35,7 +36,23 @@ _SHINGLE = _U64(0xC2B2AE3D27D4EB4F)
 
 
 def shingles(tokens: Tokens) -> tuple[np.ndarray, np.ndarray]:
-    """Word-bigram hashes of every prompt (a lone word is its own shingle) and their offsets."""
+    """Word-bigram hashes of every prompt (a lone word is its own shingle) and their offsets.
+
+    One compiled pass over the tokens when ``_native.tokens`` is built, else
+    :func:`shingles_numpy` (the definition; the same values)."""
+    native = text._NATIVE
+    if native is None:
+        return shingles_numpy(tokens)
+    stop = is_stopword(tokens.hashes).view(np.uint8)
+    offsets = np.ascontiguousarray(tokens.offsets, np.int64)
+    return cast(
+        tuple[np.ndarray, np.ndarray],
+        native.shingles(tokens.hashes, offsets, stop, int(_SHINGLE)),
+    )
+
+
+def shingles_numpy(tokens: Tokens) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`shingles` in NumPy passes."""
     h, row, counts = tokens.hashes, tokens.row, tokens.counts
     with np.errstate(over="ignore"):
         pair = mix64(h[:-1] * _SHINGLE + h[1:]) if len(h) > 1 else np.zeros(0, _U64)
