@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from builders import casual_user, cot_harvester, hydra, write_log
 from distillwatch.cli import app
-from distillwatch.scan import run_scan
+from distillwatch.scan import connect, run_scan, sql_memory_lent
 
 ACCOUNT_FIELDS = {"account_id", "score", "flagged", "campaign_id", "reasons"}
 CAMPAIGN_FIELDS = {
@@ -80,3 +80,25 @@ def test_scan_cli_empty_log(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["scan", str(log), "--out", str(tmp_path / "o"), "--no-html"])
     assert result.exit_code == 0, result.output
     assert read_jsonl(tmp_path / "o" / "accounts.jsonl") == []
+
+
+def test_sql_memory_lent_spills_and_restores(tmp_path: Path) -> None:
+    """While Python links and scores, DuckDB keeps only the idle limit (its table written to
+    the spill directory, still all there), then gets its own limit back (as DuckDB shows
+    it, to 0.1 MiB)."""
+    con = connect("512MB", spill_dir=tmp_path / "spill")
+    con.execute(
+        "CREATE TEMP TABLE t AS SELECT range AS x, md5(range::VARCHAR) AS s FROM range(2000000)"
+    )
+    setting = "SELECT current_setting('memory_limit')"
+    held = "SELECT sum(memory_usage_bytes) FROM duckdb_memory()"
+    before, used = con.execute(setting).fetchone(), con.execute(held).fetchone()[0]
+    with sql_memory_lent(con, "16MB"):
+        assert con.execute(setting).fetchone()[0].startswith("15")  # 16 MB = 15.2 MiB
+        assert con.execute(held).fetchone()[0] <= 16e6 < used
+        assert any((tmp_path / "spill").iterdir())
+    restored = con.execute(setting).fetchone()[0]
+    assert abs(float(restored.split()[0]) - float(before[0].split()[0])) <= 0.1  # MiB shown
+    assert con.execute("SELECT count(*), count(DISTINCT s) FROM t").fetchone() == (2000000,) * 2
+    with sql_memory_lent(object()):  # another engine's connection: left alone
+        pass
