@@ -10,7 +10,7 @@ not built); ``tests/test_native_tokens.py`` holds the two equal.
 
 import numpy as np
 
-from libc.stdint cimport int8_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint64_t
 
 cdef uint64_t _P = 0x100000001B3ULL
 cdef uint64_t _LEN = 0x2545F4914F6CDD1DULL
@@ -250,3 +250,35 @@ def shingles(
                         k += 1
             o[i + 1] = k
     return values[:k], offsets
+
+
+def word_scores(
+    const int32_t[::1] word,
+    const int64_t[::1] token_offsets,
+    const uint8_t[::1] rows,
+    const double[:, ::1] weights,
+):
+    """``language._latin``'s vote: for every selected prompt (``rows``), the float64 sum of
+    the weight rows of its tokens found in the word table (``word`` >= 0), added in token
+    order as ``np.bincount`` adds them. Returns (prompts, languages) float64."""
+    cdef Py_ssize_t n = token_offsets.shape[0] - 1, m = weights.shape[1], i, c
+    cdef int64_t j
+    cdef int32_t w
+    if n < 0 or rows.shape[0] != n or token_offsets[n] > word.shape[0]:
+        raise ValueError("one flag per prompt and offsets within the tokens")
+    scores = np.zeros((n, m), dtype=np.float64)
+    cdef double[:, ::1] s = scores
+    with nogil:
+        for i in range(n):
+            if not rows[i]:
+                continue
+            for j in range(token_offsets[i], token_offsets[i + 1]):
+                w = word[j]
+                if w < 0:
+                    continue
+                if w >= weights.shape[0]:
+                    with gil:
+                        raise IndexError(f"word {w} outside the table")
+                for c in range(m):
+                    s[i, c] += weights[w, c]
+    return scores

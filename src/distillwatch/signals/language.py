@@ -106,6 +106,17 @@ def _stopword_table() -> tuple[HashIndex, np.ndarray, tuple[str, ...]]:
     return HashIndex.of(hash_strings(pa.array(words))), weights, langs
 
 
+def stopword_positions(view: PromptView) -> np.ndarray:
+    """Position of every token of ``view`` in the stopword table, or -1 (int32; looked up
+    once per view for the language vote and the sketch's shingles)."""
+
+    def find() -> np.ndarray:
+        found = _stopword_table()[0].find(view.tokens.hashes)
+        return np.ascontiguousarray(found, np.int32)
+
+    return view.shared("stopword_positions", find)
+
+
 def is_stopword(token_hashes: np.ndarray) -> np.ndarray:
     """Boolean per token hash: is it a function word of any Latin-script language?"""
     return np.asarray(_stopword_table()[0].find(token_hashes) >= 0)
@@ -160,14 +171,19 @@ def detect(view: PromptView) -> np.ndarray:
 
 def _latin(view: PromptView, rows: np.ndarray) -> np.ndarray:
     """Stopword vote for the Latin-script prompts selected by the boolean mask ``rows``."""
-    table, weights, langs = _stopword_table()
+    _, weights, langs = _stopword_table()
     tok = view.tokens
-    word = table.find(tok.hashes)
-    hit = (word >= 0) & rows[tok.row]
-    hit_rows, hit_words = tok.row[hit], word[hit]
-    scores = np.zeros((view.n_unique, len(langs)))
-    for j in np.flatnonzero(weights.any(axis=0)):
-        scores[:, j] = np.bincount(hit_rows, weights[hit_words, j], minlength=view.n_unique)
+    word = stopword_positions(view)
+    if text._NATIVE is not None:  # one compiled pass, the same sums in the same order
+        offsets = np.ascontiguousarray(tok.offsets, np.int64)
+        flags = np.ascontiguousarray(rows, np.bool_).view(np.uint8)
+        scores = text._NATIVE.word_scores(word, offsets, flags, weights)
+    else:
+        hit = (word >= 0) & rows[tok.row]
+        hit_rows, hit_words = tok.row[hit], word[hit]
+        scores = np.zeros((view.n_unique, len(langs)))
+        for j in np.flatnonzero(weights.any(axis=0)):
+            scores[:, j] = np.bincount(hit_rows, weights[hit_words, j], minlength=view.n_unique)
     best = scores.argmax(axis=1)
     result = np.array(langs, dtype=object)[best]
     # No function word at all: plain ASCII is almost always English (code, keywords).

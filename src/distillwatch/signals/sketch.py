@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from distillwatch.signals import text
 from distillwatch.signals.base import RequestSignal
-from distillwatch.signals.language import is_stopword
+from distillwatch.signals.language import is_stopword, stopword_positions
 from distillwatch.signals.text import PromptView, Tokens, mix64
 
 BANDS = 4
@@ -35,15 +35,18 @@ _MULTS = mix64(_SALTS + _U64(7)) | _U64(1)
 _SHINGLE = _U64(0xC2B2AE3D27D4EB4F)
 
 
-def shingles(tokens: Tokens) -> tuple[np.ndarray, np.ndarray]:
+def shingles(tokens: Tokens, stop: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Word-bigram hashes of every prompt (a lone word is its own shingle) and their offsets.
 
     One compiled pass over the tokens when ``_native.tokens`` is built, else
-    :func:`shingles_numpy` (the definition; the same values)."""
+    :func:`shingles_numpy` (the definition; the same values). ``stop``: the
+    :func:`is_stopword` flags of the tokens, if already known."""
     native = text._NATIVE
     if native is None:
         return shingles_numpy(tokens)
-    stop = is_stopword(tokens.hashes).view(np.uint8)
+    if stop is None:
+        stop = is_stopword(tokens.hashes)
+    stop = np.ascontiguousarray(stop, np.bool_).view(np.uint8)
     offsets = np.ascontiguousarray(tokens.offsets, np.int64)
     return cast(
         tuple[np.ndarray, np.ndarray],
@@ -78,7 +81,7 @@ def shingles_numpy(tokens: Tokens) -> tuple[np.ndarray, np.ndarray]:
 
 def view_shingles(view: PromptView) -> tuple[np.ndarray, np.ndarray]:
     """:func:`shingles` of the view's tokens, computed once per view (sketch and capability)."""
-    return view.shared("shingles", lambda: shingles(view.tokens))
+    return view.shared("shingles", lambda: shingles(view.tokens, stopword_positions(view) >= 0))
 
 
 def minhash(values: np.ndarray, offsets: np.ndarray, k: int = BANDS * ROWS) -> np.ndarray:
