@@ -14,7 +14,6 @@ import fcntl
 import gzip
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,13 +50,17 @@ BROKEN = [
 
 
 @pytest.fixture(scope="module")
-def one_jvm(request: pytest.FixtureRequest) -> Iterator[None]:
-    """The test run's Spark lock, held while this worker's JVM lives (no-op without xdist)."""
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    if run is None:
+def one_jvm(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """The test run's Spark lock, held while this worker's JVM lives (no-op without xdist).
+
+    It lives in the run's shared temporary directory (the parent of each worker's), which
+    pytest clears away with the run's other old directories."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
         yield
         return
-    with open(Path(tempfile.gettempdir()) / f"distillwatch-spark-{run}.lock", "w") as lock:
+    with open(tmp_path_factory.getbasetemp().parent / "spark.lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
