@@ -16,15 +16,19 @@ from distillwatch.features.keys import KeyIds
 KINDS = ("ip_prefix", "user_agent", "template")
 
 
-def features(rows: list[tuple[str, float, int, float | None]]) -> pl.DataFrame:
-    """(account, age in days, /24 prefixes, prefix recurrence) per account."""
+def features(rows: list[tuple]) -> pl.DataFrame:
+    """(account, age in days, /24 prefixes, prefix recurrence[, multi-turn share, areas]) per
+    account; single questions over eight areas unless given."""
+    full = [(*r, 0.0, 8) if len(r) == 4 else r for r in rows]
     return pl.DataFrame(
-        rows,
+        full,
         schema={
             "account_id": pl.String,
             "account_age_days": pl.Float64,
             "ip24s": pl.Int64,
             "prefix_recurrence": pl.Float64,
+            "multi_turn_share": pl.Float64,
+            "capabilities": pl.Int64,
         },
         orient="row",
     )
@@ -79,6 +83,17 @@ def test_a_popular_client_links_no_newcomers() -> None:
     assert len({comp[a] for a in hydra}) == len(hydra)
 
 
+def test_people_chatting_through_an_app_and_narrow_jobs_are_not_harvest_shaped() -> None:
+    feats = features(
+        [
+            ("sweep", 1.0, 5, None, 0.0, 8),
+            ("byok-chat", 1.0, 5, None, 0.7, 8),  # a phone app's user: conversations
+            ("course", 1.0, 5, None, 0.0, 3),  # a notebook's three exercises
+        ]
+    )
+    assert rotating_newcomers(feats).to_list() == ["sweep"]
+
+
 def test_unknown_recurrence_counts_and_known_recurring_exits_do_not() -> None:
     feats = features(
         [
@@ -99,3 +114,5 @@ def test_the_online_decision_is_the_same() -> None:
     assert not newcomer_agent(10 * day, 9 * day, 2, None)  # one home, one phone
     assert not newcomer_agent(10 * day, 2 * day, 5, None)  # eight days old
     assert not newcomer_agent(10 * day, None, 5, None)  # age unknown
+    assert not newcomer_agent(10 * day, 9 * day, 5, None, multi_turn=0.5)  # it chats
+    assert not newcomer_agent(10 * day, 9 * day, 5, None, areas=3)  # a narrow job

@@ -161,14 +161,14 @@ def test_weak_keys_read_the_rows_link_fields() -> None:
 
 
 def _rotating(account: str, n: int, created: str) -> list[dict[str, Any]]:
-    """Twelve requests of one account that shares nothing but the client: its own exit per
-    request, its own mail domain, its own prompts."""
+    """Sixteen single questions over the sweep's areas from one account that shares little
+    but the client: its own exit per request, its own mail domain, its own wording."""
     words = ("river", "stone", "cloud", "ember", "maple", "quartz", "harbor", "lilac")
     return [
         record(
             account,
             i,
-            f"{words[n % 8]} {n} {i}: why does the {words[i % 8]} {words[(n + i) % 8]} turn?",
+            f"{words[n % 8]} {words[i % 8]} {n}-{i}. {SWEEP[i % len(SWEEP)]}",
             n * 900 + i * 60,
             user_agent=UA,
             ip=f"10.{n}.{i}.9",
@@ -176,7 +176,7 @@ def _rotating(account: str, n: int, created: str) -> list[dict[str, Any]]:
             email_domain=f"home{n}.example",
             account_created=created,
         )
-        for i in range(12)
+        for i in range(16)
     ]
 
 

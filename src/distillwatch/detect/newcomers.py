@@ -29,8 +29,15 @@ NEWCOMER_DAYS = 7.0
 #: ... rotating: it used this many /24 prefixes or more ...
 MIN_PREFIXES = 3
 #: ... and of those that had a day to come back, fewer than this share did (unknown counts:
-#: a new account's first day cannot tell, and the cluster checks want it known).
+#: a new account's first day cannot tell, and the cluster checks want it known) ...
 RECURRENCE = ProxyRotationCheck.proxy_recurrence
+#: ... and what it asks has the shape of a harvest, not of a person using an app: single
+#: questions (at most this share of requests carry a conversation) ...
+MAX_MULTI_TURN = 0.2
+#: ... over this many capability areas or more. The users of a bring-your-own-key phone app
+#: are new, on phones (fresh CGNAT exits, several networks) and on the app's one client --
+#: but they chat (``simulate/lookalikes_byok.py``).
+MIN_AREAS = 5
 
 
 def rotating_newcomers(accounts: pl.DataFrame) -> pl.Series:
@@ -40,14 +47,23 @@ def rotating_newcomers(accounts: pl.DataFrame) -> pl.Series:
         (pl.col("account_age_days") < NEWCOMER_DAYS)
         & (pl.col("ip24s") >= MIN_PREFIXES)
         & (recurrence.is_null() | (recurrence < RECURRENCE))
+        & (pl.col("multi_turn_share").fill_null(0.0) <= MAX_MULTI_TURN)
+        & (pl.col("capabilities") >= MIN_AREAS)
     )["account_id"]
 
 
 def newcomer_agent(
-    now_s: float, created_s: float | None, prefixes: int, recurrence: float | None
+    now_s: float,
+    created_s: float | None,
+    prefixes: int,
+    recurrence: float | None,
+    multi_turn: float = 0.0,
+    areas: int = MIN_AREAS,
 ) -> bool:
     """The same decision for the online engine, from one account's running state."""
     if created_s is None or (now_s - created_s) / 86400.0 >= NEWCOMER_DAYS:
+        return False
+    if multi_turn > MAX_MULTI_TURN or areas < MIN_AREAS:
         return False
     return prefixes >= MIN_PREFIXES and (recurrence is None or recurrence < RECURRENCE)
 

@@ -140,7 +140,12 @@ class OnlineEngine:
         keys = weak_keys(row)
         state = self.accounts[account_id].state
         if "user_agent" in keys and newcomer_agent(
-            ts, state.created, len(state.prefix_days), state.prefix_recurrence()
+            ts,
+            state.created,
+            len(state.prefix_days),
+            state.prefix_recurrence(),
+            state.flags["multi_turn"] / max(1, state.requests),
+            len(state.areas),
         ):
             keys[NEWCOMER] = keys["user_agent"]
         shown = self.weak.observe(account_id, keys)

@@ -23,6 +23,7 @@ from distillwatch.simulate import infra
 from distillwatch.simulate.corpus import load_corpus
 from distillwatch.simulate.elicit import ELICIT
 from distillwatch.simulate.lookalikes import LOOKALIKES
+from distillwatch.simulate.lookalikes_byok import BYOK_LOOKALIKES
 from distillwatch.simulate.lookalikes_identity import IDENTITY_LOOKALIKES
 from distillwatch.simulate.plan import Account, Ctx, Plan
 from distillwatch.simulate.populations import POPULATIONS, Behaviour
@@ -38,6 +39,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
     **ELICIT,
     **IDENTITY_LOOKALIKES,
     **LOOKALIKES,
+    **BYOK_LOOKALIKES,
 }
 CHUNK = 20000
 

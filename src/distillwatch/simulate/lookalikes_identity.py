@@ -282,8 +282,6 @@ def mobile_accounts(
     more carriers, home Wi-Fi, some behind a VPN's exits in a few countries, some travelling
     (roaming abroad)."""
     out: list[Account] = []
-    weeks = ctx.scenario.days / 7.0
-    vpns = ctx.net.of_kind("vpn")
     for _ in range(n):
         cc = infra.pick_country(rng)
         acct = _benign(
@@ -295,27 +293,38 @@ def mobile_accounts(
             email=infra.email_domain(rng, free=0.85, disposable=0.01),
             ua_family=pick(rng, ("browser", "custom", "http", "sdk")),
         )
-        carriers = ctx.net.of_kind("mobile", cc) + ctx.net.of_kind("carrier", cc)
-        k = min(len(carriers), 1 + rng.binomial(2, 0.35))
-        n_ips = max(3, round(lognormal_rate(rng, p["ips_per_week"] * weeks, 0.9)))
-        picked = rng.choice(len(carriers), k, replace=False).tolist()
-        specs = [([carriers[j]], max(1, n_ips // k), 1.0) for j in picked]  # CGNAT pools
-        if rng.random() < 0.7:  # home Wi-Fi
-            specs.append(([_asn(rng, ctx.net.of_kind("residential", cc))], 1, rng.uniform(0.2, 1)))
-        if rng.random() < p["vpn_share"]:  # one provider's exits in 1-4 countries
-            prov = _asn(rng, vpns).name.rsplit(" ", 1)[0]
-            mine = [v for v in vpns if v.name.startswith(prov)]
-            exits = [mine[e] for e in rng.permutation(len(mine))[: rng.integers(1, 5)].tolist()]
-            specs.append((exits, 3, rng.uniform(0.2, 2.0)))
-        if rng.random() < 0.1:  # roaming on a trip
-            specs.append(([_asn(rng, ctx.net.of_kind("mobile", infra.pick_country(rng)))], 3, 0.3))
-        pools = [
-            ([i for asn in asns for i in _add(acct, infra.ip_in(rng, asn, per), asn)], w)
-            for asns, per, w in specs
-        ]
+        pools = phone_pools(ctx, rng, acct, cc, p)
         acct.shared.update(pools=pools, power=rng.random() < p["power_share"])
         out.append(acct)
     return out
+
+
+def phone_pools(
+    ctx: Ctx, rng: np.random.Generator, acct: Account, cc: str, p: Params
+) -> list[tuple[list[int], float]]:
+    """A phone's networks, as (address indices in ``acct.ips``, weight) pools: CGNAT
+    addresses of one to three carriers, home Wi-Fi (70%), a VPN provider's exits in 1-4
+    countries (``vpn_share``), roaming abroad (10%)."""
+    vpns = ctx.net.of_kind("vpn")
+    weeks = ctx.scenario.days / 7.0
+    carriers = ctx.net.of_kind("mobile", cc) + ctx.net.of_kind("carrier", cc)
+    k = min(len(carriers), 1 + rng.binomial(2, 0.35))
+    n_ips = max(3, round(lognormal_rate(rng, p["ips_per_week"] * weeks, 0.9)))
+    picked = rng.choice(len(carriers), k, replace=False).tolist()
+    specs = [([carriers[j]], max(1, n_ips // k), 1.0) for j in picked]  # CGNAT pools
+    if rng.random() < 0.7:  # home Wi-Fi
+        specs.append(([_asn(rng, ctx.net.of_kind("residential", cc))], 1, rng.uniform(0.2, 1)))
+    if rng.random() < p["vpn_share"]:  # one provider's exits in 1-4 countries
+        prov = _asn(rng, vpns).name.rsplit(" ", 1)[0]
+        mine = [v for v in vpns if v.name.startswith(prov)]
+        exits = [mine[e] for e in rng.permutation(len(mine))[: rng.integers(1, 5)].tolist()]
+        specs.append((exits, 3, rng.uniform(0.2, 2.0)))
+    if rng.random() < 0.1:  # roaming on a trip
+        specs.append(([_asn(rng, ctx.net.of_kind("mobile", infra.pick_country(rng)))], 3, 0.3))
+    return [
+        ([i for asn in asns for i in _add(acct, infra.ip_in(rng, asn, per), asn)], w)
+        for asns, per, w in specs
+    ]
 
 
 def mobile_plan(ctx: Ctx, acct: Account, p: Params, rng: np.random.Generator) -> Plan:

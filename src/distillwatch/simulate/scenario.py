@@ -86,6 +86,22 @@ POPULATION_DEFAULTS: dict[str, dict[str, Any]] = {
         "think_median_s": 55.0,
         "adopt_new_model": 0.3,
     },
+    # a bring-your-own-key phone app's users (lookalikes_byok.py); off unless a scenario sets
+    # a share (the scenario families were drawn before it existed)
+    "byok_app": {
+        "share": 0.0,
+        "users_per_app": 25.0,
+        "new_share": 0.8,
+        "home_market_share": 0.6,
+        "ips_per_week": 30.0,
+        "vpn_share": 0.2,
+        "power_share": 0.2,
+        "lease_hours": 1.5,
+        "sessions_per_day": 1.5,
+        "turns_mean": 3.0,
+        "think_median_s": 45.0,
+        "adopt_new_model": 0.3,
+    },
     "mobile": {
         "share": 0.03,
         "ips_per_week": 30.0,
