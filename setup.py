@@ -11,16 +11,14 @@ from setuptools import Extension, setup
 
 NATIVE = ["columns", "masks", "tokens"]
 
-setup(
-    ext_modules=cythonize(
-        [
-            Extension(
-                f"distillwatch._native.{name}",
-                [f"src/distillwatch/_native/{name}.pyx"],
-                optional=True,
-            )
-            for name in NATIVE
-        ],
-        compiler_directives={"language_level": 3},
-    )
+extensions = cythonize(
+    [
+        Extension(f"distillwatch._native.{name}", [f"src/distillwatch/_native/{name}.pyx"])
+        for name in NATIVE
+    ],
+    compiler_directives={"language_level": 3},
 )
+for extension in extensions:
+    extension.optional = True  # set after cythonize, which does not carry it over
+
+setup(ext_modules=extensions)
