@@ -24,7 +24,7 @@ from distillwatch.detect.evidence import Finding, any_distinctive, noisy_or, str
 from distillwatch.detect.identity import is_disposable
 from distillwatch.detect.learned import ONLINE_MODEL_FILE, findings_from_matrix, model_row
 from distillwatch.detect.newcomers import KIND as NEWCOMER
-from distillwatch.detect.newcomers import newcomer_agent
+from distillwatch.detect.newcomers import NEWCOMER_DAYS, newcomer_agent
 from distillwatch.detect.score import FRESH_DAYS, run_checks
 from distillwatch.enforce.assessment import Assessment
 from distillwatch.online.account import ProfileState
@@ -139,13 +139,18 @@ class OnlineEngine:
         assert self.weak is not None
         keys = weak_keys(row)
         state = self.accounts[account_id].state
-        if "user_agent" in keys and newcomer_agent(
-            ts,
-            state.created,
-            len(state.prefix_days),
-            state.prefix_recurrence(),
-            state.flags["multi_turn"] / max(1, state.requests),
-            len(state.areas),
+        young = state.created is not None and ts - state.created < NEWCOMER_DAYS * 86400.0
+        if (
+            young
+            and "user_agent" in keys
+            and newcomer_agent(
+                ts,
+                state.created,
+                len(state.prefix_days),
+                state.prefix_recurrence(),
+                state.flags["multi_turn"] / max(1, state.requests),
+                len(state.areas),
+            )
         ):
             keys[NEWCOMER] = keys["user_agent"]
         shown = self.weak.observe(account_id, keys)
