@@ -4,7 +4,10 @@
 dict for every object (unknown fields and whole tool definitions included), checking each
 field's type in Python, and freeing it all again. Here msgspec decodes a line straight into
 small typed structs (:class:`Record`): unknown fields are skipped without building objects,
-types, ranges and enums are checked in C, and only the flattening is left to Python.
+types, ranges and enums are checked in C, and only the flattening is left to Python —
+or, when the compiled ``_native/columns.pyx`` is built (:func:`native_columns`), to C too:
+it reads each :class:`Record` straight into Arrow column buffers, with :func:`to_row` as its
+definition (``tests/test_native_columns.py``).
 
 **The per-line path stays the judge.** This decoder is only a shortcut for lines it is sure
 about: a line it does not accept (any msgspec error, any rule raised here) goes through the
