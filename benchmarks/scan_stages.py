@@ -16,6 +16,11 @@ where the kernel allows it):
 * ``write``: the enriched Parquet file;
 * ``prepare``, ``group features``, ``link keys``, ``linking``, ``pooled features``,
   ``scoring``, ``outputs``: the steps of ``scan.detect_enriched`` one by one.
+
+``--native-ab ROUNDS`` instead compares the compiled modules (``distillwatch._native``) with
+the Python code they replace: decode and signals, both ways in this one process, round by
+round, outputs required equal. ``DISTILLWATCH_NATIVE=0`` runs the whole profile on the
+Python code.
 """
 
 from __future__ import annotations
