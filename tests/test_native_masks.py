@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from distillwatch.signals import template
 from distillwatch.signals.template import MASKS, apply_mask, marks
-from distillwatch.signals.text import string_offsets
+from distillwatch.signals.text import char_classes, string_offsets
 
 NATIVE = template._NATIVE
-PIECES = [*'ab1 2.,:/-_"“”«»「」『』()[]{}`\n\t\r\x0b\x0cé日：', "```", "x" * 29, "y" * 119]
+PIECES = [*"ab1 2.,:/-_\"“”«»「」『』()[]{}`\n\t\r\x0b\x0cé日：'٣½", "```", "x" * 29, "y" * 119]
 texts = st.lists(
     st.lists(st.sampled_from(PIECES), max_size=40).map("".join), min_size=1, max_size=6
 )
@@ -31,17 +31,17 @@ texts = st.lists(
 def scanned(which: int, arr: pa.Array) -> pa.Array:
     assert NATIVE is not None, "distillwatch._native.masks is not built (pip install -e .)"
     offsets, data = string_offsets(arr)
-    out = NATIVE.apply(which, offsets, data)
+    out = NATIVE.apply(which, offsets, data, char_classes())
     out.validate(full=True)
     return out
 
 
 def test_the_scanners_are_built_and_cover_the_costly_masks() -> None:
     assert NATIVE is not None
-    assert set(NATIVE.NATIVE_MASKS) == {0, 2, 4, 5, 6, 7}
+    assert set(NATIVE.NATIVE_MASKS) == {0, 2, 3, 4, 5, 6, 7}
 
 
-@pytest.mark.parametrize("which", [0, 2, 4, 5, 6, 7])
+@pytest.mark.parametrize("which", [0, 2, 3, 4, 5, 6, 7])
 @settings(max_examples=250, deadline=None)
 @given(texts=texts)
 def test_each_scanner_equals_re2(which: int, texts: list[str]) -> None:
@@ -52,7 +52,7 @@ def test_each_scanner_equals_re2(which: int, texts: list[str]) -> None:
     assert scanned(which, arr).equals(apply_mask(arr, mask, marks(arr)))
 
 
-@pytest.mark.parametrize("which", [0, 2, 4, 5, 6, 7])
+@pytest.mark.parametrize("which", [0, 2, 3, 4, 5, 6, 7])
 def test_each_scanner_on_bounds_and_odd_arrays(which: int) -> None:
     mask = MASKS[which]
     cases = [
@@ -60,6 +60,8 @@ def test_each_scanner_on_bounds_and_odd_arrays(which: int) -> None:
         "(" + "é" * 121 + ")", "k" * 30 + ": v", "k" * 31 + ": v", "日" * 200, "日" * 199,
         "a" * 199 + "\n" + "b" * 200 + "\n", "1.2.3-4/5:6,7.", "```a``` b ```c", "`````",
         "key：value\nk:\x0bv\nk: \x0cv\n: x\nk:", "«ok» “no\n” 「x」『』", "[a]{b}(c)",
+        "'a'", "''a'", "x'a' 'b'", "_'a'", "é'a'", "½'a'", " '" + "q" * 120 + "'",
+        " '" + "q" * 121 + "'", "'\n'x'", "it's a 'test'",
     ]  # fmt: skip
     arr = pa.array([*cases, None], pa.string()).slice(1)  # an offset and a null
     filled = pc.fill_null(arr, "")

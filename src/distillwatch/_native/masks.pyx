@@ -12,7 +12,7 @@ needs) costs one copy. ``template.MASKS`` keeps the patterns, the definition;
 import numpy as np
 import pyarrow as pa
 
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy
 
@@ -253,13 +253,61 @@ cdef int _numbers(_Out out, const uint8_t* s, Py_ssize_t n) except -1:
     return out.put(s + done, n - done)
 
 
+cdef inline uint32_t _code_point(const uint8_t* s, Py_ssize_t size) noexcept nogil:
+    cdef uint32_t cp
+    cdef Py_ssize_t j
+    if size == 1:
+        return s[0]
+    cp = s[0] & (0x1F if size == 2 else (0x0F if size == 3 else 0x07))
+    for j in range(1, size):
+        cp = (cp << 6) | (s[j] & 0x3F)
+    return cp
+
+
+cdef int _single_quotes(
+    _Out out, const uint8_t* s, Py_ssize_t n, const uint8_t[::1] classes
+) except -1:
+    """``(^|[^\p{L}\p{N}])'[^'\n]{1,120}'`` -> ``\1 _q_ ``. ``classes``: ``text.char_classes``
+    (non-zero for the letters, numbers and ``_``), so letters and numbers are exactly RE2's."""
+    cdef Py_ssize_t i = 0, done = 0, end, size
+    cdef uint32_t cp
+    cdef bint other
+    if n and s[0] == 39:  # the text starts with the quote: the ^ alternative first
+        end = _closed(s, n, 1, b"'", 1, NULL, 0, 1, 120)
+        if end >= 0:
+            out.put(_Q, 5)
+            i = done = end
+    while i < n:
+        size = _char_len(s[i])
+        if i + size > n:
+            size = n - i
+        if i + size < n and s[i + size] == 39:
+            cp = _code_point(s + i, size)
+            other = cp == 95 or cp >= <uint32_t>classes.shape[0] or classes[cp] == 0
+            if other:
+                end = _closed(s, n, i + size + 1, b"'", 1, NULL, 0, 1, 120)
+                if end >= 0:
+                    out.put(s + done, i + size - done)
+                    out.put(_Q, 5)
+                    i = done = end
+                    continue
+        i += size
+    return out.put(s + done, n - done)
+
+
 #: Scanners by their mask's position in ``template.MASKS``.
-NATIVE_MASKS = {0: "code", 2: "quotes", 4: "brackets", 5: "fields", 6: "long lines", 7: "numbers"}
+NATIVE_MASKS = {
+    0: "code", 2: "quotes", 3: "single quotes", 4: "brackets", 5: "fields", 6: "long lines",
+    7: "numbers",
+}
 
 
-def apply(int which, const int64_t[::1] offsets, const uint8_t[::1] data):
+def apply(
+    int which, const int64_t[::1] offsets, const uint8_t[::1] data, const uint8_t[::1] classes
+):
     """The texts ``data[offsets[i]:offsets[i + 1]]`` with mask ``which`` (a key of
-    :data:`NATIVE_MASKS`) applied, as a new Arrow string array."""
+    :data:`NATIVE_MASKS`) applied, as a new Arrow string array. ``classes``: the character
+    classes of ``text.char_classes`` (read by the single-quote mask)."""
     cdef Py_ssize_t n = offsets.shape[0] - 1, i
     cdef int64_t start, stop
     if n < 0:
@@ -277,6 +325,8 @@ def apply(int which, const int64_t[::1] offsets, const uint8_t[::1] data):
             _code(out, base + start, stop - start)
         elif which == 2:
             _quotes(out, base + start, stop - start)
+        elif which == 3:
+            _single_quotes(out, base + start, stop - start, classes)
         elif which == 4:
             _brackets(out, base + start, stop - start)
         elif which == 5:

@@ -27,7 +27,14 @@ import pyarrow.compute as pc
 from distillwatch._native import load
 from distillwatch.signals import rematch
 from distillwatch.signals.base import RequestSignal
-from distillwatch.signals.text import PromptView, Tokens, mix64, string_offsets, tokenize
+from distillwatch.signals.text import (
+    PromptView,
+    Tokens,
+    char_classes,
+    mix64,
+    string_offsets,
+    tokenize,
+)
 
 K = 8
 _U64 = np.uint64
@@ -193,7 +200,7 @@ def skeleton(lowered: pa.Array, mask_long_lines: bool = True) -> pa.Array:
             continue
         if native is not None and i in native.NATIVE_MASKS:
             offsets, data = string_offsets(out)
-            out = native.apply(i, offsets, data)
+            out = native.apply(i, offsets, data, char_classes())
         else:
             out = apply_mask(out, mask, text_marks)
     return out
