@@ -1,7 +1,8 @@
 """Benchmark the whole ``distillwatch scan`` (ingest + signals + aggregate + score + outputs).
 
     .venv/bin/python benchmarks/bench_scan.py [--records 1000000] [--accounts N] [--log PATH]
-        [--runs floor,ingest,scan[,stages]] [--max-rss-gb G] [--keep] [--write]
+        [--runs floor,ingest,scan[,stages]] [--max-rss-gb G] [--duckdb-memory SIZE]
+        [--keep] [--write]
 
 Generates a simulated traffic log of about ``--records`` requests from ``--accounts``
 accounts with the product's own simulator (benign tenants, hydra clusters, resellers,
@@ -192,6 +193,7 @@ SCAN_STAGES = {
     "group_features": "features per account (DuckDB)",
     "link_keys": "link keys (DuckDB)",  # before link_key_ids (older checkouts)
     "link_key_ids": "link keys (DuckDB)",
+    "with_newcomer_agents": "newcomer agents (detect.newcomers)",
     "link_accounts": "linking (detect.link)",
     "cluster_features": "features per cluster (DuckDB)",
     "score": "scoring",
@@ -338,7 +340,8 @@ def main() -> None:
     parser.add_argument("--max-rss-gb", type=float, help="stop a run whose tree passes this")
     parser.add_argument(
         "--duckdb-memory",
-        help="memory_limit of the scan's DuckDB connection (e.g. 1GB; default: the scan's own)",
+        help="memory_limit of the scan's DuckDB connection (e.g. 2GB; default: the scan's own, "
+        "scan.SQL_MEMORY)",
     )
     parser.add_argument("--child", choices=tuple(CHILDREN), help=argparse.SUPPRESS)
     args = parser.parse_args()
