@@ -1,7 +1,8 @@
 """Benchmark ``scan --engine spark`` (local mode, 1 and 2 executor cores) beside DuckDB.
 
     .venv/bin/python benchmarks/bench_scan_spark.py [--records 1000000] [--accounts N]
-        [--log PATH] [--runs duckdb,local[1],local[2]] [--driver-memory 1g] [--keep] [--write]
+        [--log PATH] [--runs duckdb,local[1],local[2]] [--driver-memory 1g]
+        [--java-options "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"] [--keep] [--write]
 
 Makes the log as ``bench_scan.py`` does (the product's simulator; ``--log`` names an existing
 one) and decompresses it to one plain JSON Lines file, so that Spark can cut it into splits
@@ -112,7 +113,7 @@ SPARK_STAGES = (
 )
 
 
-def _child(engine: str, log: str, out: str, driver_memory: str) -> dict[str, Any]:
+def _child(engine: str, log: str, out: str, driver_memory: str, java: str) -> dict[str, Any]:
     import importlib
 
     import distillwatch.scan as scan
@@ -134,7 +135,13 @@ def _child(engine: str, log: str, out: str, driver_memory: str) -> dict[str, Any
             setattr(target, attribute, _timed(stages, name, getattr(target, attribute)))
         from distillwatch.scan.spark import run_spark_scan
 
-        result = run_spark_scan([log], Path(out), master=engine, driver_memory=driver_memory)
+        session = None
+        if java:  # started here (through the timed attribute) to pass the JVM options
+            start = importlib.import_module("distillwatch.scan.spark.session").spark_session
+            session = start(engine, driver_memory, java_options=java)
+        result = run_spark_scan(
+            [log], Path(out), master=engine, driver_memory=driver_memory, spark=session
+        )
     stages.pop("features per account #2", None)  # the call inside cluster_features
     return {
         "records": result.ingest.records,
@@ -145,12 +152,12 @@ def _child(engine: str, log: str, out: str, driver_memory: str) -> dict[str, Any
     }
 
 
-def measure(engine: str, log: Path, out: Path, driver_memory: str) -> dict[str, Any]:
+def measure(engine: str, log: Path, out: Path, driver_memory: str, java: str) -> dict[str, Any]:
     """One engine in a fresh child process, its whole process tree sampled."""
     env = {**os.environ, "DISTILLWATCH_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1"}
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     command = [sys.executable, __file__, "--child", engine, "--log", str(log), "--out", str(out)]
-    command += ["--driver-memory", driver_memory]
+    command += ["--driver-memory", driver_memory, "--java-options", java]
     started = time.perf_counter()
     with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
         proc = subprocess.Popen(
@@ -267,13 +274,16 @@ def main() -> None:
     parser.add_argument("--log", type=Path, help="an existing traffic log")
     parser.add_argument("--runs", default="duckdb,local[1],local[2]")
     parser.add_argument("--driver-memory", default="1g", help="Spark driver (JVM) heap")
+    parser.add_argument("--java-options", default="", help="more options for Spark's JVM")
     parser.add_argument("--keep", action="store_true", help="keep the log and the scans")
     parser.add_argument("--write", action="store_true", help=f"append the table to {RESULTS}")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        figures = _child(args.child, str(args.log), str(args.out), args.driver_memory)
+        figures = _child(
+            args.child, str(args.log), str(args.out), args.driver_memory, args.java_options
+        )
         print(json.dumps(figures))
         return
     name = f"distillwatch-spark-bench-{args.records}-{args.accounts or 'default'}"
@@ -287,7 +297,7 @@ def main() -> None:
     for engine in args.runs.split(","):
         out = work / f"scan-{engine}"
         shutil.rmtree(out, ignore_errors=True)
-        runs[engine] = measure(engine, log, out, args.driver_memory)
+        runs[engine] = measure(engine, log, out, args.driver_memory, args.java_options)
         print(
             f"{engine}: {runs[engine]['seconds']:.1f} s, {runs[engine]['cpu_seconds']:.1f} CPU s",
             file=sys.stderr,
@@ -307,6 +317,7 @@ def main() -> None:
         command += f" --log {args.log}" if args.log else f" --records {args.records}"
         command += f" --accounts {args.accounts}" if args.accounts and not args.log else ""
         command += f" --runs {args.runs}" if args.runs != parser.get_default("runs") else ""
+        command += f" --java-options '{args.java_options}'" if args.java_options else ""
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         old = (
             RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Spark scan benchmark\n"
