@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 from libc.stdlib cimport free, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 
 
 cdef class _Out:
@@ -295,9 +295,65 @@ cdef int _single_quotes(
     return out.put(s + done, n - done)
 
 
+cdef inline bint _at(const uint8_t* s, Py_ssize_t n, Py_ssize_t p, const char* word, int k) noexcept nogil:
+    return p + k <= n and memcmp(s + p, word, k) == 0
+
+
+cdef int _urls(_Out out, const uint8_t* s, Py_ssize_t n) except -1:
+    """``(?:https?://|www\.)\S+|\S+@\S+\.\w+`` -> `` _u_ ``.
+
+    Within a run of ``\S`` from the scan position ``p`` (to ``run``): the first alternative
+    takes the rest of the run; the second, by RE2's priorities (each ``+`` as long as the
+    rest allows), ends after the ``\w`` run that follows the run's last ``.``+``\w`` (at
+    ``dot``), with its ``@`` the last one at or before ``dot - 2`` and after ``p``. If the
+    second fails at ``p`` it fails at every later start in the run (it has fewer ``@``)."""
+    cdef Py_ssize_t p = 0, done = 0, run = -1, dead = -1, end, q, dot, at
+    while p < n:
+        if _space(s[p]):
+            p += 1
+            continue
+        if p >= run:  # a new run of \S
+            run = p
+            while run < n and not _space(s[run]):
+                run += 1
+        end = -1
+        if _at(s, n, p, "https://", 8) and p + 8 < run:
+            end = run
+        elif _at(s, n, p, "http://", 7) and p + 7 < run:
+            end = run
+        elif _at(s, n, p, "www.", 4) and p + 4 < run:
+            end = run
+        elif dead != run:
+            dot = -1
+            for q in range(p, run - 1):
+                if s[q] == 46 and _word(s[q + 1]):
+                    dot = q
+            at = -1
+            if dot >= 0:
+                q = dot - 2
+                while q >= p + 1:
+                    if s[q] == 64:
+                        at = q
+                        break
+                    q -= 1
+            if at >= 0:
+                end = dot + 1
+                while end < run and _word(s[end]):
+                    end += 1
+            else:
+                dead = run
+        if end >= 0:
+            out.put(s + done, p - done)
+            out.put(_U, 5)
+            p = done = end
+        else:
+            p += _char_len(s[p])
+    return out.put(s + done, n - done)
+
+
 #: Scanners by their mask's position in ``template.MASKS``.
 NATIVE_MASKS = {
-    0: "code", 2: "quotes", 3: "single quotes", 4: "brackets", 5: "fields", 6: "long lines",
+    0: "code", 1: "urls", 2: "quotes", 3: "single quotes", 4: "brackets", 5: "fields", 6: "long lines",
     7: "numbers",
 }
 
@@ -323,6 +379,8 @@ def apply(
             raise IndexError(f"text {i} [{start}, {stop}) is outside the data")
         if which == 0:
             _code(out, base + start, stop - start)
+        elif which == 1:
+            _urls(out, base + start, stop - start)
         elif which == 2:
             _quotes(out, base + start, stop - start)
         elif which == 3:
