@@ -299,9 +299,10 @@ def table(log: Path, runs: dict[str, dict[str, Any]]) -> str:
 
     def row(name: str, seconds: float, cpu: float, rss: float) -> None:
         ratio = f"{cpu / floor_cpu:.2f}" if floor_cpu else "-"
+        peak = f"{rss:,.0f}" if rss else "-"  # a stage shorter than one sample: none taken
         lines.append(
             f"| {name} | {seconds:.1f} | {n / seconds:,.0f} | {cpu:.1f} "
-            f"| {n / max(cpu, 1e-9):,.0f} | {ratio} | {rss:,.0f} |"
+            f"| {n / max(cpu, 1e-9):,.0f} | {ratio} | {peak} |"
         )
 
     names = {"floor": "orjson.loads per line (floor, 1 process)", "scan": "**scan, end to end**"}
