@@ -37,9 +37,6 @@ from distillwatch.scan.spark.session import java_version, spark_session, stop_sp
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 
 OTEL = Path(__file__).parent / "fixtures" / "ingest" / "otel-genai.jsonl"
-#: The JVM for small logs: only the quick JIT compiler, one GC thread (a scan of the simulated
-#: day below: 84 -> 42-45 CPU s of the process tree, same output files).
-QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 #: Scores of the two engines may differ by float rounding of sums taken in another order.
 SCORE_TOLERANCE = 1e-9
 
@@ -79,7 +76,7 @@ def one_jvm(
 @pytest.fixture(scope="module")
 def spark(one_jvm: None) -> Iterator[Any]:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    session = spark_session("local[1]", "1g", java_options=QUICK_JVM)
+    session = spark_session("local[1]", "1g")
     yield session
     stop_spark(session)  # its JVM too: SparkSession.stop() leaves it running
 
