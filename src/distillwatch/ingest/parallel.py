@@ -31,18 +31,26 @@ def default_workers() -> int:
 
 
 def ordered_map(
-    fn: Callable[[T], R], items: Iterable[T], *, workers: int, window: int | None = None
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    *,
+    workers: int,
+    window: int | None = None,
+    start: str = "forkserver",
 ) -> Iterator[R]:
     """``map(fn, items)`` on ``workers`` processes, in order, with ``window`` items in flight.
 
     With ``workers <= 1`` it is plain ``map`` in this process (no start-up cost, easy to
     profile). ``fn`` must be a module-level function and items and results must pickle.
+    ``start="fork"`` is for a caller whose workers must inherit its memory and that runs no
+    threads. A worker that dies (killed, out of memory) raises ``BrokenProcessPool`` here
+    instead of leaving the caller waiting.
     """
     if workers <= 1:
         yield from map(fn, items)
         return
     limit = window or workers * 2
-    context = multiprocessing.get_context("forkserver")
+    context = multiprocessing.get_context(start)
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=die_with, initargs=(os.getpid(),)
     )

@@ -8,10 +8,10 @@ change the traffic of the populations before it.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from distillwatch.ingest.parallel import ordered_map
 from distillwatch.simulate import infra
 from distillwatch.simulate.corpus import load_corpus
 from distillwatch.simulate.elicit import ELICIT
@@ -218,17 +219,18 @@ def simulate(
     procs = min(2, os.cpu_count() or 1) if total >= PARALLEL_FROM else 1
     try:
         with open_log(out, scenario.format) as (log_path, fh):
-            if procs > 1:  # fork: workers inherit the plans; output order is unchanged
-                with mp.get_context("fork").Pool(procs) as pool:
-                    for c0, chunk in zip(starts, pool.imap(_render_chunk, starts), strict=True):
-                        fh.write(chunk)
-                        if on_progress:
-                            on_progress(min(c0 + CHUNK, total), total)
-            else:
-                for c0 in starts:
-                    fh.write(_render_chunk(c0))
-                    if on_progress:
-                        on_progress(min(c0 + CHUNK, total), total)
+            # fork: workers inherit the plans; output order is unchanged; a worker that dies
+            # (the kernel's out-of-memory killer) is an error, not a hang
+            chunks = ordered_map(_render_chunk, starts, workers=procs, start="fork")
+            for c0, chunk in zip(starts, chunks, strict=True):
+                fh.write(chunk)
+                if on_progress:
+                    on_progress(min(c0 + CHUNK, total), total)
+    except BrokenProcessPool as exc:
+        raise RuntimeError(
+            f"a process rendering the log died (out of memory? {total:,} requests from "
+            f"{len(lives):,} accounts): try fewer accounts or days, or more memory"
+        ) from exc
     finally:
         _STATE = None
     return _finish(scenario, out, log_path, lives, ts_all, t0)
