@@ -145,13 +145,14 @@ def test_distillwatch_publish_and_pull_with_provenance(hub: str, tmp_path: Path)
     # the identity share export sends (the same version with other content would be refused)
     identity = clear(member_identity("member-a"))
     assert identity["id"] == indicator(0)["created_by_ref"]
-    status = publish(
-        Source(url, "member-a", "secret"), {"objects": [identity, indicator(500), indicator(501)]}
-    )
-    assert status["success_count"] == 3
+    # enough objects of its own for two pages of seven, whatever other tests of this module
+    # (on this or another worker) have published to the hub
+    mine = [identity, *(indicator(500 + i) for i in range(11))]
+    status = publish(Source(url, "member-a", "secret"), {"objects": mine})
+    assert status["success_count"] == 12
     store = Store(f"sqlite:///{tmp_path / 'imports.sqlite'}")
     first = pull(Source(url, "member-b", "secret"), store, page_size=7)
-    assert first.new == first.fetched >= 3 and first.pages >= 2 and not first.rejected
+    assert first.new == first.fetched >= 12 and first.pages >= 2 and not first.rejected
     assert pull(Source(url, "member-b", "secret"), store).fetched == 0  # resumes after the last
     producers = {added_by for _, added_by, _ in store.latest(["indicator"])}
     assert producers == {"member-a"}
