@@ -93,8 +93,18 @@ HYDRA: dict[str, Any] = {
 
 
 def test_honest_groups_are_cohorts_and_proxy_rings_are_hydras() -> None:
-    proxies = {**HYDRA, "disposable_share": 0.0, "asns": 35, "prefix_recurrence": 0.05}
+    proxies = {
+        **HYDRA,
+        "disposable_share": 0.0,
+        "asns": 35,
+        "prefix_recurrence": 0.05,
+        "member_asns": 7.0,
+    }
     assert [type(f) for f in HydraCheck().score_one(proxies)] == [HydraCluster]
+    # a new phone app's users: each on a carrier, home Wi-Fi and maybe a VPN, fresh exits,
+    # 35 networks together -- but no member hops between more networks than a phone does
+    phone_app = {**proxies, "member_asns": 3.0}
+    assert [type(f) for f in HydraCheck().score_one(phone_app)] == [CohortCluster]
     # an online course: students at home in 35 networks on free mail, homes that come back
     online_course = {**proxies, "prefix_recurrence": 0.8}
     assert [type(f) for f in HydraCheck().score_one(online_course)] == [CohortCluster]

@@ -107,11 +107,17 @@ def institution(component: Component) -> bool:
     )
 
 
+#: Networks (ASNs) the typical member of a group reaches on its own, at least, before the
+#: group's many networks count as evasion: more than a phone's carriers, home and a VPN.
+MEMBER_NETWORKS = 5.0
+
+
 def evasive(
     component: Component,
     networks: int = 6,
     disposable: float = 0.3,
     recurrence: float = ProxyRotationCheck.proxy_recurrence,
+    member_networks: float = MEMBER_NETWORKS,
 ) -> bool:
     """What a proxy-service cluster has and an honest group has not: it signs up with
     throw-away mail, or it reaches us through many networks by exits that do not come back
@@ -120,11 +126,24 @@ def evasive(
     Many networks alone is an online course's or a tutorial's readers: each at home in their
     own country, on free mail, with the notebook's pinned client. Their home prefixes come
     back day after day; a proxy pool's exits do not. Unknown (no prefix has had a day to come
-    back) is not evidence of fresh exits."""
+    back) is not evidence of fresh exits.
+
+    Many fresh exits alone is a new phone app's users: each on their carriers' CGNAT, home
+    Wi-Fi and sometimes a VPN, in their own countries -- new, light, on one client, through
+    many networks by exits that seldom come back (``simulate/lookalikes_byok.py``). What
+    they do not do is hop between more networks each than a phone reaches, so the typical
+    member must (``member_networks``); a pool that keeps its accounts in few networks each
+    is then not told from them, and says so by not flagging."""
     if num(component, "disposable_share") >= disposable:
         return True
     fresh_exits = num(component, "prefix_recurrence", 1.0) < recurrence
-    return num(component, "asns") >= networks and fresh_exits and not institution(component)
+    hopping = num(component, "member_asns") >= member_networks
+    return (
+        num(component, "asns") >= networks
+        and fresh_exits
+        and hopping
+        and not institution(component)
+    )
 
 
 class HydraCheck:

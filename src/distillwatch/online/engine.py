@@ -25,7 +25,7 @@ from distillwatch.detect.identity import is_disposable
 from distillwatch.detect.learned import ONLINE_MODEL_FILE, findings_from_matrix, model_row
 from distillwatch.detect.newcomers import KIND as NEWCOMER
 from distillwatch.detect.newcomers import NEWCOMER_DAYS, newcomer_agent
-from distillwatch.detect.score import FRESH_DAYS, run_checks
+from distillwatch.detect.score import FRESH_DAYS, pooled_findings, run_checks
 from distillwatch.enforce.assessment import Assessment
 from distillwatch.online.account import ProfileState
 from distillwatch.online.cluster import STRONG_KEYS, Cluster, Clusters
@@ -259,12 +259,13 @@ class OnlineEngine:
             "organisations": len(cluster.owners),
             "links": cluster.links,
             "asns": pooled["asns"],
+            "member_asns": statistics.median(m.state.asns.count() for m in members),
             "prefix_recurrence": pooled.get("prefix_recurrence"),
             **self._domain_facts(members),
         }
         found = [f for check in CLUSTER_CHECKS for f in check.score_one(facts)]
         if len(cluster.owners) != 1:
-            found += run_checks([pooled], self._checks)[0]
+            found += pooled_findings(run_checks([pooled], self._checks)[0], facts)
         judged = any(f.kind != "SharedInfrastructure" for f in found)
         judgement.findings = tuple(strongest_first(found))
         judgement.score = noisy_or(found) if judged else 0.0

@@ -227,7 +227,28 @@ def network() -> Network:
             extra("vpn", f"{vpn} {cc}", str(cc), 1, cloud=True)
     for cloud in _CLOUDS[:3]:
         extra("hyperscale", f"{cloud} Global", "US", int(rng.integers(5, 9)), cloud=True)
+    # Added later still: each country's long tail of small home ISPs (regional cable and
+    # fibre, rural wireless). Few honest users each, but a residential proxy pool's exits
+    # sit in every one of them, so one country's pool spans many networks, as real ones do.
+    for cc in COUNTRY_CODES:
+        for _ in range(SMALL_ISPS[int(COUNTRIES[cc][1] > 3)]):
+            extra("residential_small", f"{name()} Broadband {cc}", cc, 1)
     return Network(tuple(asns))
+
+
+#: Small home ISPs per country (small, large market) and the share of home users on them.
+SMALL_ISPS = (4, 10)
+SMALL_ISP_USERS = 0.15
+
+
+def home_isp(rng: np.random.Generator, net: Network, country: str) -> Asn:
+    """A home user's ISP: one of the country's large ones, or (``SMALL_ISP_USERS``) a small one."""
+    u = float(rng.random())
+    small = net.of_kind("residential_small", country)
+    big = net.of_kind("residential", country)
+    if u < SMALL_ISP_USERS:
+        return small[int(u / SMALL_ISP_USERS * len(small))]
+    return big[min(len(big) - 1, int((u - SMALL_ISP_USERS) / (1 - SMALL_ISP_USERS) * len(big)))]
 
 
 def ip_in(rng: np.random.Generator, asn: Asn, n: int) -> list[str]:

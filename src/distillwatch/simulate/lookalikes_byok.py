@@ -7,6 +7,11 @@ many /24 prefixes that seldom come back, through several networks. All of them s
 app's one client string and its system prompt. That is the surface of a hydra whose fresh
 accounts each rotate through residential exits with one tool (``detect/newcomers.py`` links
 exactly such accounts), from people chatting about their own day.
+
+Some of these apps are *shortcuts* (``shortcut_share`` of the apps): a phone's "ask anything"
+button that sends one question and shows one answer -- no conversation, any topic, several
+times a day. Their users' traffic is single questions over many capability areas: the
+harvest shape, from honest people, on the surface a newcomer link reads.
 """
 
 from __future__ import annotations
@@ -15,10 +20,18 @@ from typing import Any
 
 import numpy as np
 
-from distillwatch.simulate import infra
-from distillwatch.simulate.lookalikes_identity import mobile_plan, phone_pools
-from distillwatch.simulate.plan import DAY, Account, Ctx, Plan, identity
-from distillwatch.simulate.populations import Behaviour, Params
+from distillwatch.simulate import infra, timing
+from distillwatch.simulate.lookalikes_identity import mobile_plan, phone_pools, with_leases
+from distillwatch.simulate.plan import (
+    DAY,
+    Account,
+    Ctx,
+    Plan,
+    active_span,
+    identity,
+    lognormal_rate,
+)
+from distillwatch.simulate.populations import Behaviour, Params, chat_plan
 
 #: The app's persona (its system prompt); the users' own questions follow.
 PERSONAS = (
@@ -26,6 +39,24 @@ PERSONAS = (
     "You are the assistant inside a journaling app. Be warm and brief.",
     "You are a travel helper in a mobile app. Answer in a few sentences.",
     "You are a study companion app. Explain simply and check understanding.",
+)
+
+#: A shortcut's system prompt: one question, one short answer.
+SHORTCUT_PERSONAS = (
+    "Answer the user's question directly in a few sentences.",
+    "You are the Ask Anything shortcut. Give one clear, short answer.",
+    "Reply concisely; the answer is shown in a phone notification.",
+)
+
+#: What people ask an "ask anything" button: a bit of everything.
+SHORTCUT_MIX = (
+    ("knowledge", 0.25),
+    ("organic", 0.2),
+    ("instructions", 0.15),
+    ("reasoning", 0.15),
+    ("coding", 0.1),
+    ("sentences", 0.1),
+    ("safety", 0.05),
 )
 
 
@@ -40,7 +71,9 @@ def byok_accounts(
     apps = max(1, round(n / max(1.0, p["users_per_app"])))
     for app in np.array_split(np.arange(n), apps):
         ua = infra.user_agent(rng, "custom")
-        persona = PERSONAS[int(rng.integers(len(PERSONAS)))]
+        shortcut = bool(rng.random() < p["shortcut_share"])
+        personas = SHORTCUT_PERSONAS if shortcut else PERSONAS
+        persona = personas[int(rng.integers(len(personas)))]
         market = infra.pick_country(rng)
         launch = sc.start_ts + rng.uniform(-3.0, 0.5 * sc.days) * DAY
         for _ in app:
@@ -61,15 +94,21 @@ def byok_accounts(
             )
             acct.user_agents = (ua,)
             pools = phone_pools(ctx, rng, acct, cc, p)
-            acct.shared.update(pools=pools, power=rng.random() < p["power_share"], system=persona)
+            acct.shared.update(
+                pools=pools,
+                power=rng.random() < p["power_share"],
+                system=persona,
+                shortcut=shortcut,
+            )
             out.append(acct)
     return out
 
 
 def byok_plan(ctx: Ctx, acct: Account, p: Params, rng: np.random.Generator) -> Plan:
-    """A phone user's chat through the app (its persona as system prompt), a new address
-    with each lease."""
-    plan = mobile_plan(ctx, acct, p, rng)
+    """A phone user's chat (or a shortcut's single questions) through the app, its persona as
+    system prompt, a new address with each lease."""
+    chat = shortcut_plan if acct.shared["shortcut"] else mobile_plan
+    plan = chat(ctx, acct, p, rng)
     system = acct.shared["system"]
     render = plan.render
 
@@ -80,6 +119,28 @@ def byok_plan(ctx: Ctx, acct: Account, p: Params, rng: np.random.Generator) -> P
 
     plan.render = with_persona
     return plan
+
+
+def shortcut_plan(ctx: Ctx, acct: Account, p: Params, rng: np.random.Generator) -> Plan:
+    """Single questions on any topic, a few at a time through the day; never a follow-up."""
+    a, b = active_span(ctx, acct)
+    per_day = lognormal_rate(rng, p["sessions_per_day"] * p["shortcut_questions"], 0.8)
+    starts = timing.session_starts(rng, a, b, per_day, acct.tz, "office", weekend_factor=0.8)
+    one_shot = np.ones(len(starts), dtype=bool)
+    plan = chat_plan(
+        ctx,
+        acct,
+        rng,
+        starts,
+        1.0,
+        5.0,
+        None,
+        p["adopt_new_model"],
+        SHORTCUT_MIX,
+        out_median=150.0,
+        one_shot=one_shot,
+    )
+    return with_leases(plan, acct, p, rng)
 
 
 BYOK_LOOKALIKES: dict[str, Behaviour] = {"byok_app": Behaviour(byok_accounts, byok_plan)}

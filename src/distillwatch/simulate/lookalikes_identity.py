@@ -330,6 +330,12 @@ def phone_pools(
 def mobile_plan(ctx: Ctx, acct: Account, p: Params, rng: np.random.Generator) -> Plan:
     """Casual or power chat; the address changes with each lease (CGNAT, network, VPN)."""
     plan = (power_plan if acct.shared["power"] else casual_plan)(ctx, acct, p, rng)
+    return with_leases(plan, acct, p, rng)
+
+
+def with_leases(plan: Plan, acct: Account, p: Params, rng: np.random.Generator) -> Plan:
+    """Give ``plan``'s requests a phone's addresses: a new lease (minutes to a day) from one
+    of the phone's pools (``phone_pools``) at a time."""
     ts, pools = plan.ts, acct.shared["pools"]
     lease = rng.lognormal(np.log(p["lease_hours"] * HOUR), 1.2)  # minutes to a day
     _, inv = np.unique(((ts - ts.min()) // lease) if len(ts) else ts, return_inverse=True)

@@ -107,8 +107,7 @@ def identity(
         ),
     )
     if network == "home":
-        home = ctx.net.of_kind("residential", cc)
-        attach(acct, rng, home[int(rng.integers(len(home)))], 1)
+        attach(acct, rng, infra.home_isp(rng, ctx.net, cc), 1)
         if rng.random() < 0.5:
             mob = ctx.net.of_kind("mobile", cc)
             attach(acct, rng, mob[int(rng.integers(len(mob)))], 1)
@@ -129,12 +128,20 @@ def attach(acct: Account, rng: np.random.Generator, asn: infra.Asn, n: int) -> N
 def proxy_ips(
     ctx: Ctx, acct: Account, rng: np.random.Generator, n: int, countries: Sequence[str] = ()
 ) -> None:
-    """Residential-proxy exits: ``n`` addresses spread over many residential/mobile ASNs
-    (only those in ``countries`` when given)."""
-    pool = ctx.net.of_kind("residential") + ctx.net.of_kind("mobile")
+    """Residential-proxy exits: ``n`` addresses spread over many residential/mobile ASNs,
+    large ISPs and small (only those in ``countries`` when given)."""
+    net = ctx.net
+    big = net.of_kind("residential") + net.of_kind("mobile")
+    small = net.of_kind("residential_small")
     if countries:
-        pool = [a for a in pool if a.country in countries] or pool
-    which = rng.integers(0, len(pool), n)
+        big = [a for a in big if a.country in countries] or big
+        small = [a for a in small if a.country in countries] or small
+    # exits sit in homes: on small ISPs as often as home users are (infra.SMALL_ISP_USERS)
+    pool = big + small
+    on_small = rng.random(n) < infra.SMALL_ISP_USERS
+    which = np.where(
+        on_small, len(big) + rng.integers(0, len(small), n), rng.integers(0, len(big), n)
+    )
     ips: list[str] = [""] * n
     for k in np.unique(which).tolist():
         slots = np.flatnonzero(which == k).tolist()

@@ -101,6 +101,8 @@ POPULATION_DEFAULTS: dict[str, dict[str, Any]] = {
         "turns_mean": 3.0,
         "think_median_s": 45.0,
         "adopt_new_model": 0.3,
+        "shortcut_share": 0.3,
+        "shortcut_questions": 3.0,
     },
     "mobile": {
         "share": 0.03,

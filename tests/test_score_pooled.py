@@ -1,0 +1,74 @@
+"""A component's pooled findings: a tool's users are many people, not one proxy pool.
+
+The honest twin is the users of a phone "ask anything" shortcut (``simulate/
+lookalikes_byok.py``): new accounts on the app's one client, single questions on any topic,
+each on phones in their own country. Joined by their client alone, their pooled networks
+looked like a residential proxy pool (4 of 98 flagged), and ten of them joined by client, mail
+provider and the app's prompt were called a hydra (10 of 120) before these rules.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from distillwatch.detect.checks.proxy_rotation import ProxyRotation, ResidentialProxyRotation
+from distillwatch.detect.cluster import HydraCluster
+from distillwatch.detect.score import pooled_findings
+from distillwatch.scan import run_scan
+from distillwatch.simulate import load_scenario, simulate
+from distillwatch.simulate.scenario import POPULATION_DEFAULTS, PopulationSpec
+
+POOL = ResidentialProxyRotation(asns=11, prefixes=28, countries=5)
+CLUSTER = HydraCluster(accounts=9, requests=900, median_requests=100.0, fresh_share=1.0)
+
+
+def test_pooled_networks_of_members_who_each_stay_on_few_are_not_evasion() -> None:
+    for member_asns in (1.0, 3.0, 4.5, None):
+        out = pooled_findings([POOL, CLUSTER], {"member_asns": member_asns})
+        assert ProxyRotation(asns=11, prefixes=28) in out
+        assert not any(isinstance(f, ResidentialProxyRotation) for f in out)
+        assert CLUSTER in out  # the cluster checks' own findings are untouched
+
+
+def test_members_who_hop_themselves_keep_the_pooled_evidence() -> None:
+    for member_asns in (5.0, 9.0):
+        assert pooled_findings([POOL], {"member_asns": member_asns}) == [POOL]
+
+
+@pytest.fixture(scope="module")
+def shortcut_scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Only shortcut users (three apps), new, in many countries, over five days."""
+    spec = {
+        **POPULATION_DEFAULTS["byok_app"],
+        "share": 1.0,
+        "users_per_app": 40.0,
+        "shortcut_share": 1.0,
+        "shortcut_questions": 8.0,
+        "home_market_share": 0.3,
+        "vpn_share": 0.5,
+        "new_share": 1.0,
+    }
+    base = load_scenario(accounts=120, days=5, seed=21, format="jsonl")
+    sc = dataclasses.replace(
+        base, populations=(PopulationSpec("byok_app", 1.0, spec),), campaigns=()
+    )
+    out = tmp_path_factory.mktemp("shortcut")
+    simulate(sc, out / "sim")
+    run_scan([out / "sim"], out / "scan")
+    return out / "sim", out / "scan"
+
+
+def test_shortcut_users_are_harvest_shaped_yet_not_flagged(shortcut_scan: Any) -> None:
+    sim, scan = shortcut_scan
+    records = [json.loads(line) for line in (sim / "traffic.jsonl").open()]
+    assert records and all(len(r["messages"]) == 1 for r in records)  # single questions
+    rows = [json.loads(line) for line in (scan / "accounts.jsonl").open()]
+    assert len(rows) >= 100
+    linked = [r for r in rows if any("rare client" in x for x in r["reasons"])]
+    assert linked, "the newcomer link should join some of them (the case this guards)"
+    assert not [r["account_id"] for r in rows if r["flagged"]]
