@@ -72,3 +72,30 @@ def test_workers_end_when_the_scan_is_killed(tmp_path: Path) -> None:
     for p in left:
         os.kill(p, signal.SIGKILL)
     assert not left, f"workers {left} outlived their killed parent"
+
+
+def test_chunks_are_whole_lines_that_add_up_to_the_file(tmp_path: Path) -> None:
+    """The units of parallel work: whole lines, in order, numbered, nothing lost or doubled,
+    whatever the block size -- lines longer than a block, blocks ending on a newline, a
+    last line without one, plain and compressed."""
+    import zstandard
+
+    from distillwatch.ingest.readers import read_chunks
+    from distillwatch.ingest.sources import discover
+
+    lines = [b"x" * n for n in (0, 1, 5, 7, 8, 9, 31, 2, 64, 3, 0, 0, 15, 16, 17)]
+    body = b"\n".join(lines) + b"\ntail without newline"
+    plain = tmp_path / "log.jsonl"
+    plain.write_bytes(body)
+    packed = tmp_path / "log.jsonl.zst"
+    packed.write_bytes(zstandard.ZstdCompressor().compress(body))
+    for path in (plain, packed):
+        source = discover([path])[0][0]
+        for block in (1, 2, 8, 9, 16, 17, 1000):
+            chunks = [p.chunk for p in read_chunks(source, chunk_bytes=block)]
+            assert b"".join(c.data for c in chunks) == body  # type: ignore[union-attr]
+            line = 1
+            for chunk in chunks:
+                assert chunk.first_line == line
+                assert chunk is chunks[-1] or chunk.data.endswith(b"\n")  # type: ignore[union-attr]
+                line += chunk.data.count(b"\n")  # type: ignore[union-attr]

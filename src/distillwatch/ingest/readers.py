@@ -40,22 +40,32 @@ class Positioned:
     bytes_done: int
 
 
+def _whole_lines(carry: bytes, block: bytes, end: int) -> bytes:
+    """``carry + block[:end]`` with one copy at most (none when it is all of ``block``).
+
+    A chunk is tens of MB: the concatenation and the slice that the plain expression makes
+    each cost a fresh buffer, its page faults and a copy -- together more CPU than the
+    decompression of the block (measured on the simulator's logs)."""
+    if not carry:
+        return block if end == len(block) else block[:end]
+    return b"".join((carry, memoryview(block)[:end]))
+
+
 def _jsonl_chunks(source: Source, chunk_bytes: int) -> Iterator[Positioned]:
     name = source.name
     line = 1
-    carry = b""
+    carry = b""  # the start of a line the next block ends (never holds a newline)
     with open_jsonl(source) as (stream, raw):
         while True:
             block = stream.read(chunk_bytes)
             if not block:
                 break
-            data = carry + block if carry else block
-            cut = data.rfind(b"\n")
+            cut = block.rfind(b"\n")
             if cut < 0:  # one line longer than a block: keep reading until it ends
-                carry = data
+                carry += block
                 continue
-            carry = data[cut + 1 :]
-            whole = data[: cut + 1]
+            whole = _whole_lines(carry, block, cut + 1)
+            carry = block[cut + 1 :]
             yield Positioned(JsonlChunk(name, line, whole), raw.tell())
             line += whole.count(b"\n")
         if carry:
