@@ -103,3 +103,29 @@ def test_two_level_queries_transpile(dialect: str) -> None:
 
     for query in (frames_query(), replay_query()):
         assert sqlglot.parse_one(transpile(query, dialect), read=dialect) is not None
+
+
+def test_frame_sql_equals_its_definition_on_adversarial_texts() -> None:
+    """The frame's regex prefix gives the hash of the split-and-join definition on texts made
+    of spaces, Unicode spaces DuckDB's trim removes, tabs, line breaks and words."""
+    import random
+
+    import pyarrow as pa
+
+    from distillwatch.features import _FRAME_DEFINITION, FRAME_SQL
+
+    rnd = random.Random(11)
+    pieces = [" ", "  ", "\u00a0", "\u3000", "\u2003", "\t", "\n", "x", "Ab", "\u00e9t\u00e9", "."]
+    texts = [None, "", " ", "a b c d", "a b c d ", "a b  c", "  a b c d e f", "a b c\u00a0 "]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 14))) for _ in range(20000)]
+    con = connect()
+    con.register("texts", pa.table({"last_user": pa.array(texts, pa.string())}))
+    differ = con.execute(
+        f"SELECT count(*) FROM texts WHERE ({FRAME_SQL}) IS DISTINCT FROM ({_FRAME_DEFINITION})"
+    ).fetchone()
+    assert differ == (0,)
+    frame = con.execute(
+        f"SELECT {FRAME_SQL} = hash('answer in italian: what') "
+        "FROM (SELECT '  Answer in Italian: What is a loop?' AS last_user)"
+    ).fetchone()
+    assert frame == (True,)
