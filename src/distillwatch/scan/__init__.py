@@ -58,6 +58,12 @@ class ScanResult:
 SQL_MEMORY = "1GB"
 #: What DuckDB keeps while linking and scoring run in Python (:func:`sql_memory_lent`).
 IDLE_SQL_MEMORY = "128MB"
+#: DuckDB's share while the outputs are written: their queries read only the campaigns'
+#: events and group by campaign, so they need little of the cache, while Python holds every
+#: account's features and verdicts and the link graph beside them (the stage was the scan's
+#: peak at 10M requests / 80k accounts with the full share). 64 MB runs out of memory in the
+#: sample query's window at 1M requests.
+OUTPUT_SQL_MEMORY = "512MB"
 
 
 def connect(
@@ -111,9 +117,10 @@ def run_scan(
 
 @contextmanager
 def sql_memory_lent(con: object, limit: str = IDLE_SQL_MEMORY) -> Iterator[None]:
-    """DuckDB's memory lent to Python for a stage that runs no SQL: the engine's cached blocks
-    (mostly the events table) are written to its spill directory until the stage is over, so
-    the stage's own memory adds to ``limit`` rather than to the whole SQL budget. Any other
+    """DuckDB's memory lent to Python for a stage that runs no SQL, or only light queries (the
+    outputs): the engine's cached blocks (mostly the events table) are written to its spill
+    directory until the stage is over, so the stage's own memory adds to ``limit`` rather
+    than to the whole SQL budget. Any other
     connection (the Spark back end's) is left as it is, as is a DuckDB that cannot let go."""
     if not isinstance(con, duckdb.DuckDBPyConnection):
         yield
@@ -190,16 +197,20 @@ def detect_with(
     prepare_events(con)
     accounts = group_features(con)
     config = LinkConfig()
-    keys = with_newcomer_agents(link_key_ids(con), accounts, config.cap(accounts.height))
+    keys = link_key_ids(con)
     with sql_memory_lent(con):
+        keys = with_newcomer_agents(keys, accounts, config.cap(accounts.height))
         links = link_accounts(accounts["account_id"].to_list(), keys, config)
     del keys
     accounts = with_component_size(accounts, links)
     pooled = cluster_features(con, links)
     with sql_memory_lent(con):
         verdicts, campaigns = score(accounts, links, pooled, threshold, learned=learned)
+    del pooled
     seconds = time.perf_counter() - started
-    write_outputs(
-        con, out_dir, paths, summary, accounts, verdicts, campaigns, threshold, seconds, links=links
-    )
+    with sql_memory_lent(con, OUTPUT_SQL_MEMORY):
+        write_outputs(
+            con, out_dir, paths, summary, accounts, verdicts, campaigns, threshold, seconds,
+            links=links,
+        )  # fmt: skip
     return verdicts, campaigns

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     with path.open("wb") as fh:
         for row in rows:
             fh.write(orjson.dumps(row) + b"\n")
@@ -121,32 +122,30 @@ def campaign_rows(
 
 def account_rows(
     accounts: pl.DataFrame, verdicts: list[Verdict], campaigns: list[Campaign]
-) -> list[dict[str, Any]]:
+) -> Iterator[dict[str, Any]]:
+    """One record per account, made as it is written: a list of them all would hold every
+    account's findings twice over at 100k accounts."""
     campaign_of = {a: c.campaign_id for c in campaigns for a in c.accounts}
     facts = {
-        r["account_id"]: r
-        for r in accounts.select("account_id", "requests", "first_ts", "last_ts").iter_rows(
-            named=True
-        )
+        account: (requests, first, last)
+        for account, requests, first, last in accounts.select(
+            "account_id", "requests", "first_ts", "last_ts"
+        ).iter_rows()
     }
-    rows = []
     for v in verdicts:
-        fact = facts[v.account_id]
-        rows.append(
-            {
-                "account_id": v.account_id,
-                "score": v.score,
-                "flagged": v.flagged,
-                "distinctive": v.distinctive,
-                "campaign_id": campaign_of.get(v.account_id),
-                "reasons": v.reasons,
-                "requests": fact["requests"],
-                "first_seen": _iso(fact["first_ts"]),
-                "last_seen": _iso(fact["last_ts"]),
-                "findings": [f.to_dict() for f in v.findings],
-            }
-        )
-    return rows
+        requests, first, last = facts[v.account_id]
+        yield {
+            "account_id": v.account_id,
+            "score": v.score,
+            "flagged": v.flagged,
+            "distinctive": v.distinctive,
+            "campaign_id": campaign_of.get(v.account_id),
+            "reasons": v.reasons,
+            "requests": requests,
+            "first_seen": _iso(first),
+            "last_seen": _iso(last),
+            "findings": [f.to_dict() for f in v.findings],
+        }
 
 
 def link_graph_rows(
