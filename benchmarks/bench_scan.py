@@ -32,15 +32,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from proc_tree import TreeSampler, tree
+
+#: The sampler under its former name (``bench_scan_incremental.py`` imports it from here).
+TreeMonitor = TreeSampler
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scan.md"
 #: Requests per account per day of the default scenario (seed 3, 5,071 accounts, 7 days:
@@ -48,81 +52,6 @@ RESULTS = Path(__file__).resolve().parent / "results" / "scan.md"
 REQUESTS_PER_ACCOUNT_DAY = 41.0
 #: Carries ``--duckdb-memory`` to the scan child.
 DUCKDB_MEMORY_ENV = "DISTILLWATCH_BENCH_DUCKDB_MEMORY"
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _proc_table() -> dict[int, tuple[int, float, int]]:
-    """pid -> (parent pid, CPU seconds, resident bytes) of every process, from ``/proc``.
-
-    CPU seconds include the reaped children of the process (``cutime``/``cstime``), so a
-    tree's sum counts worker processes that have already exited, once.
-    """
-    table: dict[int, tuple[int, float, int]] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(b")") + 2 :].split()
-        ticks = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
-        table[int(entry)] = (int(fields[1]), ticks / _TICKS, int(fields[21]) * page)
-    return table
-
-
-def tree(root: int) -> tuple[float, int]:
-    """(CPU seconds, resident bytes) summed over ``root`` and its descendants."""
-    table = _proc_table()
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    cpu, rss, todo = 0.0, 0, [root]
-    while todo:
-        pid = todo.pop()
-        if pid in table:
-            cpu += table[pid][1]
-            rss += table[pid][2]
-        todo.extend(children.get(pid, ()))
-    return cpu, rss
-
-
-class TreeMonitor:
-    """Samples a process tree every ``interval`` seconds: peak total RSS and CPU seconds."""
-
-    def __init__(self, root: int, interval: float = 0.05, cap: int | None = None) -> None:
-        self.root, self.interval, self.cap = root, interval, cap
-        self.stopped = False
-        self.peak_rss = 0
-        self.cpu_seconds = 0.0
-        self.samples: list[tuple[float, int]] = []  # (time.time(), tree RSS)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            cpu, rss = tree(self.root)
-            self.cpu_seconds = max(self.cpu_seconds, cpu)
-            self.peak_rss = max(self.peak_rss, rss)
-            self.samples.append((time.time(), rss))
-            if self.cap is not None and rss > self.cap and not self.stopped:
-                self.stopped = True  # the root leads its own session: stop all of it
-                os.killpg(self.root, signal.SIGKILL)
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> TreeMonitor:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def peak_between(self, start: float, end: float) -> int:
-        """Peak tree RSS sampled within the wall-clock window ``[start, end]``."""
-        return max((rss for t, rss in self.samples if start <= t <= end), default=0)
 
 
 def simulate(out: Path, records: int, accounts: int | None = None, seed: int = 3) -> Path:

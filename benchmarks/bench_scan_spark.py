@@ -8,7 +8,8 @@ Makes the log as ``bench_scan.py`` does (the product's simulator; ``--log`` name
 one) and decompresses it to one plain JSON Lines file, so that Spark can cut it into splits
 (a compressed stream is one task) and both engines read the same bytes. Each run is a fresh
 child process whose whole tree -- the Python driver, Spark's JVM and its Python workers, or
-DuckDB's worker processes -- is sampled from ``/proc`` every 100 ms (:class:`TreeCpu`): wall
+DuckDB's worker processes -- is sampled from ``/proc`` every 100 ms (``proc_tree.py``, each
+process's CPU remembered after it exits: Spark's workers are reaped by a daemon): wall
 seconds, CPU seconds of the tree, peak resident memory of the tree, per stage too.
 CPU seconds barely depend on what else runs on the (shared) machine; wall seconds do.
 
@@ -25,85 +26,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scan import SCAN_STAGES, _timed, simulate
-
-_TICKS = os.sysconf("SC_CLK_TCK")
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def _processes() -> dict[int, tuple[int, int, float, int]]:
-    """pid -> (parent, start time, own CPU seconds, resident bytes), from ``/proc``."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as handle:
-                    stat = handle.read()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(b")") + 2 :].split()
-            own = (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
-            table[int(entry)] = (int(fields[1]), int(fields[19]), own, int(fields[21]) * _PAGE)
-    return table
-
-
-class TreeCpu:
-    """CPU seconds and memory of a process tree, counting processes that have exited.
-
-    ``bench_scan.TreeMonitor`` sums the tree's CPU with its reaped children's; Spark's Python
-    workers are reaped by a daemon that does not add them up, so their CPU would vanish when
-    they exit. Here each process's own CPU is remembered at its last sample (at most one
-    interval of it is lost) and the series is kept, so a stage's CPU is the difference of
-    the series at its start and end.
-    """
-
-    def __init__(self, root: int, interval: float = 0.1) -> None:
-        self.root, self.interval = root, interval
-        self.seen: dict[tuple[int, int], float] = {}
-        self.samples: list[tuple[float, float, int]] = []  # (time.time(), CPU s, RSS bytes)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            table = _processes()
-            children: dict[int, list[int]] = {}
-            for pid, (parent, *_) in table.items():
-                children.setdefault(parent, []).append(pid)
-            rss, todo = 0, [self.root]
-            while todo:
-                pid = todo.pop()
-                if pid in table:
-                    _parent, started, own, resident = table[pid]
-                    self.seen[(pid, started)] = own
-                    rss += resident
-                todo.extend(children.get(pid, ()))
-            self.samples.append((time.time(), sum(self.seen.values()), rss))
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> TreeCpu:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def cpu_at(self, moment: float) -> float:
-        """CPU seconds of the tree at the last sample before ``moment``."""
-        return max((cpu for t, cpu, _ in self.samples if t <= moment), default=0.0)
-
-    def between(self, start: float, end: float) -> tuple[float, int]:
-        """(CPU seconds, peak RSS) within ``[start, end]``."""
-        peak = max((rss for t, _, rss in self.samples if start <= t <= end), default=0)
-        return self.cpu_at(end) - self.cpu_at(start), peak
-
+from proc_tree import TreeSampler
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scan-spark.md"
 #: Stages of the Spark scan timed apart (module, attribute, name).
@@ -163,7 +92,7 @@ def measure(engine: str, log: Path, out: Path, driver_memory: str, java: str) ->
         proc = subprocess.Popen(
             command, stdout=stdout, stderr=stderr, env=env, start_new_session=True
         )
-        with TreeCpu(proc.pid) as monitor:
+        with TreeSampler(proc.pid, interval=0.1, remember=True) as monitor:
             _pid, status, _usage = os.wait4(proc.pid, 0)
         if os.waitstatus_to_exitcode(status):
             stderr.seek(0)
