@@ -44,9 +44,11 @@ _FRAME_PREFIX = f"regexp_extract(ltrim(last_user), '^[^ ]*(?: [^ ]*){{0,{FRAME_W
 #: The frame as computed: the definition splits every word of a long prompt into a list (most
 #: of ``prepare_events``' CPU, measured); ``P``, the text before the left-trimmed prompt's
 #: ``FRAME_WORDS``-th space, is the same words unless the right trim of the definition would
-#: have removed spaces at the end of ``P`` (a prompt of fewer words ending in spaces): then
-#: ``P`` ends in a space, and only those rows take the definition. ``tests/test_features.py``
-#: holds the two equal on adversarial texts; the scan outputs are byte-identical.
+#: have removed characters at the end of ``P`` (a prompt of fewer words ending in spaces):
+#: then ``P`` ends in a character ``rtrim`` removes (the engine's own set: DuckDB's includes
+#: Unicode spaces), and only those rows, and null prompts, take the definition.
+#: ``tests/test_features.py`` holds the two equal on adversarial texts; the scan outputs
+#: are byte-identical.
 FRAME_SQL = (
     f"CASE WHEN rtrim({_FRAME_PREFIX}) = {_FRAME_PREFIX} THEN hash(lower({_FRAME_PREFIX})) "
     f"ELSE {_FRAME_DEFINITION} END"
