@@ -43,7 +43,11 @@ def test_hydra_accounts_stay_under_the_hourly_cap_and_share_cards(sim: Any) -> N
     cards = Counter(recs[0]["payment_fingerprint"] for recs in accts.values())
     assert len(cards) <= 8 and max(cards.values()) >= 3
     asns = {r["asn"] for recs in accts.values() for r in recs}
-    assert len(asns) >= 20 and {KINDS[a] for a in asns} <= {"residential", "residential_small", "mobile"}
+    assert len(asns) >= 20 and {KINDS[a] for a in asns} <= {
+        "residential",
+        "residential_small",
+        "mobile",
+    }
     start = load_scenario().start_ts
     assert all(epoch(recs[0]["account_created"]) > start - 3 * 86400 for recs in accts.values())
 
