@@ -115,6 +115,12 @@ def institution(component: Component) -> bool:
 MEMBER_NETWORKS = 4.0
 
 
+def members_hop(component: Component, member_networks: float = MEMBER_NETWORKS) -> bool:
+    """Whether a group's typical member reaches more networks on its own than a phone does:
+    only then do the group's pooled networks say "proxy pool" rather than "many people"."""
+    return num(component, "member_asns") >= member_networks
+
+
 def evasive(
     component: Component,
     networks: int = 6,
@@ -140,11 +146,10 @@ def evasive(
     if num(component, "disposable_share") >= disposable:
         return True
     fresh_exits = num(component, "prefix_recurrence", 1.0) < recurrence
-    hopping = num(component, "member_asns") >= member_networks
     return (
         num(component, "asns") >= networks
         and fresh_exits
-        and hopping
+        and members_hop(component, member_networks)
         and not institution(component)
     )
 

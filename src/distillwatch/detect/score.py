@@ -27,9 +27,8 @@ import polars as pl
 from distillwatch.detect.calibrated import calibrated_scores
 from distillwatch.detect.checks import CHECKS, AccountCheck
 from distillwatch.detect.checks.automation import FRESH_DAYS
-from distillwatch.detect.checks.base import num
 from distillwatch.detect.checks.proxy_rotation import ProxyRotation, ResidentialProxyRotation
-from distillwatch.detect.cluster import CLUSTER_CHECKS, MEMBER_NETWORKS
+from distillwatch.detect.cluster import CLUSTER_CHECKS, members_hop
 from distillwatch.detect.evidence import Finding, any_distinctive, noisy_or, strongest_first
 from distillwatch.detect.identity import with_identity
 from distillwatch.detect.link import Links
@@ -246,7 +245,7 @@ def pooled_findings(findings: list[Finding], facts: Mapping[str, Any]) -> list[F
     pooled rotation counts as evasion only when the group's typical member hops between more
     networks on its own than a phone does (:func:`.cluster.evasive` asks the same);
     otherwise it is kept as the shared finding it is."""
-    if num(facts, "member_asns") >= MEMBER_NETWORKS:
+    if members_hop(facts):
         return findings
     return [
         ProxyRotation(asns=f.asns, prefixes=f.prefixes)
