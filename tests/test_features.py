@@ -97,11 +97,41 @@ def test_wrapper_frames_count_frames_over_unrelated_tasks() -> None:
     assert got["small"] == (0, 0)
 
 
+def test_prefix_recurrence_waits_for_a_whole_later_day() -> None:
+    """A prefix counts once a whole later day has passed: on an account's second morning
+    yesterday's prefixes have not had their chance (a phone user's read 0 for hours)."""
+    from datetime import datetime, timedelta
+
+    import duckdb
+    import polars as pl
+
+    from distillwatch.features.sql import recurrence_query
+
+    start = datetime(2026, 3, 2, 9)
+    rows = [  # a phone: carrier and home prefixes on day one, only the carrier's next morning
+        ("phone", start, "10.0.1"),
+        ("phone", start + timedelta(hours=9), "10.0.2"),
+        ("phone", start + timedelta(hours=24), "10.0.1"),
+    ]
+    rows += [("pool", start + timedelta(hours=5 * i), f"198.51.{i}") for i in range(12)]
+    events = pl.DataFrame(rows, schema=["account_id", "ts", "ip24"], orient="row")
+    con = duckdb.connect()
+    con.register("events", events.to_arrow())
+    got = dict(con.sql(recurrence_query()).fetchall())
+    assert got["phone"] is None  # day two: nothing has had a whole day
+    assert got["pool"] == 0.0  # 60 hours of fresh exits: those of day one never came back
+    later = pl.DataFrame(
+        [("phone", start + timedelta(hours=48), "10.0.3")], schema=events.schema, orient="row"
+    )
+    con.register("events", pl.concat([events, later]).to_arrow())
+    assert dict(con.sql(recurrence_query()).fetchall())["phone"] == 0.5
+
+
 @pytest.mark.parametrize("dialect", ["spark", "bigquery"])
 def test_two_level_queries_transpile(dialect: str) -> None:
-    from distillwatch.features.sql import frames_query, replay_query
+    from distillwatch.features.sql import frames_query, recurrence_query, replay_query
 
-    for query in (frames_query(), replay_query()):
+    for query in (frames_query(), replay_query(), recurrence_query()):
         assert sqlglot.parse_one(transpile(query, dialect), read=dialect) is not None
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
+
 from distillwatch.online.account import MAX_FRAMES, ProfileState
 from distillwatch.online.sketch import Frequency
 
@@ -115,6 +117,11 @@ def test_prefix_recurrence_tells_an_egress_pool_from_fresh_exits() -> None:
     for i in range(7):  # an egress pool on its first day: nothing could have come back yet
         first_day.update({"ip": f"203.0.{i}.1"}, i * 3600.0, None, False)
     assert first_day.features()["prefix_recurrence"] is None
+    for i in range(7):  # its second morning: yesterday's exits have not had a whole day yet
+        first_day.update({"ip": f"198.51.{i}.1"}, day + i * 600.0, None, False)
+    assert first_day.features()["prefix_recurrence"] is None
+    first_day.update({"ip": "203.0.0.1"}, 2 * day, None, False)  # a whole day later: one back
+    assert first_day.features()["prefix_recurrence"] == pytest.approx(1 / 7)
     merged = ProfileState()
     merged.update({"ip": "203.0.0.1"}, 0.0, None, False)
     other = ProfileState()

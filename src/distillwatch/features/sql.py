@@ -83,14 +83,23 @@ def replay_query(group: str = "account_id", source: str = "events") -> str:
     )
 
 
+#: A /24 prefix counts in ``prefix_recurrence`` once this many UTC days separate the day it
+#: was first seen from the group's last active day: one whole later day has passed in which
+#: it could have come back. With one (a later day merely begun) a phone user's second morning
+#: read as 0 recurrence for hours -- every prefix of yesterday not yet seen again -- and the
+#: online engine throttled honest users as a proxy pool (heldout draw 51).
+RECURRENCE_WAIT_DAYS = 2
+
+
 def recurrence_query(group: str = "account_id", source: str = "events") -> str:
-    """Per group: of its /24 prefixes first seen before its last active day, the share seen
-    again on a later day (null when none had the chance). A residential proxy pool hands out
-    a fresh exit per session, so its prefixes do not come back; an office, a phone carrier or
-    a cloud egress pool reuses the same ones every day. A prefix first seen on the last day
-    is left out: nothing could have told yet -- the online engine on day one sees only such."""
+    """Per group: of its /24 prefixes that have had a whole later day to come back (see
+    :data:`RECURRENCE_WAIT_DAYS`), the share seen again on a later day (null when none had the
+    chance). A residential proxy pool hands out a fresh exit per session, so its prefixes do
+    not come back; an office, a phone carrier or a cloud egress pool reuses the same ones
+    every day. Prefixes of the last two days are left out: nothing could have told yet -- the
+    online engine on an account's first two days sees only such."""
     day = "date_trunc('day', ts)"
-    eligible = "p.first_day < l.last_day"
+    eligible = f"p.first_day + INTERVAL {RECURRENCE_WAIT_DAYS} DAY <= l.last_day"
     return (
         f"WITH p AS (SELECT {group}, ip24, min({day}) AS first_day, "
         f"count(DISTINCT {day}) AS days FROM {source} WHERE ip24 IS NOT NULL "

@@ -21,6 +21,7 @@ from distillwatch.features.aggregates import (
     WRAPPER_MIN_BITS,
     WRAPPER_MIN_REQUESTS,
 )
+from distillwatch.features.sql import RECURRENCE_WAIT_DAYS
 from distillwatch.online.sketch import Distinct, Frequency, Moments, bounded_add, entropy_bits
 
 #: Flags counted per request; each becomes ``<name>_share`` in the features.
@@ -355,12 +356,16 @@ class ProfileState:
         return out
 
     def prefix_recurrence(self) -> float | None:
-        """As the batch ``prefix_recurrence``: among prefixes first seen before the last
-        active day, the share seen again on a later day; ``None`` while none had the chance."""
+        """As the batch ``prefix_recurrence``: among prefixes that have had a whole later day
+        to come back, the share seen again on a later day; ``None`` while none had the chance."""
         if self.last_ts is None:
             return None
         last_day = int(self.last_ts // 86400)
-        eligible = [again for first, again in self.prefix_days.values() if first < last_day]
+        eligible = [
+            again
+            for first, again in self.prefix_days.values()
+            if first + RECURRENCE_WAIT_DAYS <= last_day
+        ]
         return sum(eligible) / len(eligible) if eligible else None
 
     def _wrappers(self) -> tuple[int, int]:
