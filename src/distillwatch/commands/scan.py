@@ -18,6 +18,7 @@ from distillwatch.commands.reading import (
 )
 from distillwatch.commands.scan_state import (
     REBUILD_OPTION,
+    REPLACES_OPTION,
     STATE_DIR_OPTION,
     WINDOW_DAYS_OPTION,
     scan_incremental,
@@ -59,6 +60,7 @@ def command(
     state_dir: Path | None = STATE_DIR_OPTION,
     window_days: int | None = WINDOW_DAYS_OPTION,
     rebuild: bool = REBUILD_OPTION,
+    replaces: list[str] = REPLACES_OPTION,
     engine: str = typer.Option(
         "duckdb", "--engine", help="duckdb (one machine) or spark (PySpark; docs/spark.md)."
     ),
@@ -75,7 +77,7 @@ def command(
     from distillwatch.scan.spark.session import SparkSetupError
 
     threshold = scan_threshold(threshold, calibration, known_good, target_fpr)
-    incremental = state_dir is not None or window_days is not None or rebuild
+    incremental = state_dir is not None or window_days is not None or rebuild or bool(replaces)
     if engine == "spark":
         run_scan = _spark_engine(spark_master, spark_memory, incremental, known_good)
     elif engine != "duckdb":
@@ -87,6 +89,7 @@ def command(
             state_dir,
             window_days=window_days,
             rebuild=rebuild,
+            replaces=replaces,
             threshold=threshold,
             strict=strict,
             learned=not rules_only,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from distillwatch.commands.reading import dialect_option
 from distillwatch.console import console, fail, progress_bar
@@ -26,6 +27,14 @@ WINDOW_DAYS_OPTION = typer.Option(
     min=1,
     help="With --state-dir: scan (and keep) the last N UTC days [what the state kept].",
 )
+REPLACES_OPTION = typer.Option(
+    [],
+    "--replaces",
+    metavar="OLD=NEW",
+    help="With --state-dir: log NEW (given, or held) is a corrected re-export of held log OLD: "
+    "OLD's requests leave the state for NEW's, and OLD is not read again. Repeatable.",
+    show_default=False,
+)
 REBUILD_OPTION = typer.Option(
     False,
     "--rebuild",
@@ -40,6 +49,7 @@ def scan_incremental(
     *,
     window_days: int | None,
     rebuild: bool,
+    replaces: list[str],
     threshold: float,
     strict: bool,
     learned: bool,
@@ -51,7 +61,7 @@ def scan_incremental(
     from distillwatch.scan.incremental import StateError, run_incremental_scan
 
     if state_dir is None:
-        fail("--window-days and --rebuild need --state-dir")
+        fail("--window-days, --rebuild and --replaces need --state-dir")
         return
     if known_good is not None:
         fail(
@@ -72,6 +82,7 @@ def scan_incremental(
                 state_dir,
                 window_days=window_days,
                 rebuild=rebuild,
+                replaces=replaces,
                 strict=strict,
                 threshold=threshold,
                 on_progress=on_progress,
@@ -82,8 +93,15 @@ def scan_incremental(
         except (IngestError, StateError) as exc:
             fail(str(exc))
             return
+    # names and commands come from the logs' names: never markup, never wrapped (copyable)
     for warning in run.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    for old, new in run.replaced_by.items():
+        said = f"replaced: {old} -> {new} (its requests left the state)"
+        console.print(said, markup=False, soft_wrap=True)
+    for given, by in run.superseded.items():
+        said = f"not read: {given} (its bytes were replaced by {by} with --replaces)"
+        console.print(said, markup=False, soft_wrap=True)
     held = len(run.known) + len(run.duplicates)
     window = "empty" if run.window is None else f"{run.window[0]} .. {run.window[1]}"
     console.print(

@@ -4,13 +4,16 @@ A run, under the state's lock (``scan/state.py``):
 
 1. finds the inputs (files, directories, object-store URLs) and fingerprints each one's bytes;
 2. sorts them: *known* (same name, same bytes: nothing to do), *duplicate* (these bytes are
-   in the state under another name: nothing to do), *new*, or *re-delivered* (a known name
-   with other bytes: its partitions are replaced);
+   in the state under another name: nothing to do), *superseded* (bytes an earlier
+   ``--replaces`` took out: nothing to do), *new*, or *re-delivered* (a known name with other
+   bytes: its partitions are replaced); ``--replaces OLD=NEW`` takes OLD out for NEW
+   (``scan/replaces.py``);
 3. enriches the new and re-delivered ones into a staging directory, split by UTC day
    (``scan/partitions.py``);
 4. drops the days that fell out of the window (``--window-days``), then commits: staged files
    moved into place, the manifest replaced atomically, unnamed files deleted;
-5. runs detection (``scan.detect_enriched``) over the window's partitions, exactly the rows a
+5. warns about new logs sharing request ids with others (``scan/overlap.py``), and runs
+   detection (``scan.detect_enriched``) over the window's partitions, exactly the rows a
    full scan of the window's logs would have enriched, and writes scan output v1 to ``--out``
    plus what the state did (``summary.json``'s ``incremental``).
 """
@@ -35,13 +38,16 @@ from distillwatch.ingest.sources import Source, discover
 from distillwatch.ingest.stream import ProgressCallback
 from distillwatch.scan import ScanResult, detect_enriched, window
 from distillwatch.scan.enrich import ENRICHED_SCHEMA
+from distillwatch.scan.overlap import find_overlaps
 from distillwatch.scan.partitions import enrich_input, fingerprint, offset_progress, part_key
+from distillwatch.scan.replaces import Replacement, resolve
 from distillwatch.scan.state import (
     TMP_PREFIX,
     Input,
     Manifest,
     StateError,
     StateLock,
+    Superseded,
     check_compatible,
     collect_garbage,
     enrichment_identity,
@@ -64,11 +70,14 @@ class IncrementalRun:
     replaced: list[str] = field(default_factory=list)
     known: list[str] = field(default_factory=list)
     duplicates: dict[str, str] = field(default_factory=dict)
+    replaced_by: dict[str, str] = field(default_factory=dict)
+    superseded: dict[str, str] = field(default_factory=dict)
     dropped_days: list[str] = field(default_factory=list)
     window_days: int | None = None
     window: list[str] | None = None
     enriched_records: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
+    overlaps: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -85,12 +94,15 @@ def run_incremental_scan(
     learned: bool = True,
     dialect: Dialect | None = None,
     query: str | None = None,
+    replaces: Iterable[str] = (),
 ) -> tuple[ScanResult, IncrementalRun]:
     """Bring ``state_dir`` up to date with ``paths`` and scan its window into ``out_dir``.
 
     ``window_days``: keep and scan the last N UTC days of the state (None: what the state
     kept so far, the whole state for a new one). ``rebuild``: start the state over, re-reading
     the logs it holds (from the names it recorded) with this version and these settings.
+    ``replaces``: ``OLD=NEW`` texts, each taking a held log out for a log of this run (or one
+    held already), as if NEW were OLD delivered again (``scan/replaces.py``).
     Raises :class:`StateError` (state unusable as asked) or ``IngestError`` (logs unreadable;
     the state is then left as it was)."""
     started = time.perf_counter()
@@ -98,6 +110,12 @@ def run_incremental_scan(
         raise StateError(f"--window-days {window_days}: give 1 or more days")
     if out_dir.resolve().is_relative_to(state_dir.resolve()):
         raise StateError(f"--out {out_dir} is inside --state-dir {state_dir}: give another")
+    replaces = list(replaces)
+    if replaces and rebuild:
+        raise StateError(
+            "--replaces with --rebuild: --rebuild re-reads the logs the state holds as they "
+            "are; run it first, then --replaces in the next run"
+        )
     prepare_dir(state_dir)
     with StateLock(state_dir):
         exclude = (state_dir, out_dir)
@@ -106,8 +124,14 @@ def run_incremental_scan(
         sources, skipped = discover(paths, exclude=exclude, dialect=dialect, query=query)
         sources += _reread_sources(to_reread, sources, exclude, dialect, query)
         run.skipped = {str(item.path): item.why for item in skipped}
-        todo = _plan(sources, manifest, run)
-        _update(state_dir, manifest, todo, run, exclude, strict, dialect, query, on_progress)
+        swaps = resolve(replaces, manifest, sources, exclude)
+        todo = _plan(sources, manifest, run, swaps)
+        reading = (strict, dialect, query)
+        _update(state_dir, manifest, todo, swaps, run, exclude, reading, on_progress)
+        fresh = run.enriched + run.replaced
+        for overlap in find_overlaps(state_dir, manifest, fresh, out_dir):
+            run.overlaps.append(asdict(overlap))
+            run.warnings.append(overlap.warning())
         run.window = window.span(manifest)
         result = _detect(state_dir, manifest, out_dir, run, threshold, learned, started)
     return result, run
@@ -134,7 +158,8 @@ def _open(
     if old is None or rebuild:
         days = window_days if window_days is not None or old is None else old.window_days
         names = [i.name for i in old.inputs] if old is not None else []
-        return Manifest(enrichment, reading, days), names
+        superseded = old.superseded if old is not None else []  # the operator's, kept
+        return Manifest(enrichment, reading, days, superseded=superseded), names
     check_compatible(state_dir, old, enrichment, reading, window_days)
     if window_days is not None:
         old.window_days = window_days
@@ -171,14 +196,19 @@ def _reread_sources(
 
 
 def _plan(
-    sources: list[Source], manifest: Manifest, run: IncrementalRun
+    sources: list[Source], manifest: Manifest, run: IncrementalRun, swaps: list[Replacement]
 ) -> list[tuple[Source, str]]:
     """The inputs to enrich, with their fingerprints; the rest sorted into ``run``.
 
     Bytes held under another name are a duplicate only for a new name: a known name with
-    new bytes is always a re-delivery, so its old requests never outstay it."""
-    names = manifest.by_name()
-    hashes = {sha: i.name for sha, i in manifest.by_hash().items()}
+    new bytes is always a re-delivery, so its old requests never outstay it. A log being
+    taken out (OLD of ``--replaces``) no longer counts as held: given again with its bytes it
+    is superseded, with other bytes the run is refused (which version is meant?)."""
+    out = {r.old.name: r for r in swaps}
+    incoming = {r.new: r for r in swaps}
+    names = {n: i for n, i in manifest.by_name().items() if n not in out}
+    hashes = {sha: i.name for sha, i in manifest.by_hash().items() if i.name not in out}
+    gone = {s.sha256: s.by for s in manifest.superseded} | {r.old.sha256: r.new for r in swaps}
     todo: list[tuple[Source, str]] = []
     for source in sources:
         if source.format == "postgres":
@@ -188,9 +218,23 @@ def _plan(
             )
         sha = fingerprint(source)
         known = names.get(source.name)
+        if source.name in incoming and hashes.get(sha, source.name) != source.name:
+            raise StateError(
+                f"--replaces '{incoming[source.name].old.name}={source.name}': {source.name} "
+                f"has the bytes of {hashes[sha]}, which the state holds; it would be counted "
+                "twice"
+            )
         if known is not None and known.sha256 == sha:
             run.known.append(source.name)
-        elif known is None and sha in hashes:
+        elif known is None and source.name not in incoming and sha in gone:
+            run.superseded[source.name] = gone[sha]
+        elif source.name in out:
+            raise StateError(
+                f"--replaces '{source.name}={out[source.name].new}': {source.name} is given "
+                "too, with other bytes than the state holds (a re-delivery of it); give "
+                "either that re-delivery or --replaces, not both"
+            )
+        elif known is None and sha in hashes and source.name not in incoming:
             run.duplicates[source.name] = hashes[sha]
         else:
             hashes[sha] = source.name
@@ -202,15 +246,15 @@ def _update(
     state_dir: Path,
     manifest: Manifest,
     todo: list[tuple[Source, str]],
+    swaps: list[Replacement],
     run: IncrementalRun,
     exclude: tuple[Path, ...],
-    strict: bool,
-    dialect: Dialect | None,
-    query: str | None,
+    reading: tuple[bool, Dialect | None, str | None],
     on_progress: ProgressCallback | None,
 ) -> None:
     """Enrich ``todo`` into a staging directory, then commit it with the window applied.
     Nothing the committed manifest names is touched before the new manifest is in place."""
+    strict, dialect, query = reading
     staging = state_dir / f"{TMP_PREFIX}{os.getpid()}"
     identity = orjson.dumps([manifest.enrichment, manifest.reading]).decode()
     read_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -236,6 +280,7 @@ def _update(
             )
             before += source.size
         _merge(manifest, fresh, run)
+        _swap(manifest, fresh, swaps, run, read_at)
         run.dropped_days, warnings = window.prune(manifest, run.enriched + run.replaced)
         run.warnings += warnings
         _move_into_place(staging, state_dir, fresh)
@@ -255,6 +300,29 @@ def _merge(manifest: Manifest, fresh: list[Input], run: IncrementalRun) -> None:
     for entry in fresh:
         run.enriched_records += entry.records
         (run.replaced if entry.name in replaced else run.enriched).append(entry.name)
+
+
+def _swap(
+    manifest: Manifest,
+    fresh: list[Input],
+    swaps: list[Replacement],
+    run: IncrementalRun,
+    read_at: str,
+) -> None:
+    """Take each OLD out, NEW in its place (the order a full scan given NEW instead of OLD
+    would read them), and record OLD's bytes as superseded so they are not read back."""
+    for swap in swaps:
+        old = swap.old
+        new = next(i for i in [*fresh, *manifest.inputs] if i.name == swap.new)
+        manifest.inputs = [
+            new if i.name == old.name else i for i in manifest.inputs if i is not new
+        ]
+        kept = [s for s in manifest.superseded if s.sha256 != new.sha256]
+        for entry in kept:  # a chain (A by OLD, then OLD by NEW) reads A by NEW
+            entry.by = new.name if entry.by == old.name else entry.by
+        last = max((p.day for p in old.parts), default=old.delivery_day)
+        manifest.superseded = [*kept, Superseded(old.name, old.sha256, new.name, read_at, last)]
+        run.replaced_by[old.name] = new.name
 
 
 def _move_into_place(staging: Path, state_dir: Path, fresh: list[Input]) -> None:

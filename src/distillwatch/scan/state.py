@@ -95,6 +95,19 @@ class Input:
 
 
 @dataclass
+class Superseded:
+    """An input taken out by ``--replaces OLD=NEW``: these bytes are never read into the
+    state again (the delivery folder usually still holds the old file), whatever their name,
+    until its last day leaves the window."""
+
+    name: str
+    sha256: str
+    by: str
+    at: str
+    last_day: str | None = None
+
+
+@dataclass
 class Manifest:
     """What the state holds, and the identity of the code and settings that made it."""
 
@@ -103,6 +116,7 @@ class Manifest:
     window_days: int | None = None
     inputs: list[Input] = field(default_factory=list)
     state_format: str = STATE_FORMAT
+    superseded: list[Superseded] = field(default_factory=list)
 
     def by_name(self) -> dict[str, Input]:
         return {i.name: i for i in self.inputs}
@@ -189,7 +203,8 @@ def load_manifest(state_dir: Path) -> Manifest | None:
         inputs = [
             Input(**{**i, "parts": [Part(**p) for p in i["parts"]]}) for i in doc.pop("inputs")
         ]
-        return Manifest(**doc, inputs=inputs)
+        superseded = [Superseded(**s) for s in doc.pop("superseded", [])]
+        return Manifest(**doc, inputs=inputs, superseded=superseded)
     except StateError:
         raise
     except (OSError, orjson.JSONDecodeError, TypeError, KeyError, AttributeError) as exc:

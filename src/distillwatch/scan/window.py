@@ -40,6 +40,9 @@ def prune(manifest: Manifest, fresh: list[str]) -> tuple[list[str], list[str]]:
                 f"window (from {start}): not kept"
             )
     manifest.inputs = kept
+    # bytes taken out by --replaces need no guard once their days are gone: read again,
+    # they would leave at once, with the warning above
+    manifest.superseded = [s for s in manifest.superseded if (s.last_day or start) >= start]
     return sorted(dropped), warnings
 
 
