@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 from libc.stdlib cimport free, realloc
-from libc.string cimport memcmp, memcpy
+from libc.string cimport memchr, memcmp, memcpy
 
 
 cdef class _Out:
@@ -364,12 +364,20 @@ def apply(
     """The texts ``data[offsets[i]:offsets[i + 1]]`` with mask ``which`` (a key of
     :data:`NATIVE_MASKS`) applied, as a new Arrow string array. ``classes``: the character
     classes of ``text.char_classes`` (read by the single-quote mask)."""
+    if which not in NATIVE_MASKS:
+        raise ValueError(f"no scanner for mask {which}")
+    return _each_text(which, offsets, data, classes)
+
+
+cdef object _each_text(
+    int which, const int64_t[::1] offsets, const uint8_t[::1] data, const uint8_t[::1] table
+):
+    """Scanner ``which`` (0-7, or 8: the collapse, :func:`_collapse`, with ``table`` its
+    ``spaces``) over every text, into a new Arrow string array."""
     cdef Py_ssize_t n = offsets.shape[0] - 1, i
     cdef int64_t start, stop
     if n < 0:
         raise ValueError("no offsets")
-    if which not in NATIVE_MASKS:
-        raise ValueError(f"no scanner for mask {which}")
     out = _Out(n, (offsets[n] - offsets[0]) if n > 0 else 0)
     cdef int32_t[::1] ends = out.offsets
     cdef const uint8_t* base = &data[0] if data.shape[0] else <const uint8_t*>b""
@@ -377,21 +385,184 @@ def apply(
         start, stop = offsets[i], offsets[i + 1]
         if start < 0 or stop < start or stop > data.shape[0]:
             raise IndexError(f"text {i} [{start}, {stop}) is outside the data")
-        if which == 0:
-            _code(out, base + start, stop - start)
-        elif which == 1:
-            _urls(out, base + start, stop - start)
-        elif which == 2:
-            _quotes(out, base + start, stop - start)
-        elif which == 3:
-            _single_quotes(out, base + start, stop - start, classes)
-        elif which == 4:
-            _brackets(out, base + start, stop - start)
-        elif which == 5:
-            _fields(out, base + start, stop - start)
-        elif which == 6:
-            _long_lines(out, base + start, stop - start)
+        if which == 8:
+            _collapse(out, base + start, stop - start, table)
         else:
-            _numbers(out, base + start, stop - start)
+            _mask(which, out, base + start, stop - start, table)
         ends[i + 1] = <int32_t>out.size
     return out.array(n)
+
+cdef inline bint _has(const uint8_t* s, Py_ssize_t n, uint8_t b) noexcept nogil:
+    return n > 0 and memchr(s, b, n) != NULL
+
+
+cdef bint _has_seq(const uint8_t* s, Py_ssize_t n, const char* seq, Py_ssize_t k) noexcept nogil:
+    """Whether the ``k`` bytes ``seq`` occur in ``s`` (memchr for the first byte)."""
+    cdef const uint8_t* p = s
+    cdef const uint8_t* end = s + n
+    while end - p >= k:
+        p = <const uint8_t*>memchr(p, <uint8_t>seq[0], end - p - k + 1)
+        if p == NULL:
+            return False
+        if memcmp(p, seq, k) == 0:
+            return True
+        p += 1
+    return False
+
+
+cdef bint _may_change(int which, const uint8_t* s, Py_ssize_t n) noexcept nogil:
+    """False only when mask ``which`` leaves ``s`` as it is: the text lacks every character
+    the mask's pattern needs (its scanner would copy the text unchanged)."""
+    cdef Py_ssize_t i
+    if which == 0:
+        return _has_seq(s, n, "```", 3)
+    if which == 1:
+        return _has(s, n, 64) or _has_seq(s, n, "://", 3) or _has_seq(s, n, "www.", 4)
+    if which == 2:  # '"' or the lead byte of one of the other four openers
+        return _has(s, n, 34) or _has(s, n, 0xC2) or _has(s, n, 0xE2) or _has(s, n, 0xE3)
+    if which == 3:
+        return _has(s, n, 39)
+    if which == 4:
+        return _has(s, n, 40) or _has(s, n, 91) or _has(s, n, 123)
+    if which == 5:  # ':' or the lead byte of the full-width colon
+        return _has(s, n, 58) or _has(s, n, 0xEF)
+    if which == 6:
+        return n >= 200
+    for i in range(n):
+        if _digit(s[i]):
+            return True
+    return False
+
+
+cdef int _mask(int which, _Out out, const uint8_t* s, Py_ssize_t n, const uint8_t[::1] classes) except -1:
+    if which == 0:
+        return _code(out, s, n)
+    if which == 1:
+        return _urls(out, s, n)
+    if which == 2:
+        return _quotes(out, s, n)
+    if which == 3:
+        return _single_quotes(out, s, n, classes)
+    if which == 4:
+        return _brackets(out, s, n)
+    if which == 5:
+        return _fields(out, s, n)
+    if which == 6:
+        return _long_lines(out, s, n)
+    return _numbers(out, s, n)
+
+
+cdef inline bint _ascii_word(const uint8_t* s, Py_ssize_t n, Py_ssize_t p) noexcept nogil:
+    """Whether the byte at ``p`` is an ASCII word byte (false outside the text)."""
+    return 0 <= p < n and _word(s[p])
+
+
+cdef inline bint _mask_token(const uint8_t* s, Py_ssize_t n, Py_ssize_t p) noexcept nogil:
+    """``\\b_[a-z]_\\b`` at ``p`` (RE2's ASCII word boundaries)."""
+    return (
+        p + 3 <= n and s[p] == 95 and 97 <= s[p + 1] <= 122 and s[p + 2] == 95
+        and not _ascii_word(s, n, p - 1) and not _ascii_word(s, n, p + 3)
+    )
+
+
+cdef inline Py_ssize_t _run_end(
+    const uint8_t* s, Py_ssize_t n, Py_ssize_t p, const uint8_t[::1] spaces
+) noexcept nogil:
+    """End of the greedy ``[\\s\\p{P}]*`` from ``p`` (``spaces[code point]`` non-zero for its
+    characters; a character cut off by the end of the text is not one of them)."""
+    cdef Py_ssize_t size
+    cdef uint32_t cp
+    while p < n:
+        size = _char_len(s[p])
+        if p + size > n:
+            return p
+        cp = _code_point(s + p, size)
+        if cp >= <uint32_t>spaces.shape[0] or not spaces[cp]:
+            return p
+        p += size
+    return p
+
+
+cdef int _collapse(_Out out, const uint8_t* s, Py_ssize_t n, const uint8_t[::1] spaces) except -1:
+    """``(?:\\b(_[a-z]_)\\b[\\s\\p{P}]*){2,}`` -> ``\\1 ``, as RE2 (leftmost-first) matches it.
+
+    From a start where a mask token stands, the star first takes all it can; with one token
+    so far the next must follow, so the star gives back characters until a token starts
+    (none: no match here); from two tokens on the star keeps all it took and one more token
+    is tried there, the match ending where none is (``\\1`` is the last token)."""
+    cdef Py_ssize_t i = 0, done = 0, q, last, end
+    while i < n:
+        if not _mask_token(s, n, i):
+            i += 1  # a match starts with '_' (ASCII): stepping bytes is enough
+            continue
+        end = _run_end(s, n, i + 3, spaces)
+        q = end
+        last = -1
+        while q >= i + 3:
+            if _mask_token(s, n, q):
+                last = q
+                break
+            q -= 1
+        if last < 0:
+            i += 1
+            continue
+        end = _run_end(s, n, last + 3, spaces)
+        while _mask_token(s, n, end):
+            last = end
+            end = _run_end(s, n, last + 3, spaces)
+        out.put(s + done, i - done)
+        out.put(s + last, 3)
+        out.put(<const uint8_t*>b" ", 1)
+        i = done = end
+    return out.put(s + done, n - done)
+
+
+def skeleton(
+    const int64_t[::1] offsets,
+    const uint8_t[::1] data,
+    const uint8_t[::1] classes,
+    const uint8_t[::1] spaces,
+    bint long_lines=True,
+):
+    """``template.skeleton`` in one call: per text, masks 0-7 (the long-line mask only with
+    ``long_lines``) applied in turn through two scratch buffers, a mask skipped where the
+    text lacks the characters it needs (:func:`_may_change`), then the collapse of mask
+    runs (mask 8; ``spaces``: ``template.collapse_classes``). The same texts as applying
+    the masks one by one, without an Arrow array per mask. ``classes``: as :func:`apply`."""
+    cdef Py_ssize_t n = offsets.shape[0] - 1, i, size
+    cdef int64_t start, stop
+    cdef int which
+    cdef const uint8_t* cur
+    if n < 0:
+        raise ValueError("no offsets")
+    out = _Out(n, (offsets[n] - offsets[0]) if n > 0 else 0)
+    cdef _Out a = _Out(0, 4096)
+    cdef _Out b = _Out(0, 4096)
+    cdef _Out t
+    cdef int32_t[::1] ends = out.offsets
+    cdef const uint8_t* base = &data[0] if data.shape[0] else <const uint8_t*>b""
+    for i in range(n):
+        start, stop = offsets[i], offsets[i + 1]
+        if start < 0 or stop < start or stop > data.shape[0]:
+            raise IndexError(f"text {i} [{start}, {stop}) is outside the data")
+        cur = base + start
+        size = stop - start
+        for which in range(8):
+            if (which == 6 and not long_lines) or not _may_change(which, cur, size):
+                continue
+            b.size = 0
+            _mask(which, b, cur, size, classes)
+            cur, size = <const uint8_t*>b.data, b.size
+            t = a
+            a = b
+            b = t
+        _collapse(out, cur, size, spaces)
+        ends[i + 1] = <int32_t>out.size
+    return out.array(n)
+
+
+
+def collapse(const int64_t[::1] offsets, const uint8_t[::1] data, const uint8_t[::1] spaces):
+    """Mask 8 alone (:func:`_collapse`) over the texts, as a new Arrow string array: for
+    tests against RE2 (:func:`skeleton` runs it after the other masks)."""
+    return _each_text(8, offsets, data, spaces)

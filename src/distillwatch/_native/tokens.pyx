@@ -51,15 +51,45 @@ for _b in range(128):
     _ASCII_WORD[_b] = 1 if (chr(_b).isalnum() or chr(_b) == "_") else 0
 
 
+cdef inline uint64_t _span_hash(const uint8_t* s, int64_t n) noexcept nogil:
+    """``hash_spans`` of one token as ``Tokens.hashes`` takes it: its first 64 bytes."""
+    cdef uint64_t h = 0, p = 1
+    cdef int64_t j
+    if n > 64:
+        n = 64
+    for j in range(n):
+        h += s[j] * p
+        p *= _P
+    return mix64(h ^ (<uint64_t>n * _LEN))
+
+
 def tokenize(const int64_t[::1] offsets, const uint8_t[::1] data, const uint8_t[::1] classes):
     """``text.tokenize`` over the UTF-8 texts ``data[offsets[i]:offsets[i + 1]]``: runs of word
     characters (``classes[code point]`` 1), each one-character word (class 2) its own token,
     never across texts. Returns (token offsets per text, token starts, token ends), int64."""
+    token_offsets, starts, ends, _ = _tokens(offsets, data, classes, False)
+    return token_offsets, starts, ends
+
+
+def tokenize_hashed(
+    const int64_t[::1] offsets, const uint8_t[::1] data, const uint8_t[::1] classes
+):
+    """:func:`tokenize` and, in the same pass, every token's hash as ``Tokens.hashes`` gives
+    it (``hash_spans`` of its first 64 bytes): (token offsets, starts, ends, hashes)."""
+    return _tokens(offsets, data, classes, True)
+
+
+cdef tuple _tokens(
+    const int64_t[::1] offsets, const uint8_t[::1] data, const uint8_t[::1] classes, bint hashed
+):
+    """The tokenizer: ASCII bytes (most text) are read in tight loops over a run of word or
+    of separator bytes; every other byte takes the general step (its character's class)."""
     cdef Py_ssize_t n = offsets.shape[0] - 1, i, k = 0, cap
     cdef int64_t pos, stop, cur, size, j
     cdef uint64_t b0, cp
     cdef int cls
     cdef Py_ssize_t n_bytes = data.shape[0], n_classes = classes.shape[0]
+    cdef const uint8_t* d = &data[0] if n_bytes else <const uint8_t*>b""
     if n < 0:
         raise ValueError("no offsets")
     cap = (offsets[n] - offsets[0]) // 4 + 16 if n > 0 else 16
@@ -82,11 +112,25 @@ def tokenize(const int64_t[::1] offsets, const uint8_t[::1] data, const uint8_t[
                 ends = np.resize(ends, cap)
                 st = starts
                 en = ends
-            b0 = data[pos]
+            b0 = d[pos]
             if b0 < 0x80:
-                cls = _ASCII_WORD[b0]
-                size = 1
-            elif b0 < 0xC0:  # a stray continuation byte (not in valid UTF-8): a separator
+                if _ASCII_WORD[b0]:
+                    if cur < 0:
+                        cur = pos
+                    pos += 1
+                    while pos < stop and d[pos] < 0x80 and _ASCII_WORD[d[pos]]:
+                        pos += 1
+                else:
+                    if cur >= 0:
+                        st[k] = cur
+                        en[k] = pos
+                        k += 1
+                        cur = -1
+                    pos += 1
+                    while pos < stop and d[pos] < 0x80 and not _ASCII_WORD[d[pos]]:
+                        pos += 1
+                continue
+            if b0 < 0xC0:  # a stray continuation byte (not in valid UTF-8): a separator
                 cls = 0
                 size = 1
             else:
@@ -100,7 +144,7 @@ def tokenize(const int64_t[::1] offsets, const uint8_t[::1] data, const uint8_t[
                     size = 4
                     cp = b0 & 0x07
                 for j in range(1, size):
-                    cp = (cp << 6) | ((data[pos + j] if pos + j < n_bytes else 0) & 0x3F)
+                    cp = (cp << 6) | ((d[pos + j] if pos + j < n_bytes else 0) & 0x3F)
                 cls = classes[cp] if cp < <uint64_t>n_classes else 0
                 if pos + size > stop:
                     size = stop - pos
@@ -118,12 +162,67 @@ def tokenize(const int64_t[::1] offsets, const uint8_t[::1] data, const uint8_t[
                     en[k] = pos + size
                     k += 1
             pos += size
-        if cur >= 0:
+        if cur >= 0:  # the last step wrote nothing (it extended this run): room is left
             st[k] = cur
             en[k] = stop
             k += 1
     to[n] = k
-    return token_offsets, starts[:k].copy(), ends[:k].copy()
+    hashes = None
+    cdef uint64_t[::1] h
+    if hashed:
+        hashes = np.empty(k, dtype=np.uint64)
+        h = hashes
+        with nogil:
+            for j in range(k):
+                h[j] = _span_hash(d + st[j], en[j] - st[j])
+    # views, not copies: the unused tail is a few MB at most, a copy costs page faults
+    return token_offsets, starts[:k], ends[:k], hashes
+
+
+def frame_parts(
+    const int64_t[::1] offsets, const uint8_t[::1] data, const uint8_t[::1] classes, int keep
+):
+    """``template._frame_parts`` of the tokens of the (skeleton) texts, and which texts have
+    no token but mask placeholders (``^_[a-z]_$``). Per text: the wrapping uint64 sum of
+    ``mix64(hash ^ mix64(code))`` over its first and last ``keep`` tokens (code: the position
+    from the start, or 64 + the position from the end), their count, and that flag. Returns
+    (sums uint64, counts int64, maskonly bool)."""
+    token_offsets, starts, ends, hashes = _tokens(offsets, data, classes, True)
+    cdef Py_ssize_t n = offsets.shape[0] - 1, i
+    cdef int64_t a, b, j, pos, back, s, c
+    cdef uint64_t acc, code
+    cdef bint real
+    cdef const uint8_t* d = &data[0] if data.shape[0] else <const uint8_t*>b""
+    cdef int64_t[::1] to = token_offsets
+    cdef int64_t[::1] st = starts
+    cdef int64_t[::1] en = ends
+    cdef uint64_t[::1] h = hashes
+    sums = np.zeros(max(n, 0), dtype=np.uint64)
+    counts = np.zeros(max(n, 0), dtype=np.int64)
+    maskonly = np.zeros(max(n, 0), dtype=np.bool_)
+    cdef uint64_t[::1] o = sums
+    cdef int64_t[::1] kc = counts
+    cdef uint8_t[::1] m = maskonly.view(np.uint8)
+    with nogil:
+        for i in range(n):
+            a, b = to[i], to[i + 1]
+            acc = 0
+            c = 0
+            real = False
+            for j in range(a, b):
+                s = st[j]
+                if not (en[j] - s == 3 and d[s] == 95 and d[s + 2] == 95 and 97 <= d[s + 1] <= 122):
+                    real = True
+                pos = j - a
+                back = b - 1 - j
+                if pos < keep or back < keep:
+                    code = <uint64_t>pos if pos < keep else <uint64_t>(64 + back)
+                    acc += mix64(h[j] ^ mix64(code))
+                    c += 1
+            o[i] = acc
+            kc[i] = c
+            m[i] = not real
+    return sums, counts, maskonly
 
 
 cdef inline int _add_row(

@@ -18,20 +18,22 @@ import os
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import ClassVar
+from types import ModuleType
+from typing import ClassVar, cast
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillwatch._native import load
-from distillwatch.signals import rematch
+from distillwatch.signals import rematch, text
 from distillwatch.signals.base import RequestSignal
 from distillwatch.signals.text import (
     PromptView,
     Tokens,
     char_classes,
     mix64,
+    re2_members,
     string_offsets,
     tokenize,
 )
@@ -186,11 +188,35 @@ def _python_replace_where(
     return pc.replace_with_mask(texts, selected, pa.array(changed, pa.string()))
 
 
+@cache
+def collapse_classes() -> np.ndarray:
+    """1 for every code point of the collapse mask's ``[\\s\\p{P}]`` (uint8 per code point),
+    read from RE2 itself like :func:`text.char_classes`, for the compiled collapse."""
+    table = np.zeros(0x110000, dtype=np.uint8)
+    table[re2_members(r"[^\s\p{P}]")] = 1
+    return table
+
+
 def skeleton(lowered: pa.Array, mask_long_lines: bool = True) -> pa.Array:
     """The masked instruction frame of every (lower-cased) prompt.
 
-    Masks with a compiled scanner (``_native/masks.pyx``: the same result as RE2's pass)
-    use it when the module is built; the others, or all without it, run through RE2.
+    With ``_native/masks.pyx`` built, every mask runs in one compiled call per batch
+    (``masks.skeleton``: the masks in turn per text, the same result as RE2's passes);
+    without it, each mask is a pass of its own through RE2 (the definition).
+    """
+    native = _NATIVE
+    if native is not None:
+        offsets, data = string_offsets(lowered)
+        return cast(
+            pa.Array,
+            native.skeleton(offsets, data, char_classes(), collapse_classes(), mask_long_lines),
+        )
+    return skeleton_by_mask(lowered, mask_long_lines)
+
+
+def skeleton_by_mask(lowered: pa.Array, mask_long_lines: bool = True) -> pa.Array:
+    """:func:`skeleton` one mask at a time over the whole batch: the compiled scanner of a
+    mask where ``_native.masks`` has one, else RE2's pass (without the module, every mask).
     """
     text_marks = marks(lowered)
     out = lowered
@@ -236,6 +262,8 @@ def frame_hash(lowered: pa.Array) -> np.ndarray:
     fallback every single-paragraph question (a word problem, a long chat message) would
     collapse into the same "<payload>" skeleton and look like one template.
     """
+    if text._NATIVE is not None:
+        return _native_frame_hash(text._NATIVE, lowered)
     tokens = tokenize(skeleton(lowered))
     real = ~tokens.is_mask()
     frameless = np.bincount(tokens.row[real], minlength=len(tokens.counts)) == 0
@@ -243,6 +271,25 @@ def frame_hash(lowered: pa.Array) -> np.ndarray:
     if frameless.any():
         redo = tokenize(skeleton(lowered.filter(pa.array(frameless)), mask_long_lines=False))
         acc[frameless], kept_per_row[frameless] = _frame_parts(redo)
+    with np.errstate(over="ignore"):
+        return mix64(acc ^ (kept_per_row.astype(_U64) * _U64(0xA24BAED4963EE407)))
+
+
+def _native_frame_hash(native: ModuleType, lowered: pa.Array) -> np.ndarray:
+    """:func:`frame_hash` with the skeleton's tokens, their hashes and the frame sums made
+    in one compiled pass (``tokens.frame_parts``): the same values, no token arrays."""
+
+    def parts(texts: pa.Array, long_lines: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        offsets, data = string_offsets(skeleton(texts, long_lines))
+        return cast(
+            tuple[np.ndarray, np.ndarray, np.ndarray],
+            native.frame_parts(offsets, data, char_classes(), K),
+        )
+
+    acc, kept_per_row, frameless = parts(lowered, True)
+    if frameless.any():
+        redo_acc, redo_kept, _ = parts(lowered.filter(pa.array(frameless)), False)
+        acc[frameless], kept_per_row[frameless] = redo_acc, redo_kept
     with np.errstate(over="ignore"):
         return mix64(acc ^ (kept_per_row.astype(_U64) * _U64(0xA24BAED4963EE407)))
 

@@ -237,6 +237,8 @@ class Tokens:
     data: np.ndarray  # uint8, the UTF-8 bytes the spans point into
     starts: np.ndarray  # int64, one per token
     ends: np.ndarray  # int64, one per token
+    #: The hashes when the tokenizer made them in its pass (else computed when asked for).
+    known_hashes: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def counts(self) -> np.ndarray:
@@ -250,6 +252,8 @@ class Tokens:
     @cached_property
     def hashes(self) -> np.ndarray:
         """uint64 hash of every token (its first 64 bytes), as :func:`hash_strings` gives."""
+        if self.known_hashes is not None:
+            return self.known_hashes
         return self.hashes_of(slice(None))
 
     def hashes_of(self, which: slice | np.ndarray) -> np.ndarray:
@@ -285,19 +289,21 @@ def char_classes() -> np.ndarray:
     table is read from RE2 itself (the engine of every other pattern here, and of the regex
     tokenizer this replaced), once per process, so the classes are exactly RE2's.
     """
+    table = np.zeros(0x110000, dtype=np.uint8)
+    table[re2_members(_NOT_WORD)] = _WORD
+    single = re2_members(_NOT_CJK)
+    table[single[table[single] == _WORD]] = _SINGLE
+    return table
+
+
+def re2_members(negated: str) -> np.ndarray:
+    """Every code point (surrogates aside) that RE2's one-character class ``negated`` does
+    *not* match, ascending (uint32): RE2 removes the rest from a string of all of them."""
     points = np.arange(0x110000, dtype=np.uint32)
     points = points[(points < 0xD800) | (points > 0xDFFF)]
     every = pa.array([points.tobytes().decode("utf-32-le")])
-
-    def members(pattern: str) -> np.ndarray:
-        kept = pc.replace_substring_regex(every, pattern, "")[0].as_py()
-        return np.frombuffer(kept.encode("utf-32-le"), dtype=np.uint32)
-
-    table = np.zeros(0x110000, dtype=np.uint8)
-    table[members(_NOT_WORD)] = _WORD
-    single = members(_NOT_CJK)
-    table[single[table[single] == _WORD]] = _SINGLE
-    return table
+    kept = pc.replace_substring_regex(every, negated, "")[0].as_py()
+    return np.frombuffer(kept.encode("utf-32-le"), dtype=np.uint32)
 
 
 _NOT_WORD = r"[^\p{L}\p{N}_]"
@@ -350,8 +356,8 @@ def tokenize(lowered: pa.Array) -> Tokens:
 
     Tokens are runs of word characters (see :func:`char_classes`), as byte spans of the
     texts; their hashes (over the first 64 bytes) are computed when first asked for. One
-    compiled pass over the characters when ``_native.tokens`` is built, else
-    :func:`tokenize_numpy` (the definition; the same tokens).
+    compiled pass over the characters when ``_native.tokens`` is built, which also hashes
+    every token, else :func:`tokenize_numpy` (the definition; the same tokens and hashes).
     """
     if isinstance(lowered, pa.ChunkedArray):
         lowered = lowered.combine_chunks()
@@ -359,8 +365,8 @@ def tokenize(lowered: pa.Array) -> Tokens:
     offsets, data = string_offsets(lowered)
     if _NATIVE is None:
         return tokenize_numpy(offsets, data)
-    token_offsets, starts, ends = _NATIVE.tokenize(offsets, data, char_classes())
-    return Tokens(token_offsets, data, starts, ends)
+    token_offsets, starts, ends, hashes = _NATIVE.tokenize_hashed(offsets, data, char_classes())
+    return Tokens(token_offsets, data, starts, ends, hashes)
 
 
 def tokenize_numpy(offsets: np.ndarray, data: np.ndarray) -> Tokens:
