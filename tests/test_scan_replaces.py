@@ -123,9 +123,10 @@ def test_overlap_is_reported_never_dropped_and_replaces_fixes_it(
         "input": str(corrected),
         "held": str(old),
         "shared_request_ids": rows,
+        "same_requests": rows,
         "input_requests": rows,
         "held_requests": rows,
-        "replaces": f"{old}={corrected}",
+        "reexport": True,
         "command": command,
     }
     [warning] = incremental(out)["warnings"]
@@ -141,9 +142,25 @@ def test_overlap_is_reported_never_dropped_and_replaces_fixes_it(
     run_scan([corrected if p == old else p for p in days], tmp_path / "full")
     assert_same_scan(tmp_path / "c", tmp_path / "full")
 
-    # two new logs of one run sharing ids: reported once, the later one as the input
-    both = daily([*days, corrected], tmp_path / "d", tmp_path / "state2")
-    assert [(o["input"], o["held"]) for o in both.overlaps] == [(str(corrected), str(old))]
+    # a client reusing request ids on the same day (other times): a warning, no --replaces
+    # advice (it would take real traffic out), and every request counted; two new logs of
+    # one run sharing ids are reported once, the later one as the input
+    mimic = tmp_path / "mimic.jsonl"
+    reused = [orjson.loads(line) for line in old.read_bytes().splitlines()[:20]]
+    for n, r in enumerate(reused):
+        r.update(account_id="id-reuser", ts=r["ts"][:11] + f"23:59:{n:02d}Z")
+    mimic.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in reused))
+    both = daily([*days, corrected, mimic], tmp_path / "d", tmp_path / "state2")
+    seen = {(o["input"], o["held"], o["shared_request_ids"], o["command"]) for o in both.overlaps}
+    assert seen == {
+        (str(corrected), str(old), rows, command.replace(str(out), str(tmp_path / "d"))
+         .replace(str(state), str(tmp_path / "state2"))),
+        (str(mimic), str(old), 20, None),
+        (str(mimic), str(corrected), 20, None),
+    }  # fmt: skip
+    assert sum("not a re-export" in w and "--replaces" not in w for w in both.warnings) == 2
+    run_scan([*days, corrected, mimic], tmp_path / "all")
+    assert_same_scan(tmp_path / "d", tmp_path / "all")
 
 
 def test_unknown_old_is_refused_and_changes_nothing(week: list[Path], tmp_path: Path) -> None:
@@ -200,9 +217,15 @@ def test_hostile_names_are_refused_and_change_nothing(week: list[Path], tmp_path
     old.write_bytes(original)
     assert snapshot(state) == before
 
-    # a name holding '=' is cut where OLD names a held log
-    odd = Path(shutil.copy(corrected, old.parent / "day=2.jsonl"))
+    # a name holding '=' is cut where OLD names a held log; what the new log lacks is said
+    lines = corrected.read_bytes().splitlines(keepends=True)
+    odd = old.parent / "day=2.jsonl"
+    odd.write_bytes(b"".join(lines[:-7] + lines[-2:]))  # five valid records fewer
     run = daily([odd], tmp_path / "c", state, replaces=[f"{old}={odd}"])
-    assert run.replaced_by == {str(old): str(odd)}
+    assert run.replaced_by == {str(old): str(odd)} and run.left_with_replaced == {str(old): 5}
+    assert run.warnings == [
+        f"--replaces {old}={odd}: 5 requests of {old} are not in {odd} (no request with the "
+        "same id and time); they left the state with it"
+    ]
     run_scan([odd if p == old else p for p in days], tmp_path / "full")
     assert_same_scan(tmp_path / "c", tmp_path / "full")

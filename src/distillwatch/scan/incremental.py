@@ -40,14 +40,13 @@ from distillwatch.scan import ScanResult, detect_enriched, window
 from distillwatch.scan.enrich import ENRICHED_SCHEMA
 from distillwatch.scan.overlap import find_overlaps
 from distillwatch.scan.partitions import enrich_input, fingerprint, offset_progress, part_key
-from distillwatch.scan.replaces import Replacement, resolve
+from distillwatch.scan.replaces import Replacement, apply, resolve
 from distillwatch.scan.state import (
     TMP_PREFIX,
     Input,
     Manifest,
     StateError,
     StateLock,
-    Superseded,
     check_compatible,
     collect_garbage,
     enrichment_identity,
@@ -71,6 +70,7 @@ class IncrementalRun:
     known: list[str] = field(default_factory=list)
     duplicates: dict[str, str] = field(default_factory=dict)
     replaced_by: dict[str, str] = field(default_factory=dict)
+    left_with_replaced: dict[str, int] = field(default_factory=dict)
     superseded: dict[str, str] = field(default_factory=dict)
     dropped_days: list[str] = field(default_factory=list)
     window_days: int | None = None
@@ -280,7 +280,14 @@ def _update(
             )
             before += source.size
         _merge(manifest, fresh, run)
-        _swap(manifest, fresh, swaps, run, read_at)
+        for old, new, lost in apply(manifest, fresh, swaps, read_at, (staging, state_dir)):
+            run.replaced_by[old] = new
+            if lost:
+                run.left_with_replaced[old] = lost
+                run.warnings.append(
+                    f"--replaces {old}={new}: {lost:,} requests of {old} are not in {new} (no "
+                    "request with the same id and time); they left the state with it"
+                )
         run.dropped_days, warnings = window.prune(manifest, run.enriched + run.replaced)
         run.warnings += warnings
         _move_into_place(staging, state_dir, fresh)
@@ -300,29 +307,6 @@ def _merge(manifest: Manifest, fresh: list[Input], run: IncrementalRun) -> None:
     for entry in fresh:
         run.enriched_records += entry.records
         (run.replaced if entry.name in replaced else run.enriched).append(entry.name)
-
-
-def _swap(
-    manifest: Manifest,
-    fresh: list[Input],
-    swaps: list[Replacement],
-    run: IncrementalRun,
-    read_at: str,
-) -> None:
-    """Take each OLD out, NEW in its place (the order a full scan given NEW instead of OLD
-    would read them), and record OLD's bytes as superseded so they are not read back."""
-    for swap in swaps:
-        old = swap.old
-        new = next(i for i in [*fresh, *manifest.inputs] if i.name == swap.new)
-        manifest.inputs = [
-            new if i.name == old.name else i for i in manifest.inputs if i is not new
-        ]
-        kept = [s for s in manifest.superseded if s.sha256 != new.sha256]
-        for entry in kept:  # a chain (A by OLD, then OLD by NEW) reads A by NEW
-            entry.by = new.name if entry.by == old.name else entry.by
-        last = max((p.day for p in old.parts), default=old.delivery_day)
-        manifest.superseded = [*kept, Superseded(old.name, old.sha256, new.name, read_at, last)]
-        run.replaced_by[old.name] = new.name
 
 
 def _move_into_place(staging: Path, state_dir: Path, fresh: list[Input]) -> None:

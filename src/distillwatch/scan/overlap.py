@@ -4,7 +4,11 @@ The likely cause is a corrected day re-exported under a new name (``scan/replace
 both versions are now counted. The run says so — both names, how many ids they share, and
 the ``--replaces`` command that counts the day once — and changes nothing: request ids may
 come from clients (a gateway's or a reseller's logs), so a repeated id never removes,
-merges or hides a request; only the operator's ``--replaces`` does.
+merges or hides a request; only the operator's ``--replaces`` does. Even the advice is
+guarded: ``--replaces`` is suggested only when the new log repeats nearly all of the other
+log's requests with the same id *and* time (:data:`REEXPORT_SHARE`), so a client that
+reuses request ids (a constant id, yesterday's ids) gets a warning that says it is not a
+re-export, never a command that would take a real log's traffic out.
 
 Cost: only the days a new log shares with others are compared (a daily log covering a new
 day compares nothing), as 64-bit hashes of ``request_id`` in a DuckDB semi-join with the
@@ -21,11 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from distillwatch.scan.state import Input, Manifest
 
 #: DuckDB's memory for the comparison (it spills beyond it).
 OVERLAP_SQL_MEMORY = "256MB"
+#: Share of the other log's requests the new log must repeat (same id and time) for the
+#: warning to suggest ``--replaces``: replacing takes out whatever the new log lacks.
+REEXPORT_SHARE = 0.9
 
 
 @dataclass
@@ -34,19 +42,33 @@ class Overlap:
 
     input: str
     held: str
+    #: distinct request ids of ``held`` that ``input`` has too
     shared_request_ids: int
+    #: rows of ``held`` that ``input`` repeats with the same request id and time
+    same_requests: int
     input_requests: int
     held_requests: int
-    replaces: str
-    command: str
+    #: ``input`` repeats nearly all of ``held``: then ``command`` is the --replaces run
+    reexport: bool
+    command: str | None
 
     def warning(self) -> str:
-        return (
+        both = (
             f"{self.input} shares {self.shared_request_ids:,} request ids with {self.held} "
-            f"({self.input_requests:,} and {self.held_requests:,} requests in the window): "
-            "both are counted. If it is a corrected re-export of that log, count the day once "
-            f"with: {self.command} — nothing was dropped (request ids come from clients, so "
-            "they never decide what is counted)"
+            f"and repeats {self.same_requests:,} of its {self.held_requests:,} requests "
+            f"(same id and time; {self.input_requests:,} requests in the new log): both are "
+            "counted"
+        )
+        never = "nothing was dropped (request ids come from clients, so they never decide "
+        if self.reexport:
+            return (
+                f"{both}. If it is a corrected re-export of that log, count the day once "
+                f"with: {self.command} — {never}what is counted)"
+            )
+        return (
+            f"{both}; it is not a re-export of it (most of its requests are not repeated), so "
+            f"there is nothing to replace: retries logged twice, or clients reusing ids; "
+            f"{never}what is counted)"
         )
 
 
@@ -78,10 +100,11 @@ def find_overlaps(
             con = con or connect(OVERLAP_SQL_MEMORY, spill)
             shared_days = {part.day for _, part in others}
             mine = [state_dir / p.file for p in entry.parts if p.day in shared_days]
-            counts = _shared(con, mine, [(o.name, state_dir / p.file) for o, p in others])
+            counts = compare(con, mine, [(o.name, state_dir / p.file) for o, p in others])
             by_name = {o.name: o for o, _ in others}
-            for name, shared in counts.items():
-                found.append(_overlap(entry, by_name[name], shared, state_dir, out_dir))
+            for name, (shared, same) in counts.items():
+                if shared:
+                    found.append(_overlap(entry, by_name[name], shared, same, state_dir, out_dir))
     finally:
         if con is not None:
             con.close()
@@ -89,35 +112,62 @@ def find_overlaps(
     return found
 
 
-def _shared(
+def compare(
     con: duckdb.DuckDBPyConnection, mine: list[Path], others: list[tuple[str, Path]]
-) -> dict[str, int]:
-    """Distinct request ids of ``mine`` found in each other input's files, by input."""
+) -> dict[str, tuple[int, int]]:
+    """For each other input (name, file): its distinct request ids that ``mine`` has, and
+    its rows that ``mine`` repeats with the same request id and time."""
+    counts: dict[str, tuple[int, int]] = {name: (0, 0) for name, _ in others}
+    if not mine or not others:
+        return counts
     owner = {str(path): name for name, path in others}
     rows = con.execute(
-        "SELECT o.filename, count(DISTINCT o.h) FROM ("
-        "  SELECT hash(request_id) AS h, filename FROM read_parquet($others, filename = true)"
-        ") o SEMI JOIN (SELECT hash(request_id) AS h FROM read_parquet($mine)) m USING (h) "
-        "GROUP BY o.filename",
+        "WITH m AS (SELECT hash(request_id) AS h, hash(request_id, ts) AS k "
+        "           FROM read_parquet($mine)), "
+        "o AS (SELECT filename, hash(request_id) AS h, hash(request_id, ts) AS k "
+        "      FROM read_parquet($others, filename = true)) "
+        "SELECT filename, count(DISTINCT h) FILTER (WHERE h IN (SELECT h FROM m)), "
+        "       count(*) FILTER (WHERE k IN (SELECT k FROM m)) "
+        "FROM o GROUP BY filename",
         {"others": [str(p) for _, p in others], "mine": [str(p) for p in mine]},
     ).fetchall()
-    counts: dict[str, int] = {}
-    for filename, shared in rows:
-        name = owner[filename]
-        counts[name] = counts.get(name, 0) + int(shared)
+    for filename, shared, same in rows:
+        before = counts[owner[filename]]
+        counts[owner[filename]] = (before[0] + int(shared), before[1] + int(same))
     return counts
 
 
-def _overlap(entry: Input, held: Input, shared: int, state_dir: Path, out_dir: Path) -> Overlap:
-    replaces = f"{held.name}={entry.name}"
+def _overlap(
+    entry: Input, held: Input, shared: int, same: int, state_dir: Path, out_dir: Path
+) -> Overlap:
+    held_rows = sum(p.rows for p in held.parts)
+    reexport = same >= REEXPORT_SHARE * held_rows
     argv = ["distillwatch", "scan", entry.name, "--out", str(out_dir)]
-    command = shlex.join([*argv, "--state-dir", str(state_dir), "--replaces", replaces])
+    replaces = ["--state-dir", str(state_dir), "--replaces", f"{held.name}={entry.name}"]
     return Overlap(
         input=entry.name,
         held=held.name,
         shared_request_ids=shared,
+        same_requests=same,
         input_requests=sum(p.rows for p in entry.parts),
-        held_requests=sum(p.rows for p in held.parts),
-        replaces=replaces,
-        command=command,
+        held_requests=held_rows,
+        reexport=reexport,
+        command=shlex.join([*argv, *replaces]) if reexport else None,
     )
+
+
+def not_repeated(old: list[Path], new: list[Path], spill: Path) -> int:
+    """Rows of ``old`` that ``new`` does not repeat with the same request id and time: what a
+    ``--replaces`` takes out of the state for good."""
+    from distillwatch.scan import connect
+
+    rows = sum(pq.ParquetFile(path).metadata.num_rows for path in old)
+    if not rows or not new:
+        return rows
+    con = connect(OVERLAP_SQL_MEMORY, spill)
+    try:
+        _, same = compare(con, new, [("old", path) for path in old])["old"]
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
+    return rows - same

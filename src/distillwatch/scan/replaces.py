@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from distillwatch.ingest.sources import Source
-from distillwatch.scan.state import Input, Manifest, StateError
+from distillwatch.scan.overlap import not_repeated
+from distillwatch.scan.state import Input, Manifest, StateError, Superseded
 
 #: Held names listed in an error before the rest are only counted.
 SHOW_HELD = 12
@@ -63,6 +64,37 @@ def resolve(
                     f"--replaces '{other.old.name}={other.new}'; give one --replaces per input"
                 )
         done.append(Replacement(old, new))
+    return done
+
+
+def apply(
+    manifest: Manifest,
+    fresh: list[Input],
+    swaps: list[Replacement],
+    read_at: str,
+    roots: tuple[Path, Path],
+) -> list[tuple[str, str, int]]:
+    """Take each OLD out, NEW in its place (the order a full scan given NEW instead of OLD
+    would read them), and record OLD's bytes as superseded so they are not read back.
+
+    Gives (OLD, NEW, OLD's requests NEW does not repeat with the same id and time: they
+    leave with OLD) for each. ``roots``: this run's files (staging), the state's files."""
+    done = []
+    for swap in swaps:
+        old = swap.old
+        new = next(i for i in [*fresh, *manifest.inputs] if i.name == swap.new)
+        root = roots[0] if any(i is new for i in fresh) else roots[1]
+        old_files = [roots[1] / p.file for p in old.parts]
+        lost = not_repeated(old_files, [root / p.file for p in new.parts], roots[0] / "spill")
+        manifest.inputs = [
+            new if i.name == old.name else i for i in manifest.inputs if i is not new
+        ]
+        kept = [s for s in manifest.superseded if s.sha256 != new.sha256]
+        for entry in kept:  # a chain (A by OLD, then OLD by NEW) reads A by NEW
+            entry.by = new.name if entry.by == old.name else entry.by
+        last = max((p.day for p in old.parts), default=old.delivery_day)
+        manifest.superseded = [*kept, Superseded(old.name, old.sha256, new.name, read_at, last)]
+        done.append((old.name, new.name, lost))
     return done
 
 
