@@ -205,3 +205,24 @@ def test_every_signal_on_lines_with_lone_surrogates() -> None:
     prompts = result.batch.column("last_user").to_pylist()
     assert prompts, "no line was read"
     assert_signals_equal(prompts)
+
+
+def test_hash_index_and_minhash_equal_their_numpy_passes() -> None:
+    from distillwatch.signals.sketch import minhash
+    from distillwatch.signals.text import HashIndex
+
+    rng = np.random.default_rng(11)
+    keys = np.unique(rng.integers(0, 2**63, 300, dtype=np.uint64))
+    index = HashIndex.of(keys)
+    probes = np.concatenate((keys, rng.integers(0, 2**63, 5000, dtype=np.uint64), keys[::-3]))
+    got = index.find(probes)
+    values = rng.integers(0, 2**63, 4000, dtype=np.uint64) * np.uint64(3)
+    cuts = np.sort(rng.integers(0, len(values), 700))
+    offsets = np.concatenate(([0], cuts, [len(values)])).astype(np.int64)  # empty rows too
+    sig = minhash(values, offsets)
+    with no_native():
+        assert got.dtype == index.find(probes).dtype
+        assert np.array_equal(got, index.find(probes))
+        assert np.array_equal(sig, minhash(values, offsets))
+    assert np.array_equal(got[: len(keys)], np.arange(len(keys)))
+    assert (sig[np.diff(offsets) == 0] == 0).all() and (sig[np.diff(offsets) > 0] != 0).any()

@@ -381,3 +381,57 @@ def word_scores(
                 for c in range(m):
                     s[i, c] += weights[w, c]
     return scores
+
+
+def hash_find(
+    const uint64_t[::1] hashes,
+    const uint64_t[::1] keys,
+    const int32_t[::1] index,
+    int shift,
+    uint64_t mask,
+):
+    """``text.HashIndex.find`` in one pass: per hash, ``index[slot]`` where ``keys[slot]``
+    is that hash (slot: the hash's bits ``shift`` up, ``& mask``), else -1 (int32)."""
+    cdef Py_ssize_t n = hashes.shape[0], i
+    cdef uint64_t h, slot
+    if keys.shape[0] != index.shape[0] or mask >= <uint64_t>keys.shape[0] or not 0 <= shift < 64:
+        raise ValueError("a slot table of mask + 1 keys and positions")
+    out = np.empty(n, dtype=np.int32)
+    cdef int32_t[::1] o = out
+    with nogil:
+        for i in range(n):
+            h = hashes[i]
+            slot = (h >> shift) & mask
+            o[i] = index[slot] if keys[slot] == h else -1
+    return out
+
+
+def minhash(
+    const uint64_t[::1] values,
+    const int64_t[::1] offsets,
+    const uint64_t[::1] salts,
+    const uint64_t[::1] mults,
+):
+    """``sketch.minhash``: per prompt and permutation ``j``, the least ``(value ^ salts[j])
+    * mults[j]`` (mod 2**64) over its values; zeros for a prompt without any. Returns uint64
+    (prompts, permutations)."""
+    cdef Py_ssize_t n = offsets.shape[0] - 1, k = salts.shape[0], i, j
+    cdef int64_t t
+    cdef uint64_t low, p, salt, mult
+    if n < 0 or mults.shape[0] != k or (n and offsets[n] > values.shape[0]):
+        raise ValueError("offsets within the values; one multiplier per salt")
+    sig = np.zeros((max(n, 0), k), dtype=np.uint64)
+    cdef uint64_t[:, ::1] s = sig
+    with nogil:
+        for i in range(n):
+            if offsets[i + 1] <= offsets[i]:
+                continue
+            for j in range(k):
+                salt, mult = salts[j], mults[j]
+                low = 0xFFFFFFFFFFFFFFFFULL
+                for t in range(offsets[i], offsets[i + 1]):
+                    p = (values[t] ^ salt) * mult
+                    if p < low:
+                        low = p
+                s[i, j] = low
+    return sig

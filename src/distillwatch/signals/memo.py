@@ -15,6 +15,8 @@ The memo is a plain cache, owned by its caller; nothing here is global.
 
 from __future__ import annotations
 
+from itertools import repeat
+
 import numpy as np
 import pyarrow as pa
 
@@ -40,8 +42,10 @@ class PromptMemo:
 
     def find(self, keys: np.ndarray) -> np.ndarray:
         """Row of every key in the memo, or -1 (int64, one per key)."""
-        get = self._position.get
-        found = np.fromiter((get(k, -1) for k in keys.tolist()), dtype=np.int64, count=len(keys))
+        # map() calls dict.get from C: no Python frame per key (a generator costs ~3x more)
+        found = np.fromiter(
+            map(self._position.get, keys.tolist(), repeat(-1)), dtype=np.int64, count=len(keys)
+        )
         hits = int(np.count_nonzero(found >= 0))
         self.hits += hits
         self.misses += len(keys) - hits

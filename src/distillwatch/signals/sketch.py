@@ -85,7 +85,21 @@ def view_shingles(view: PromptView) -> tuple[np.ndarray, np.ndarray]:
 
 
 def minhash(values: np.ndarray, offsets: np.ndarray, k: int = BANDS * ROWS) -> np.ndarray:
-    """(n_prompts, k) MinHash signature; rows without shingles are all zeros."""
+    """(n_prompts, k) MinHash signature; rows without shingles are all zeros.
+
+    One compiled pass when ``_native.tokens`` is built (the same minima), else NumPy passes.
+    """
+    native = text._NATIVE
+    if native is not None and len(offsets) and offsets[0] == 0 and offsets[-1] == len(values):
+        return cast(
+            np.ndarray,
+            native.minhash(
+                np.ascontiguousarray(values, _U64),
+                np.ascontiguousarray(offsets, np.int64),
+                _SALTS[:k],
+                _MULTS[:k],
+            ),
+        )
     n = len(offsets) - 1
     sig = np.zeros((n, k), dtype=_U64)
     nonempty = np.diff(offsets) > 0

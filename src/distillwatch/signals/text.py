@@ -220,7 +220,13 @@ class HashIndex:
         return cls(keys, index, shift, (1 << bits) - 1)
 
     def find(self, hashes: np.ndarray) -> np.ndarray:
-        """Position of every hash among the keys, or -1 (int32, one per hash)."""
+        """Position of every hash among the keys, or -1 (int32, one per hash): one compiled
+        pass when ``_native.tokens`` is built, else NumPy passes (the same positions)."""
+        if _NATIVE is not None:
+            found = np.ascontiguousarray(hashes, _U64)
+            return cast(
+                np.ndarray, _NATIVE.hash_find(found, self.keys, self.index, self.shift, self.mask)
+            )
         slots = (hashes >> _U64(self.shift)) & _U64(self.mask)
         return np.where(self.keys[slots] == hashes, self.index[slots], -1)
 
