@@ -112,7 +112,10 @@ def test_overlap_is_reported_never_dropped_and_replaces_fixes_it(
     assert result.exit_code == 0, result.output
     rows = len(old.read_bytes().splitlines()) - 2  # its two broken lines have no valid id
     said = " ".join(result.stderr.split())
-    assert f"warning: {corrected} shares {rows:,} request ids with {old}" in said
+    assert (
+        f"warning: {corrected} has the request ids of {rows:,} of the {rows:,} requests "
+        f"of {old}, {rows:,} with the same time too" in said
+    )
     command = (
         f"distillwatch scan {corrected} --out {out} --state-dir {state} "
         f"--replaces {old}={corrected}"
@@ -122,7 +125,7 @@ def test_overlap_is_reported_never_dropped_and_replaces_fixes_it(
     assert overlap == {
         "input": str(corrected),
         "held": str(old),
-        "shared_request_ids": rows,
+        "shared_requests": rows,
         "same_requests": rows,
         "input_requests": rows,
         "held_requests": rows,
@@ -130,7 +133,7 @@ def test_overlap_is_reported_never_dropped_and_replaces_fixes_it(
         "command": command,
     }
     [warning] = incremental(out)["warnings"]
-    assert warning.startswith(f"{corrected} shares {rows:,} request ids with {old}")
+    assert warning.startswith(f"{corrected} has the request ids of {rows:,} of the {rows:,}")
     # both versions counted, as a full scan given both files counts them
     run_scan([*days, corrected], tmp_path / "both")
     assert_same_scan(out, tmp_path / "both")
@@ -151,7 +154,7 @@ def test_overlap_is_reported_never_dropped_and_replaces_fixes_it(
         r.update(account_id="id-reuser", ts=r["ts"][:11] + f"23:59:{n:02d}Z")
     mimic.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in reused))
     both = daily([*days, corrected, mimic], tmp_path / "d", tmp_path / "state2")
-    seen = {(o["input"], o["held"], o["shared_request_ids"], o["command"]) for o in both.overlaps}
+    seen = {(o["input"], o["held"], o["shared_requests"], o["command"]) for o in both.overlaps}
     assert seen == {
         (str(corrected), str(old), rows, command.replace(str(out), str(tmp_path / "d"))
          .replace(str(state), str(tmp_path / "state2"))),

@@ -11,10 +11,11 @@ reuses request ids (a constant id, yesterday's ids) gets a warning that says it 
 re-export, never a command that would take a real log's traffic out.
 
 Cost: only the days a new log shares with others are compared (a daily log covering a new
-day compares nothing), as 64-bit hashes of ``request_id`` in a DuckDB semi-join with the
-scan's memory limit and spilling, so a day of millions of requests needs ~8 bytes per id of
-the new log's days, not the strings. Two different ids colliding is about one chance in 10^7
-at a billion ids: a warning figure, never a decision.
+day compares nothing), as 64-bit hashes of ``request_id`` (and of it with ``ts``) in DuckDB
+semi-joins within :data:`OVERLAP_SQL_MEMORY`, spilling beyond it, so a day of millions of
+requests needs the hashes, not the strings, and never more than that memory. Two different
+ids colliding is about one chance in 10^7 at a billion ids: a warning figure, never a
+decision (``benchmarks/bench_overlap.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ OVERLAP_SQL_MEMORY = "256MB"
 #: Share of the other log's requests the new log must repeat (same id and time) for the
 #: warning to suggest ``--replaces``: replacing takes out whatever the new log lacks.
 REEXPORT_SHARE = 0.9
+#: What makes two rows the same request (64-bit hashes): its id, or its id and its time.
+BY_ID = "hash(request_id)"
+BY_ID_AND_TIME = "hash(request_id, ts)"
 
 
 @dataclass
@@ -42,8 +46,8 @@ class Overlap:
 
     input: str
     held: str
-    #: distinct request ids of ``held`` that ``input`` has too
-    shared_request_ids: int
+    #: requests of ``held`` whose request id ``input`` has too
+    shared_requests: int
     #: rows of ``held`` that ``input`` repeats with the same request id and time
     same_requests: int
     input_requests: int
@@ -54,10 +58,9 @@ class Overlap:
 
     def warning(self) -> str:
         both = (
-            f"{self.input} shares {self.shared_request_ids:,} request ids with {self.held} "
-            f"and repeats {self.same_requests:,} of its {self.held_requests:,} requests "
-            f"(same id and time; {self.input_requests:,} requests in the new log): both are "
-            "counted"
+            f"{self.input} has the request ids of {self.shared_requests:,} of the "
+            f"{self.held_requests:,} requests of {self.held}, {self.same_requests:,} with the "
+            f"same time too ({self.input_requests:,} requests in the new log): both are counted"
         )
         never = "nothing was dropped (request ids come from clients, so they never decide "
         if self.reexport:
@@ -77,8 +80,6 @@ def find_overlaps(
 ) -> list[Overlap]:
     """Every pair (log read by this run, other log of the window) sharing request ids on the
     days both cover; a pair of two new logs once, the later one as the input."""
-    from distillwatch.scan import connect
-
     order = {name: n for n, name in enumerate(fresh)}
     found: list[Overlap] = []
     spill = out_dir / "_work" / "overlap-spill"
@@ -97,14 +98,18 @@ def find_overlaps(
             ]
             if not others:
                 continue
-            con = con or connect(OVERLAP_SQL_MEMORY, spill)
+            con = con or _connect(spill)
             shared_days = {part.day for _, part in others}
             mine = [state_dir / p.file for p in entry.parts if p.day in shared_days]
-            counts = compare(con, mine, [(o.name, state_dir / p.file) for o, p in others])
+            files = [(o.name, state_dir / p.file) for o, p in others]
+            shared = repeated(con, mine, files, BY_ID)
+            files = [(name, path) for name, path in files if shared[name]]
+            same = repeated(con, mine, files, BY_ID_AND_TIME)
             by_name = {o.name: o for o, _ in others}
-            for name, (shared, same) in counts.items():
-                if shared:
-                    found.append(_overlap(entry, by_name[name], shared, same, state_dir, out_dir))
+            for name in same:
+                found.append(
+                    _overlap(entry, by_name[name], shared[name], same[name], state_dir, out_dir)
+                )
     finally:
         if con is not None:
             con.close()
@@ -112,28 +117,26 @@ def find_overlaps(
     return found
 
 
-def compare(
-    con: duckdb.DuckDBPyConnection, mine: list[Path], others: list[tuple[str, Path]]
-) -> dict[str, tuple[int, int]]:
-    """For each other input (name, file): its distinct request ids that ``mine`` has, and
-    its rows that ``mine`` repeats with the same request id and time."""
-    counts: dict[str, tuple[int, int]] = {name: (0, 0) for name, _ in others}
+def repeated(
+    con: duckdb.DuckDBPyConnection, mine: list[Path], others: list[tuple[str, Path]], key: str
+) -> dict[str, int]:
+    """For each other input (name, file): its rows whose ``key`` (:data:`BY_ID`,
+    :data:`BY_ID_AND_TIME`) ``mine`` has too. A semi-join on 64-bit hashes, which DuckDB
+    spills to disk beyond its memory limit (an IN filter and a distinct count beside it ran
+    out of memory at 10M ids)."""
+    counts = {name: 0 for name, _ in others}
     if not mine or not others:
         return counts
     owner = {str(path): name for name, path in others}
     rows = con.execute(
-        "WITH m AS (SELECT hash(request_id) AS h, hash(request_id, ts) AS k "
-        "           FROM read_parquet($mine)), "
-        "o AS (SELECT filename, hash(request_id) AS h, hash(request_id, ts) AS k "
-        "      FROM read_parquet($others, filename = true)) "
-        "SELECT filename, count(DISTINCT h) FILTER (WHERE h IN (SELECT h FROM m)), "
-        "       count(*) FILTER (WHERE k IN (SELECT k FROM m)) "
-        "FROM o GROUP BY filename",
+        f"SELECT filename, count(*) FROM ("
+        f"  SELECT filename, {key} AS x FROM read_parquet($others, filename = true)"
+        f") o SEMI JOIN (SELECT DISTINCT {key} AS x FROM read_parquet($mine)) m USING (x) "
+        "GROUP BY filename",
         {"others": [str(p) for _, p in others], "mine": [str(p) for p in mine]},
     ).fetchall()
-    for filename, shared, same in rows:
-        before = counts[owner[filename]]
-        counts[owner[filename]] = (before[0] + int(shared), before[1] + int(same))
+    for filename, n in rows:
+        counts[owner[filename]] += int(n)
     return counts
 
 
@@ -147,7 +150,7 @@ def _overlap(
     return Overlap(
         input=entry.name,
         held=held.name,
-        shared_request_ids=shared,
+        shared_requests=shared,
         same_requests=same,
         input_requests=sum(p.rows for p in entry.parts),
         held_requests=held_rows,
@@ -159,15 +162,23 @@ def _overlap(
 def not_repeated(old: list[Path], new: list[Path], spill: Path) -> int:
     """Rows of ``old`` that ``new`` does not repeat with the same request id and time: what a
     ``--replaces`` takes out of the state for good."""
-    from distillwatch.scan import connect
-
     rows = sum(pq.ParquetFile(path).metadata.num_rows for path in old)
     if not rows or not new:
         return rows
-    con = connect(OVERLAP_SQL_MEMORY, spill)
+    con = _connect(spill)
     try:
-        _, same = compare(con, new, [("old", path) for path in old])["old"]
+        same = repeated(con, new, [("old", path) for path in old], BY_ID_AND_TIME)["old"]
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
     return rows - same
+
+
+def _connect(spill: Path) -> duckdb.DuckDBPyConnection:
+    """The scan's bounded connection, quiet: no progress bar in the middle of a run's output."""
+    from distillwatch.scan import connect
+
+    spill.mkdir(parents=True, exist_ok=True)
+    con = connect(OVERLAP_SQL_MEMORY, spill)
+    con.execute("SET enable_progress_bar = false")
+    return con
