@@ -226,3 +226,24 @@ def test_hash_index_and_minhash_equal_their_numpy_passes() -> None:
         assert np.array_equal(sig, minhash(values, offsets))
     assert np.array_equal(got[: len(keys)], np.arange(len(keys)))
     assert (sig[np.diff(offsets) == 0] == 0).all() and (sig[np.diff(offsets) > 0] != 0).any()
+
+
+SCRIPT_PIECES = [*"aé日カ한жعकก😀 \n", "x" * 97, "ü" * 61]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(SCRIPT_PIECES), max_size=30).map("".join),
+        min_size=1,
+        max_size=8,
+    ),
+    st.integers(0, 2),  # never empty: the NumPy definition assumes a text
+)
+def test_script_counts_cut_in_the_pass_equal_first_chars(texts: list[str], skip: int) -> None:
+    from distillwatch.signals.language import script_counts
+
+    arr = pa.array(["", *texts, ""], pa.string()).slice(skip)
+    got = script_counts(arr)
+    with no_native():
+        assert np.array_equal(got, script_counts(arr))

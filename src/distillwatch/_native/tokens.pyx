@@ -281,14 +281,20 @@ def hashed_sums(
 
 
 def script_counts(
-    const int64_t[::1] offsets, const uint8_t[::1] data, const int8_t[:, ::1] table, int classes
+    const int64_t[::1] offsets,
+    const uint8_t[::1] data,
+    const int8_t[:, ::1] table,
+    int classes,
+    int64_t max_chars=-1,
 ):
-    """``language.script_counts`` after its cut to the first characters: per text, how many
-    of its bytes fall in each script class, the class of a byte being ``table[byte, next
-    byte]`` (the next byte of the whole buffer: of the next text at a text's end, 0 after
-    the last). Returns int64 (texts, classes)."""
+    """``language.script_counts``: per text, over its first ``max_chars`` characters (all
+    when negative; characters counted as the bytes that do not continue one, as Arrow's
+    ``utf8_slice_codeunits`` counts valid UTF-8), how many bytes fall in each script class,
+    the class of a byte being ``table[byte, next byte]``. The next byte of a cut text's
+    last one is what follows it once the texts are cut: the first byte of the next
+    non-empty text, 0 after the last. Returns int64 (texts, classes)."""
     cdef Py_ssize_t n = offsets.shape[0] - 1, i
-    cdef int64_t p, top, nxt
+    cdef int64_t p, top, nxt, end, chars, after
     cdef int cls
     if n < 0 or table.shape[0] != 256 or table.shape[1] != 256:
         raise ValueError("offsets of every text and a 256 x 256 table")
@@ -299,11 +305,27 @@ def script_counts(
     top = offsets[n]
     if offsets[0] < 0 or top > data.shape[0]:
         raise IndexError("offsets outside the data")
-    for i in range(n):
+    following = np.zeros(n, dtype=np.int64)  # first byte of the next non-empty text
+    cdef int64_t[::1] follow = following
+    after = 0
+    for i in range(n - 1, -1, -1):
         if offsets[i + 1] < offsets[i]:
             raise ValueError("offsets must not decrease")
-        for p in range(offsets[i], offsets[i + 1]):
-            nxt = data[p + 1] if p + 1 < top else 0
+        follow[i] = after
+        if offsets[i + 1] > offsets[i]:
+            after = data[offsets[i]]
+    for i in range(n):
+        end = offsets[i + 1]
+        if 0 <= max_chars < end - offsets[i]:
+            chars = 0
+            for p in range(offsets[i], end):
+                if data[p] & 0xC0 != 0x80:
+                    if chars == max_chars:
+                        end = p
+                        break
+                    chars += 1
+        for p in range(offsets[i], end):
+            nxt = data[p + 1] if p + 1 < end else follow[i]
             cls = table[data[p], nxt]
             if cls < 0 or cls >= classes:
                 raise ValueError(f"script class {cls} outside [0, {classes})")

@@ -124,10 +124,12 @@ def is_stopword(token_hashes: np.ndarray) -> np.ndarray:
 
 def script_counts(texts: pa.Array) -> np.ndarray:
     """(n, len(_SCRIPTS)) count of letters per script in the first characters of each text."""
+    if text._NATIVE is not None:  # one compiled pass that also cuts: the same counts
+        offsets, data = string_offsets(texts)
+        counts = text._NATIVE.script_counts(offsets, data, _TABLE, len(_SCRIPTS), SCRIPT_CHARS)
+        return cast(np.ndarray, counts)
     head = first_chars(texts, SCRIPT_CHARS)
     offsets, data = string_offsets(head)
-    if text._NATIVE is not None:  # one compiled pass, the same counts
-        return cast(np.ndarray, text._NATIVE.script_counts(offsets, data, _TABLE, len(_SCRIPTS)))
     n = len(offsets) - 1
     lengths = np.diff(offsets)
     start = offsets[0]
@@ -187,9 +189,11 @@ def _latin(view: PromptView, rows: np.ndarray) -> np.ndarray:
     best = scores.argmax(axis=1)
     result = np.array(langs, dtype=object)[best]
     # No function word at all: plain ASCII is almost always English (code, keywords).
-    none = scores.max(axis=1) == 0
-    ascii_only = pc.equal(pc.utf8_length(view.unique), pc.binary_length(view.unique))
-    result[none] = np.where(ascii_only.to_numpy(zero_copy_only=False)[none], "en", "und")
+    none = rows & (scores.max(axis=1) == 0)  # only these rows are returned
+    if none.any():
+        texts = view.unique.filter(pa.array(none))
+        ascii_only = pc.equal(pc.utf8_length(texts), pc.binary_length(texts))
+        result[none] = np.where(ascii_only.to_numpy(zero_copy_only=False), "en", "und")
     return result[rows]
 
 

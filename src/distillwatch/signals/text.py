@@ -166,9 +166,17 @@ def text_hash(s: str) -> int:
     return int(hash_strings(pa.array([s]))[0])
 
 
-def head_tail(texts: pa.Array, head: int = HEAD_CHARS, tail: int = TAIL_CHARS) -> pa.Array:
-    """Cut long texts to their first ``head`` and last ``tail`` characters."""
-    long = pc.greater(pc.utf8_length(texts), head + tail)
+def head_tail(
+    texts: pa.Array,
+    head: int = HEAD_CHARS,
+    tail: int = TAIL_CHARS,
+    lengths: pa.Array | None = None,
+) -> pa.Array:
+    """Cut long texts to their first ``head`` and last ``tail`` characters (``lengths``:
+    their ``utf8_length``, when the caller has it)."""
+    if lengths is None:
+        lengths = pc.utf8_length(texts)
+    long = pc.greater(lengths, head + tail)
     if not pc.any(long).as_py():
         return texts
     longer = texts.filter(long)  # slice only the long ones (usually a few percent)
@@ -432,12 +440,16 @@ class PromptView:
         if texts.type != pa.string():
             texts = texts.cast(pa.string())
         texts = pc.fill_null(texts, "")
-        chars = pc.utf8_length(texts).to_numpy(zero_copy_only=False).astype(np.int32)
         enc = pc.dictionary_encode(texts)
         if isinstance(enc, pa.ChunkedArray):
             enc = enc.combine_chunks()
-        unique = head_tail(enc.dictionary)
-        return cls(unique, enc.indices.cast(pa.int32()), batch.num_rows, chars)
+        # lengths of the distinct texts only, spread to the rows: a row's length is its
+        # text's, and head_tail needs the same lengths
+        lengths = pc.utf8_length(enc.dictionary)
+        indices = enc.indices.cast(pa.int32())
+        chars = lengths.take(indices).to_numpy(zero_copy_only=False).astype(np.int32)
+        unique = head_tail(enc.dictionary, lengths=lengths)
+        return cls(unique, indices, batch.num_rows, chars)
 
     @property
     def n_unique(self) -> int:
