@@ -98,6 +98,28 @@ def test_replaces_equals_a_full_rescan_with_the_corrected_file(
     assert again.enriched == [] and again.superseded == {str(old): str(corrected)}
     assert sorted(again.known) == sorted(str(p) for p in with_fix)
     assert_same_scan(tmp_path / "c", tmp_path / "full")
+    # started over (new code, say) from the same folder: what --replaces took out stays out
+    rebuilt = daily([old.parent], tmp_path / "d", state, rebuild=True)
+    assert sorted(rebuilt.enriched) == sorted(str(p) for p in with_fix)
+    assert rebuilt.superseded == {str(old): str(corrected)}
+    assert_same_scan(tmp_path / "d", tmp_path / "full")
+
+
+def test_superseded_bytes_are_forgotten_once_their_day_leaves_the_window(
+    week: list[Path], tmp_path: Path
+) -> None:
+    days, old, corrected = delivery(week, tmp_path / "logs")
+    state = tmp_path / "state"
+    daily(days[:3], tmp_path / "a", state, window_days=2)  # days two and three
+    daily([corrected], tmp_path / "b", state, replaces=[f"{old}={corrected}"])
+    assert [s.name for s in load_manifest(state).superseded] == [str(old)]  # type: ignore[union-attr]
+    moved = daily([days[3]], tmp_path / "c", state)  # day four: day two leaves the window
+    assert moved.dropped_days == [old.stem]
+    assert load_manifest(state).superseded == []  # type: ignore[union-attr]
+    late = daily([old], tmp_path / "d", state)  # read, and before the window: not kept
+    assert late.superseded == {} and "before the 2-day window" in late.warnings[0]
+    run_scan(days[2:], tmp_path / "full")
+    assert_same_scan(tmp_path / "d", tmp_path / "full")
 
 
 def test_overlap_is_reported_never_dropped_and_replaces_fixes_it(
