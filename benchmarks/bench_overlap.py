@@ -51,7 +51,7 @@ def measure(state: Path, rows: int) -> dict[str, float]:
     manifest = Manifest({}, {}, inputs=[entry("old"), entry("new")])
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     cpu0 = time.process_time()
-    [overlap] = find_overlaps(state, manifest, ["new"], state / "out")
+    [overlap] = find_overlaps(state, manifest, ["new"], state / "spill", "")
     cpu1 = time.process_time()
     files = [state / p.file for p in manifest.inputs[0].parts]
     lost = not_repeated(files, [state / p.file for p in manifest.inputs[1].parts], state / "s")

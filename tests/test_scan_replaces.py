@@ -144,6 +144,8 @@ def test_overlap_is_reported_never_dropped_and_replaces_fixes_it(
     )
     assert command in said and "nothing was dropped" in said
     [overlap] = incremental(out)["overlaps"]
+    held = load_manifest(state).by_name()  # type: ignore[union-attr]
+    assert overlap.pop("found_at") == held[str(corrected)].read_at  # when it was read
     assert overlap == {
         "input": str(corrected),
         "held": str(old),
@@ -160,10 +162,15 @@ def test_overlap_is_reported_never_dropped_and_replaces_fixes_it(
     run_scan([*days, corrected], tmp_path / "both")
     assert_same_scan(out, tmp_path / "both")
 
+    # every report of the window says so, until it is fixed: the next morning, nothing new
+    quiet = daily([corrected], tmp_path / "e", state)
+    assert quiet.known == [str(corrected)] and len(quiet.overlaps) == 1
+    assert quiet.overlaps[0]["same_requests"] == rows and len(quiet.warnings) == 1
     # the command the warning gives: the corrected file is held already, nothing is read
     fix = daily([corrected], tmp_path / "c", state, replaces=[f"{old}={corrected}"])
     assert fix.replaced_by == {str(old): str(corrected)} and fix.enriched == []
-    assert fix.known == [str(corrected)] and fix.overlaps == []
+    assert fix.known == [str(corrected)] and fix.overlaps == [] and fix.warnings == []
+    assert load_manifest(state).overlaps == []  # type: ignore[union-attr]
     run_scan([corrected if p == old else p for p in days], tmp_path / "full")
     assert_same_scan(tmp_path / "c", tmp_path / "full")
 

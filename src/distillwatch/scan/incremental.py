@@ -10,10 +10,11 @@ A run, under the state's lock (``scan/state.py``):
    (``scan/replaces.py``);
 3. enriches the new and re-delivered ones into a staging directory, split by UTC day
    (``scan/partitions.py``);
-4. drops the days that fell out of the window (``--window-days``), then commits: staged files
-   moved into place, the manifest replaced atomically, unnamed files deleted;
-5. warns about new logs sharing request ids with others (``scan/overlap.py``), and runs
-   detection (``scan.detect_enriched``) over the window's partitions, exactly the rows a
+4. drops the days that fell out of the window (``--window-days``), counts the request ids
+   new logs share with others (``scan/overlap.py``: recorded in the manifest and warned
+   about while both are held), then commits: staged files moved into place, the manifest
+   replaced atomically, unnamed files deleted;
+5. runs detection (``scan.detect_enriched``) over the window's partitions, exactly the rows a
    full scan of the window's logs would have enriched, and writes scan output v1 to ``--out``
    plus what the state did (``summary.json``'s ``incremental``).
 """
@@ -36,9 +37,8 @@ from distillwatch.detect.score import DEFAULT_THRESHOLD
 from distillwatch.ingest import Dialect
 from distillwatch.ingest.sources import Source, discover
 from distillwatch.ingest.stream import ProgressCallback
-from distillwatch.scan import ScanResult, detect_enriched, window
+from distillwatch.scan import ScanResult, detect_enriched, overlap, window
 from distillwatch.scan.enrich import ENRICHED_SCHEMA
-from distillwatch.scan.overlap import find_overlaps
 from distillwatch.scan.partitions import enrich_input, fingerprint, offset_progress, part_key
 from distillwatch.scan.replaces import Replacement, apply, resolve
 from distillwatch.scan.state import (
@@ -128,10 +128,10 @@ def run_incremental_scan(
         todo = _plan(sources, manifest, run, swaps)
         reading = (strict, dialect, query)
         _update(state_dir, manifest, todo, swaps, run, exclude, reading, on_progress)
-        fresh = run.enriched + run.replaced
-        for overlap in find_overlaps(state_dir, manifest, fresh, out_dir):
-            run.overlaps.append(asdict(overlap))
-            run.warnings.append(overlap.warning())
+        for found in manifest.overlaps:
+            entry, warning = overlap.report(found, state_dir, out_dir)
+            run.overlaps.append(entry)
+            run.warnings.append(warning)
         run.window = window.span(manifest)
         result = _detect(state_dir, manifest, out_dir, run, threshold, learned, started)
     return result, run
@@ -291,6 +291,9 @@ def _update(
         run.dropped_days, warnings = window.prune(manifest, run.enriched + run.replaced)
         run.warnings += warnings
         _move_into_place(staging, state_dir, fresh)
+        again = run.enriched + run.replaced
+        found = overlap.find_overlaps(state_dir, manifest, again, staging / "spill", read_at)
+        manifest.overlaps = overlap.kept(manifest, again, found)
         save_manifest(state_dir, manifest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import shlex
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow.parquet as pq
 
-from distillwatch.scan.state import Input, Manifest
+from distillwatch.scan.state import Input, Manifest, Overlap
 
 #: DuckDB's memory for the comparison (it spills beyond it).
 OVERLAP_SQL_MEMORY = "256MB"
@@ -40,49 +41,53 @@ BY_ID = "hash(request_id)"
 BY_ID_AND_TIME = "hash(request_id, ts)"
 
 
-@dataclass
-class Overlap:
-    """A log read by this run whose request ids another log of the window holds too."""
-
-    input: str
-    held: str
-    #: requests of ``held`` whose request id ``input`` has too
-    shared_requests: int
-    #: rows of ``held`` that ``input`` repeats with the same request id and time
-    same_requests: int
-    input_requests: int
-    held_requests: int
-    #: ``input`` repeats nearly all of ``held``: then ``command`` is the --replaces run
-    reexport: bool
-    command: str | None
-
-    def warning(self) -> str:
-        both = (
-            f"{self.input} has the request ids of {self.shared_requests:,} of the "
-            f"{self.held_requests:,} requests of {self.held}, {self.same_requests:,} with the "
-            f"same time too ({self.input_requests:,} requests in the new log): both are counted"
+def report(overlap: Overlap, state_dir: Path, out_dir: Path) -> tuple[dict[str, Any], str]:
+    """The overlap as ``summary.json`` lists it (with the ``--replaces`` command when it
+    looks like a re-export), and the warning that says it."""
+    command = None
+    if overlap.reexport:
+        argv = ["distillwatch", "scan", overlap.input, "--out", str(out_dir)]
+        fix = ["--state-dir", str(state_dir), "--replaces", f"{overlap.held}={overlap.input}"]
+        command = shlex.join([*argv, *fix])
+    both = (
+        f"{overlap.input} has the request ids of {overlap.shared_requests:,} of the "
+        f"{overlap.held_requests:,} requests of {overlap.held}, {overlap.same_requests:,} "
+        f"with the same time too ({overlap.input_requests:,} requests in the new log; found "
+        f"{overlap.found_at}): both are counted"
+    )
+    never = "nothing was dropped (request ids come from clients, so they never decide what is "
+    if command:
+        said = (
+            f"{both}. If it is a corrected re-export of that log, count the day once with: "
+            f"{command} — {never}counted)"
         )
-        never = "nothing was dropped (request ids come from clients, so they never decide "
-        if self.reexport:
-            return (
-                f"{both}. If it is a corrected re-export of that log, count the day once "
-                f"with: {self.command} — {never}what is counted)"
-            )
-        return (
+    else:
+        said = (
             f"{both}; it is not a re-export of it (most of its requests are not repeated), so "
             f"there is nothing to replace: retries logged twice, or clients reusing ids; "
-            f"{never}what is counted)"
+            f"{never}counted)"
         )
+    return {**asdict(overlap), "command": command}, said
+
+
+def kept(manifest: Manifest, fresh: list[str], found: list[Overlap]) -> list[Overlap]:
+    """The window's overlaps: those found before between logs still held and not read again
+    by this run (whose pairs were just counted again), then ``found``."""
+    held = {i.name for i in manifest.inputs}
+    again = set(fresh)
+    before = [
+        o for o in manifest.overlaps if {o.input, o.held} <= held and not {o.input, o.held} & again
+    ]
+    return before + found
 
 
 def find_overlaps(
-    state_dir: Path, manifest: Manifest, fresh: list[str], out_dir: Path
+    state_dir: Path, manifest: Manifest, fresh: list[str], spill: Path, found_at: str
 ) -> list[Overlap]:
     """Every pair (log read by this run, other log of the window) sharing request ids on the
     days both cover; a pair of two new logs once, the later one as the input."""
     order = {name: n for n, name in enumerate(fresh)}
     found: list[Overlap] = []
-    spill = out_dir / "_work" / "overlap-spill"
     con = None
     try:
         for entry in manifest.inputs:
@@ -107,9 +112,7 @@ def find_overlaps(
             same = repeated(con, mine, files, BY_ID_AND_TIME)
             by_name = {o.name: o for o, _ in others}
             for name in same:
-                found.append(
-                    _overlap(entry, by_name[name], shared[name], same[name], state_dir, out_dir)
-                )
+                found.append(_overlap(entry, by_name[name], shared[name], same[name], found_at))
     finally:
         if con is not None:
             con.close()
@@ -140,13 +143,8 @@ def repeated(
     return counts
 
 
-def _overlap(
-    entry: Input, held: Input, shared: int, same: int, state_dir: Path, out_dir: Path
-) -> Overlap:
+def _overlap(entry: Input, held: Input, shared: int, same: int, found_at: str) -> Overlap:
     held_rows = sum(p.rows for p in held.parts)
-    reexport = same >= REEXPORT_SHARE * held_rows
-    argv = ["distillwatch", "scan", entry.name, "--out", str(out_dir)]
-    replaces = ["--state-dir", str(state_dir), "--replaces", f"{held.name}={entry.name}"]
     return Overlap(
         input=entry.name,
         held=held.name,
@@ -154,8 +152,8 @@ def _overlap(
         same_requests=same,
         input_requests=sum(p.rows for p in entry.parts),
         held_requests=held_rows,
-        reexport=reexport,
-        command=shlex.join([*argv, *replaces]) if reexport else None,
+        reexport=same >= REEXPORT_SHARE * held_rows,
+        found_at=found_at,
     )
 
 

@@ -108,6 +108,25 @@ class Superseded:
 
 
 @dataclass
+class Overlap:
+    """Two logs of the state sharing request ids (``scan/overlap.py``), as counted when the
+    later one was read: kept while both are held, so every report of the window says that
+    it counts both."""
+
+    input: str
+    held: str
+    #: requests of ``held`` whose request id ``input`` has too
+    shared_requests: int
+    #: requests of ``held`` that ``input`` repeats with the same request id and time
+    same_requests: int
+    input_requests: int
+    held_requests: int
+    #: ``input`` repeats nearly all of ``held``: ``--replaces`` would be the fix
+    reexport: bool
+    found_at: str
+
+
+@dataclass
 class Manifest:
     """What the state holds, and the identity of the code and settings that made it."""
 
@@ -117,6 +136,7 @@ class Manifest:
     inputs: list[Input] = field(default_factory=list)
     state_format: str = STATE_FORMAT
     superseded: list[Superseded] = field(default_factory=list)
+    overlaps: list[Overlap] = field(default_factory=list)
 
     def by_name(self) -> dict[str, Input]:
         return {i.name: i for i in self.inputs}
@@ -204,7 +224,8 @@ def load_manifest(state_dir: Path) -> Manifest | None:
             Input(**{**i, "parts": [Part(**p) for p in i["parts"]]}) for i in doc.pop("inputs")
         ]
         superseded = [Superseded(**s) for s in doc.pop("superseded", [])]
-        return Manifest(**doc, inputs=inputs, superseded=superseded)
+        overlaps = [Overlap(**o) for o in doc.pop("overlaps", [])]
+        return Manifest(**doc, inputs=inputs, superseded=superseded, overlaps=overlaps)
     except StateError:
         raise
     except (OSError, orjson.JSONDecodeError, TypeError, KeyError, AttributeError) as exc:
