@@ -56,7 +56,7 @@ def measure(state: Path, rows: int) -> dict[str, float]:
     files = [state / p.file for p in manifest.inputs[0].parts]
     lost = not_repeated(files, [state / p.file for p in manifest.inputs[1].parts], state / "s")
     cpu2 = time.process_time()
-    assert overlap.shared_requests == rows and overlap.reexport and lost == 0
+    assert overlap.same_requests == overlap.input_repeated == rows and lost == 0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "rows": rows,

@@ -42,32 +42,47 @@ BY_ID_AND_TIME = "hash(request_id, ts)"
 
 
 def report(overlap: Overlap, state_dir: Path, out_dir: Path) -> tuple[dict[str, Any], str]:
-    """The overlap as ``summary.json`` lists it (with the ``--replaces`` command when it
-    looks like a re-export), and the warning that says it."""
-    command = None
-    if overlap.reexport:
-        argv = ["distillwatch", "scan", overlap.input, "--out", str(out_dir)]
-        fix = ["--state-dir", str(state_dir), "--replaces", f"{overlap.held}={overlap.input}"]
-        command = shlex.join([*argv, *fix])
+    """The overlap as ``summary.json`` lists it, with the ``--replaces`` commands that would
+    count it once, and the warning that says it.
+
+    A command takes out a log the other repeats nearly all of (:data:`REEXPORT_SHARE`); the
+    held log is taken out for the one read after it, but of two logs read by one run either
+    may be the corrected one, so each direction that qualifies is offered."""
+    directions = []
+    if overlap.same_requests >= REEXPORT_SHARE * overlap.held_requests:
+        directions.append((overlap.held, overlap.input))
+    if overlap.both_new and overlap.input_repeated >= REEXPORT_SHARE * overlap.input_requests:
+        directions.append((overlap.input, overlap.held))
+    where = ["--out", str(out_dir), "--state-dir", str(state_dir)]
+    commands = [
+        shlex.join(["distillwatch", "scan", new, *where, "--replaces", f"{old}={new}"])
+        for old, new in directions
+    ]
     both = (
         f"{overlap.input} has the request ids of {overlap.shared_requests:,} of the "
         f"{overlap.held_requests:,} requests of {overlap.held}, {overlap.same_requests:,} "
-        f"with the same time too ({overlap.input_requests:,} requests in the new log; found "
-        f"{overlap.found_at}): both are counted"
+        f"with the same time too ({overlap.input_requests:,} requests in {overlap.input}; "
+        f"found {overlap.found_at}): both are counted"
     )
     never = "nothing was dropped (request ids come from clients, so they never decide what is "
-    if command:
+    if len(commands) == 2:
         said = (
-            f"{both}. If it is a corrected re-export of that log, count the day once with: "
-            f"{command} — {never}counted)"
+            f"{both}. If one is a corrected re-export of the other, count the day once: if "
+            f"{overlap.input} is the corrected one, {commands[0]}; if {overlap.held} is, "
+            f"{commands[1]} — {never}counted)"
+        )
+    elif commands:
+        said = (
+            f"{both}. If {directions[0][1]} is a corrected re-export of {directions[0][0]}, "
+            f"count the day once with: {commands[0]} — {never}counted)"
         )
     else:
         said = (
-            f"{both}; it is not a re-export of it (most of its requests are not repeated), so "
-            f"there is nothing to replace: retries logged twice, or clients reusing ids; "
+            f"{both}; neither is a re-export of the other (most requests are not repeated), "
+            f"so there is nothing to replace: retries logged twice, or clients reusing ids; "
             f"{never}counted)"
         )
-    return {**asdict(overlap), "command": command}, said
+    return {**asdict(overlap), "reexport": bool(commands), "commands": commands}, said
 
 
 def kept(manifest: Manifest, fresh: list[str], found: list[Overlap]) -> list[Overlap]:
@@ -112,7 +127,10 @@ def find_overlaps(
             same = repeated(con, mine, files, BY_ID_AND_TIME)
             by_name = {o.name: o for o, _ in others}
             for name in same:
-                found.append(_overlap(entry, by_name[name], shared[name], same[name], found_at))
+                theirs = [path for other, path in files if other == name]
+                back = repeated(con, theirs, [(entry.name, p) for p in mine], BY_ID_AND_TIME)
+                counts = (shared[name], same[name], back[entry.name])
+                found.append(_overlap(entry, by_name[name], counts, name in order, found_at))
     finally:
         if con is not None:
             con.close()
@@ -143,16 +161,19 @@ def repeated(
     return counts
 
 
-def _overlap(entry: Input, held: Input, shared: int, same: int, found_at: str) -> Overlap:
-    held_rows = sum(p.rows for p in held.parts)
+def _overlap(
+    entry: Input, held: Input, counts: tuple[int, int, int], both_new: bool, found_at: str
+) -> Overlap:
+    shared, same, back = counts
     return Overlap(
         input=entry.name,
         held=held.name,
         shared_requests=shared,
         same_requests=same,
         input_requests=sum(p.rows for p in entry.parts),
-        held_requests=held_rows,
-        reexport=same >= REEXPORT_SHARE * held_rows,
+        held_requests=sum(p.rows for p in held.parts),
+        input_repeated=back,
+        both_new=both_new,
         found_at=found_at,
     )
 

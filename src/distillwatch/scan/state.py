@@ -121,8 +121,10 @@ class Overlap:
     same_requests: int
     input_requests: int
     held_requests: int
-    #: ``input`` repeats nearly all of ``held``: ``--replaces`` would be the fix
-    reexport: bool
+    #: requests of ``input`` that ``held`` repeats with the same request id and time
+    input_repeated: int
+    #: both read by the run that found them: which one is the later cannot be told
+    both_new: bool
     found_at: str
 
 
