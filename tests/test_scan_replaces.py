@@ -245,6 +245,10 @@ def test_hostile_names_are_refused_and_change_nothing(week: list[Path], tmp_path
             daily(logs, tmp_path / "b", state, replaces=replaces)
         assert message in str(error.value), (replaces, str(error.value))
         assert snapshot(state) == before
+    # a name that is console markup is printed as it is, not interpreted (nor a crash)
+    argv = ["scan", str(corrected), "--out", str(tmp_path / "b"), "--state-dir", str(state)]
+    said = CliRunner().invoke(app, [*argv, "--replaces", "[/]=[bold]x", "--no-html"])
+    assert said.exit_code == 2 and "--replaces '[/]=[bold]x': '[/]' is not a log" in said.stderr
     with pytest.raises(StateError, match="--replaces with --rebuild"):
         daily([corrected], tmp_path / "b", state, replaces=[f"{old}={corrected}"], rebuild=True)
     # the old file given again with other bytes, beside --replaces: which one is meant?

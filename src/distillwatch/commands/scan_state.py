@@ -91,7 +91,7 @@ def scan_incremental(
                 query=query,
             )
         except (IngestError, StateError) as exc:
-            fail(str(exc))
+            fail(escape(str(exc)))  # it quotes names from the logs and the command line
             return
     # names and commands come from the logs' names: never markup, never wrapped (copyable)
     for warning in run.warnings:
@@ -105,12 +105,12 @@ def scan_incremental(
     held = len(run.known) + len(run.duplicates)
     window = "empty" if run.window is None else f"{run.window[0]} .. {run.window[1]}"
     console.print(
-        f"state {state_dir}: new logs read: {len(run.enriched) + len(run.replaced):,} "
+        f"state {escape(str(state_dir))}: new logs read: {len(run.enriched) + len(run.replaced):,} "
         f"({run.enriched_records:,} requests; re-delivered: {len(run.replaced):,}), "
         f"already held: {held:,}; window {window} (days dropped: {len(run.dropped_days):,})"
     )
     console.print(
         f"scanned {result.ingest.records:,} requests from {len(result.verdicts):,} accounts "
         f"in {result.seconds:.1f} s: {result.flagged:,} flagged, "
-        f"{len(result.campaigns):,} campaigns -> {out}"
+        f"{len(result.campaigns):,} campaigns -> {escape(str(out))}"
     )
