@@ -98,9 +98,12 @@ def test_replaces_equals_a_full_rescan_with_the_corrected_file(
     assert (gone.name, gone.by, gone.last_day) == (str(old), str(corrected), old.stem)
     assert incremental(tmp_path / "b")["replaced_by"] == {str(old): str(corrected)}
 
-    # the next morning, the same folder again: the old file stays out, nothing is read
-    again = daily([old.parent], tmp_path / "c", state)
+    # the next morning, the same folder and command again: the old file stays out, nothing
+    # is read, nothing to replace
+    again = daily([old.parent], tmp_path / "c", state, replaces=[f"{old}={corrected}"])
     assert again.enriched == [] and again.superseded == {str(old): str(corrected)}
+    assert again.replaced_by == {} and len(again.warnings) == 1
+    assert again.warnings[0].startswith(f"--replaces '{old}={corrected}': already done")
     assert sorted(again.known) == sorted(str(p) for p in with_fix)
     assert_same_scan(tmp_path / "c", tmp_path / "full")
     # started over (new code, say) from the same folder: what --replaces took out stays out

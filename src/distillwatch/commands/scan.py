@@ -135,7 +135,7 @@ def _spark_engine(
 ) -> Callable[..., ScanResult]:
     """``run_scan`` on Spark (the options it does not take yet are refused up front)."""
     if incremental:
-        fail("--state-dir/--window-days are not supported with --engine spark yet")
+        fail("--state-dir/--window-days/--replaces are not supported with --engine spark yet")
     if known_good is not None:
         fail("--known-good is not supported with --engine spark: calibrate the scan's output")
     from distillwatch.scan.spark import run_spark_scan

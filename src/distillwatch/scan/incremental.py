@@ -124,7 +124,7 @@ def run_incremental_scan(
         sources, skipped = discover(paths, exclude=exclude, dialect=dialect, query=query)
         sources += _reread_sources(to_reread, sources, exclude, dialect, query)
         run.skipped = {str(item.path): item.why for item in skipped}
-        swaps = resolve(replaces, manifest, sources, exclude)
+        swaps, run.warnings = resolve(replaces, manifest, sources, exclude)
         todo = _plan(sources, manifest, run, swaps)
         reading = (strict, dialect, query)
         _update(state_dir, manifest, todo, swaps, run, exclude, reading, on_progress)

@@ -40,8 +40,9 @@ def resolve(
     manifest: Manifest,
     sources: list[Source],
     forbidden: tuple[Path, ...],
-) -> list[Replacement]:
-    """Each ``OLD=NEW`` as a :class:`Replacement`, checked before anything is read or changed.
+) -> tuple[list[Replacement], list[str]]:
+    """Each ``OLD=NEW`` as a :class:`Replacement`, checked before anything is read or changed,
+    and a note for each one an earlier run already did (a daily job may keep its options).
 
     A name may itself hold ``=``: the text is cut at the ``=`` whose left part names a held
     input (exactly one must). OLD and NEW may be given as the names the state recorded or as
@@ -49,7 +50,12 @@ def resolve(
     be a file inside ``forbidden`` (the state and output directories)."""
     held = manifest.by_name()
     done: list[Replacement] = []
+    notes: list[str] = []
     for text in raw:
+        note = _done_before(text, manifest)
+        if note:
+            notes.append(note)
+            continue
         old, new_text = _split(text, manifest, held)
         new = _find_new(text, new_text, sources, held, forbidden)
         if new == old.name:
@@ -64,7 +70,28 @@ def resolve(
                     f"--replaces '{other.old.name}={other.new}'; give one --replaces per input"
                 )
         done.append(Replacement(old, new))
-    return done
+    return done, notes
+
+
+def _done_before(text: str, manifest: Manifest) -> str | None:
+    """The note for an ``OLD=NEW`` the state already records (OLD superseded by NEW)."""
+    for cut in (n for n, char in enumerate(text) if char == "="):
+        old, new = text[:cut], text[cut + 1 :]
+        for gone in manifest.superseded:
+            if _same(old, gone.name) and _same(new, gone.by):
+                return (
+                    f"--replaces {text!r}: already done ({gone.name} was replaced by "
+                    f"{gone.by} at {gone.at}); nothing to do"
+                )
+    return None
+
+
+def _same(given: str, name: str) -> bool:
+    """``given`` names ``name``: the same text, or the same local path."""
+    if given == name:
+        return True
+    path = _resolved(given)
+    return path is not None and path == _resolved(name)
 
 
 def apply(
