@@ -104,6 +104,9 @@ def test_replaces_equals_a_full_rescan_with_the_corrected_file(
     assert again.enriched == [] and again.superseded == {str(old): str(corrected)}
     assert again.replaced_by == {} and len(again.warnings) == 1
     assert again.warnings[0].startswith(f"--replaces '{old}={corrected}': already done")
+    for oops in (f"{old}={days[0]}", f"{str(old)[:-1]}={days[0]}"):  # replaced, or a typo
+        with pytest.raises(StateError, match=f"'{old}' was already replaced by '{corrected}'"):
+            daily([old.parent], tmp_path / "c", state, replaces=[oops])
     assert sorted(again.known) == sorted(str(p) for p in with_fix)
     assert_same_scan(tmp_path / "c", tmp_path / "full")
     # started over (new code, say) from the same folder: what --replaces took out stays out

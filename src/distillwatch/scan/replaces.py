@@ -149,25 +149,32 @@ def _split(text: str, manifest: Manifest, held: dict[str, Input]) -> tuple[Input
 
 
 def _not_held(text: str, old: str, manifest: Manifest) -> str:
-    """The error for an OLD the state does not hold: what it does hold, and the likely one."""
+    """The error for an OLD the state does not hold: what it does hold, and the likely one
+    (a held log, or one an earlier ``--replaces`` already took out)."""
     names = [i.name for i in manifest.inputs]
-    for gone in manifest.superseded:
-        if old in (gone.name, Path(gone.name).name):
-            return (
-                f"--replaces {text!r}: {gone.name!r} was already replaced by {gone.by!r} "
-                f"({gone.at}); replace {gone.by!r} instead"
-            )
+    gone = {g.name: g for g in manifest.superseded}
+    for entry in gone.values():
+        if _same(old, entry.name) or old == Path(entry.name).name:
+            return f"--replaces {text!r}: {_replaced(entry)}; replace {entry.by!r} instead"
     if not names:
         return f"--replaces {text!r}: the state holds no log yet, so there is nothing to replace"
-    close = difflib.get_close_matches(old, names, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(old, [*names, *gone], n=1, cutoff=0.6)
+    hint = "."
+    if close and close[0] in gone:
+        hint = f"; the closest name, {close[0]!r}, is not held: {_replaced(gone[close[0]])}."
+    elif close:
+        hint = f"; did you mean {close[0]!r}?"
     listed = ", ".join(repr(n) for n in names[:SHOW_HELD])
     more = f" and {len(names) - SHOW_HELD:,} more" if len(names) > SHOW_HELD else ""
-    hint = f"; did you mean {close[0]!r}?" if close else ""
     return (
-        f"--replaces {text!r}: {old!r} is not a log the state holds{hint or '.'} It holds "
+        f"--replaces {text!r}: {old!r} is not a log the state holds{hint} It holds "
         f"{len(names):,}: {listed}{more} (OLD is the name as the state recorded it, or the "
         "same local path)"
     )
+
+
+def _replaced(entry: Superseded) -> str:
+    return f"{entry.name!r} was already replaced by {entry.by!r} ({entry.at})"
 
 
 def _find_new(
