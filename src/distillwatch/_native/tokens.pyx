@@ -71,13 +71,38 @@ cdef inline uint64_t _poly(const uint8_t* s, int64_t n) noexcept nogil:
 cdef uint8_t[128] _ASCII_WORD
 for _b in range(128):
     _ASCII_WORD[_b] = 1 if (chr(_b).isalnum() or chr(_b) == "_") else 0
+#: Per byte: 1 for an ASCII word byte, 2 for an ASCII separator, 0 for a non-ASCII byte
+#: (one lookup decides whether a tight loop over a run goes on).
+cdef uint8_t[256] _ASCII_KIND
+for _b in range(256):
+    _ASCII_KIND[_b] = 0 if _b >= 128 else (1 if _ASCII_WORD[_b] else 2)
 
 
-cdef inline uint64_t _span_hash(const uint8_t* s, int64_t n) noexcept nogil:
-    """``hash_spans`` of one token as ``Tokens.hashes`` takes it: its first 64 bytes."""
+cdef uint64_t[8] _PW  # P**0 .. P**7
+_PW[0] = 1
+for _b in range(1, 8):
+    _PW[_b] = _PW[_b - 1] * _P
+
+
+cdef inline uint64_t _span_hash(const uint8_t* s, int64_t n, bint padded) noexcept nogil:
+    """``hash_spans`` of one token as ``Tokens.hashes`` takes it: its first 64 bytes.
+
+    ``padded``: 8 bytes from ``s`` may be read (whatever the token's length); a token of at
+    most 8 bytes then takes eight independent products, bytes past its end weighted 0,
+    instead of loops whose lengths the branch predictor cannot know (same value)."""
+    cdef uint64_t h
     if n > 64:
         n = 64
-    return mix64(_poly(s, n) ^ (<uint64_t>n * _LEN))
+    if padded and n <= 8:
+        h = (
+            (<uint64_t>(n > 0)) * s[0] * _PW[0] + (<uint64_t>(n > 1)) * s[1] * _PW[1]
+            + (<uint64_t>(n > 2)) * s[2] * _PW[2] + (<uint64_t>(n > 3)) * s[3] * _PW[3]
+            + (<uint64_t>(n > 4)) * s[4] * _PW[4] + (<uint64_t>(n > 5)) * s[5] * _PW[5]
+            + (<uint64_t>(n > 6)) * s[6] * _PW[6] + (<uint64_t>(n > 7)) * s[7] * _PW[7]
+        )
+    else:
+        h = _poly(s, n)
+    return mix64(h ^ (<uint64_t>n * _LEN))
 
 
 def tokenize(const int64_t[::1] offsets, const uint8_t[::1] data, const uint8_t[::1] classes):
@@ -135,7 +160,7 @@ cdef tuple _tokens(
                     if cur < 0:
                         cur = pos
                     pos += 1
-                    while pos < stop and d[pos] < 0x80 and _ASCII_WORD[d[pos]]:
+                    while pos < stop and _ASCII_KIND[d[pos]] == 1:
                         pos += 1
                 else:
                     if cur >= 0:
@@ -144,7 +169,7 @@ cdef tuple _tokens(
                         k += 1
                         cur = -1
                     pos += 1
-                    while pos < stop and d[pos] < 0x80 and not _ASCII_WORD[d[pos]]:
+                    while pos < stop and _ASCII_KIND[d[pos]] == 2:
                         pos += 1
                 continue
             if b0 < 0xC0:  # a stray continuation byte (not in valid UTF-8): a separator
@@ -191,7 +216,7 @@ cdef tuple _tokens(
         h = hashes
         with nogil:
             for j in range(k):
-                h[j] = _span_hash(d + st[j], en[j] - st[j])
+                h[j] = _span_hash(d + st[j], en[j] - st[j], st[j] + 8 <= n_bytes)
     # views, not copies: the unused tail is a few MB at most, a copy costs page faults
     return token_offsets, starts[:k], ends[:k], hashes
 
