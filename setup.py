@@ -9,7 +9,7 @@ fail there, so CI notices).
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-NATIVE = ["columns", "masks", "tokens"]
+NATIVE = ["columns", "keys", "masks", "tokens"]
 
 extensions = cythonize(
     [

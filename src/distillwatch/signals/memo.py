@@ -15,10 +15,14 @@ The memo is a plain cache, owned by its caller; nothing here is global.
 
 from __future__ import annotations
 
+import os
 from itertools import repeat
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from distillwatch._native import load
 
 #: Default bound: about 60 bytes of values plus ~100 bytes of index per prompt.
 MAX_PROMPTS = 250_000
@@ -26,12 +30,47 @@ MAX_PROMPTS = 250_000
 _MERGE_PARTS = 16
 
 
+#: The compiled key index (``_native/keys.pyx``), or None when not built or turned off with
+#: ``DISTILLWATCH_NATIVE=0`` (then a dict, the same rows).
+_NATIVE = load("keys") if os.environ.get("DISTILLWATCH_NATIVE", "1") != "0" else None
+
+
+class DictIndex:
+    """Rows of uint64 keys in a dict: the definition of ``_native.keys.KeyIndex``."""
+
+    def __init__(self) -> None:
+        self._position: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._position)
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """Row of every key, or -1 (int64, one per key)."""
+        # map() calls dict.get from C: no Python frame per key (a generator costs ~3x more)
+        return np.fromiter(
+            map(self._position.get, keys.tolist(), repeat(-1)), dtype=np.int64, count=len(keys)
+        )
+
+    def add(self, keys: np.ndarray, start: int) -> None:
+        """Give ``keys[i]`` row ``start + i`` (a key already held takes its new row)."""
+        self._position.update(zip(keys.tolist(), range(start, start + len(keys)), strict=True))
+
+    def clear(self) -> None:
+        self._position.clear()
+
+
+def key_index(capacity: int) -> Any:
+    """An empty index for up to ``capacity`` distinct keys: compiled when built, else a dict."""
+    return DictIndex() if _NATIVE is None else _NATIVE.KeyIndex(capacity)
+
+
 class PromptMemo:
     """Per-prompt signal values by prompt hash, bounded to ``max_prompts`` entries."""
 
     def __init__(self, max_prompts: int = MAX_PROMPTS) -> None:
         self.max_prompts = max_prompts
-        self._position: dict[int, int] = {}
+        # never more distinct keys than rows, and never more rows than max_prompts
+        self._position = key_index(max_prompts)
         self._parts: list[pa.Table] = []
         self._size = 0
         self.hits = 0
@@ -42,10 +81,7 @@ class PromptMemo:
 
     def find(self, keys: np.ndarray) -> np.ndarray:
         """Row of every key in the memo, or -1 (int64, one per key)."""
-        # map() calls dict.get from C: no Python frame per key (a generator costs ~3x more)
-        found = np.fromiter(
-            map(self._position.get, keys.tolist(), repeat(-1)), dtype=np.int64, count=len(keys)
-        )
+        found: np.ndarray = self._position.find(np.ascontiguousarray(keys, np.uint64))
         hits = int(np.count_nonzero(found >= 0))
         self.hits += hits
         self.misses += len(keys) - hits
@@ -64,7 +100,7 @@ class PromptMemo:
         if len(keys) > self.max_prompts or not len(keys):
             return
         start = self._size
-        self._position.update(zip(keys.tolist(), range(start, start + len(keys)), strict=True))
+        self._position.add(np.ascontiguousarray(keys, np.uint64), start)
         self._parts.append(values)
         self._size += len(keys)
         if len(self._parts) >= _MERGE_PARTS:
