@@ -47,7 +47,7 @@ class Draw:
                 "distinctive": pl.Boolean,
             },
         )
-        labels = pl.read_ndjson(self.sim / "labels.jsonl")
+        labels = pl.read_ndjson(self.sim / "labels.jsonl", infer_schema_length=None)
         group = pl.coalesce(
             pl.col("population") if "population" in labels.columns else pl.lit(None),
             pl.col("tactic") if "tactic" in labels.columns else pl.lit(None),
