@@ -229,7 +229,7 @@ def frame_parts(
     ``mix64(hash ^ mix64(code))`` over its first and last ``keep`` tokens (code: the position
     from the start, or 64 + the position from the end), their count, and that flag. Returns
     (sums uint64, counts int64, maskonly bool)."""
-    token_offsets, starts, ends, hashes = _tokens(offsets, data, classes, True)
+    token_offsets, starts, ends, _ = _tokens(offsets, data, classes, False)
     cdef Py_ssize_t n = offsets.shape[0] - 1, i
     cdef int64_t a, b, j, pos, back, s, c
     cdef uint64_t acc, code
@@ -238,7 +238,7 @@ def frame_parts(
     cdef int64_t[::1] to = token_offsets
     cdef int64_t[::1] st = starts
     cdef int64_t[::1] en = ends
-    cdef uint64_t[::1] h = hashes
+    cdef Py_ssize_t n_bytes = data.shape[0]
     sums = np.zeros(max(n, 0), dtype=np.uint64)
     counts = np.zeros(max(n, 0), dtype=np.int64)
     maskonly = np.zeros(max(n, 0), dtype=np.bool_)
@@ -259,7 +259,8 @@ def frame_parts(
                 back = b - 1 - j
                 if pos < keep or back < keep:
                     code = <uint64_t>pos if pos < keep else <uint64_t>(64 + back)
-                    acc += mix64(h[j] ^ mix64(code))
+                    # only the kept tokens are hashed (most of a long text's are not)
+                    acc += mix64(_span_hash(d + s, en[j] - s, s + 8 <= n_bytes) ^ mix64(code))
                     c += 1
             o[i] = acc
             kc[i] = c
