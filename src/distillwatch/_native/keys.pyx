@@ -46,13 +46,13 @@ cdef class KeyIndex:
         return <Py_ssize_t>at
 
     def find(self, const uint64_t[::1] keys):
-        """Row of every key, or -1 (int64, one per key)."""
+        """Row of every key, or -1 (int64, one per key). The GIL is held throughout, so a
+        lookup never sees half of an :meth:`add` from another thread (as with a dict)."""
         cdef Py_ssize_t n = keys.shape[0], i
         out = np.empty(n, dtype=np.int64)
         cdef int64_t[::1] o = out
-        with nogil:
-            for i in range(n):
-                o[i] = self.rows[self._slot(keys[i])]
+        for i in range(n):
+            o[i] = self.rows[self._slot(keys[i])]
         return out
 
     def add(self, const uint64_t[::1] keys, int64_t start):
