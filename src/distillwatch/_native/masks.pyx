@@ -182,18 +182,22 @@ cdef inline bint _colon_at(const uint8_t* s, Py_ssize_t n, Py_ssize_t q) noexcep
     return s[q] == 58 or (q + 3 <= n and s[q] == 0xEF and s[q + 1] == 0xBC and s[q + 2] == 0x9A)
 
 
+cdef inline Py_ssize_t _line_end(const uint8_t* s, Py_ssize_t n, Py_ssize_t line) noexcept nogil:
+    """Position of the first newline at or after ``line``, or ``n``."""
+    cdef const void* hit = memchr(s + line, 10, n - line) if line < n else NULL
+    return n if hit == NULL else <const uint8_t*>hit - s
+
+
 cdef int _fields(_Out out, const uint8_t* s, Py_ssize_t n) except -1:
     """``(?m)^([^\\n:：]{1,30})[:：][ \\t]*\\S[^\\n]*`` -> ``\\1: _v_``, line by line."""
     cdef Py_ssize_t line = 0, q, count, r, stop
     while line <= n:
-        stop = line
-        while stop < n and s[stop] != 10:
-            stop += 1
+        stop = _line_end(s, n, line)
         q, count = line, 0
-        while q < stop and not _colon_at(s, n, q):
+        while q < stop and count <= 30 and not _colon_at(s, n, q):  # no match past 30
             q += _char_len(s[q])
             count += 1
-        if q < stop and 1 <= count <= 30:
+        if q < stop and 1 <= count <= 30 and _colon_at(s, n, q):
             r = q + (1 if s[q] == 58 else 3)
             while r < stop and (s[r] == 32 or s[r] == 9):
                 r += 1
@@ -211,14 +215,14 @@ cdef int _fields(_Out out, const uint8_t* s, Py_ssize_t n) except -1:
 
 cdef int _long_lines(_Out out, const uint8_t* s, Py_ssize_t n) except -1:
     """``(?m)^[^\\n]{200,}$`` -> `` _p_ ``: every line of 200 characters or more."""
-    cdef Py_ssize_t line = 0, stop, count
+    cdef Py_ssize_t line = 0, stop, count, q
     while line <= n:
-        stop = line
+        stop = _line_end(s, n, line)
         count = 0
-        while stop < n and s[stop] != 10:
-            if s[stop] < 0x80 or s[stop] >= 0xC0:
-                count += 1
-            stop += 1
+        if stop - line >= 200:  # fewer bytes than 200 cannot hold 200 characters
+            for q in range(line, stop):
+                if s[q] < 0x80 or s[q] >= 0xC0:
+                    count += 1
         if count >= 200:
             out.put(_P, 5)
         else:
