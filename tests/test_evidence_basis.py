@@ -8,7 +8,11 @@ import polars as pl
 
 from distillwatch.detect.checks.automation import AutomationCheck, DisposableSignup
 from distillwatch.detect.checks.harvest_structure import HarvestStructureCheck
-from distillwatch.detect.checks.proxy_rotation import ProxyRotationCheck, ResidentialProxyRotation
+from distillwatch.detect.checks.proxy_rotation import (
+    ProxyRotationCheck,
+    ResidentialProxyRotation,
+    RotatingExits,
+)
 from distillwatch.detect.cluster import (
     CohortCluster,
     DisposableCardCheck,
@@ -46,25 +50,30 @@ def test_tutoring_judge_and_comparison_runs_are_not_harvest_structure() -> None:
     assert not check.score_one({**HARVEST, "cot_share": 0.0, "grading_share": 1.0})
 
 
-def test_proxy_rotation_needs_many_networks_and_fresh_exits_to_be_evasion() -> None:
+def test_one_accounts_rotation_is_shared_evidence_whatever_its_networks() -> None:
+    """A proxy pool's exits and a privacy tool's (a rotating VPN, Tor) look the same on one
+    account: raised, never flagging; only a group of hopping members is evasion."""
     phone_and_vpn = ProxyRotationCheck().score_one(row(asns=7, ip24s=30, countries=3))
     assert phone_and_vpn and not any_distinctive(phone_and_vpn)
     one_country_pool = ProxyRotationCheck().score_one(
         row(asns=12, ip24s=40, countries=1, prefix_recurrence=0.0)
     )
-    assert any_distinctive(one_country_pool)
+    assert [type(f) for f in one_country_pool] == [RotatingExits]
     pool = ProxyRotationCheck().score_one(
         row(asns=25, ip24s=60, countries=12, prefix_recurrence=0.0)
     )
-    assert [type(f) for f in pool] == [ResidentialProxyRotation]
-    assert "12 countries" in str(pool[0])
+    assert [type(f) for f in pool] == [RotatingExits]
+    assert not any_distinctive(pool)
+    assert "12 countries" in str(pool[0]) and "privacy tool" in str(pool[0])
+    assert pool[0].weight > ProxyRotationCheck().score_one(row(asns=7, ip24s=30))[0].weight
     # a cloud egress pool in many regions: the same prefixes come back every day
     egress = row(asns=10, ip24s=50, countries=5, prefix_recurrence=0.9)
     found = ProxyRotationCheck().score_one(egress)
     assert found and not any_distinctive(found)
-    # on its first day nothing could have come back: not evidence either way
+    assert not any(isinstance(f, RotatingExits) for f in found)
+    # before any prefix has had a whole day to come back: not evidence of fresh exits
     unknown = ProxyRotationCheck().score_one(row(asns=10, ip24s=50, prefix_recurrence=None))
-    assert unknown and not any_distinctive(unknown)
+    assert unknown and not any(isinstance(f, RotatingExits) for f in unknown)
 
 
 def test_disposable_signup() -> None:
@@ -135,8 +144,6 @@ def test_card_rings_need_disposable_mail() -> None:
 
 def test_distinctive_evidence_is_listed_first() -> None:
     shared = CASES[1][0]().score_one(CASES[1][1])
-    evasion = ProxyRotationCheck().score_one(
-        row(asns=25, ip24s=60, countries=12, prefix_recurrence=0.05)
-    )
+    evasion = [ResidentialProxyRotation(asns=25, prefixes=60, countries=12)]  # a group's
     ordered = strongest_first(shared + evasion)
     assert ordered[0].distinctive and ordered[0].to_dict()["basis"] == "evasion"

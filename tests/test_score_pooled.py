@@ -16,14 +16,18 @@ from typing import Any
 
 import pytest
 
-from distillwatch.detect.checks.proxy_rotation import ProxyRotation, ResidentialProxyRotation
+from distillwatch.detect.checks.proxy_rotation import (
+    ProxyRotation,
+    ResidentialProxyRotation,
+    RotatingExits,
+)
 from distillwatch.detect.cluster import HydraCluster
 from distillwatch.detect.score import pooled_findings
 from distillwatch.scan import run_scan
 from distillwatch.simulate import load_scenario, simulate
 from distillwatch.simulate.scenario import POPULATION_DEFAULTS, PopulationSpec
 
-POOL = ResidentialProxyRotation(asns=11, prefixes=28, countries=5)
+POOL = RotatingExits(asns=11, prefixes=28, countries=5)  # as the per-account check finds it
 CLUSTER = HydraCluster(accounts=9, requests=900, median_requests=100.0, fresh_share=1.0)
 
 
@@ -31,13 +35,15 @@ def test_pooled_networks_of_members_who_each_stay_on_few_are_not_evasion() -> No
     for member_asns in (1.0, 3.0, 3.5, None):
         out = pooled_findings([POOL, CLUSTER], {"member_asns": member_asns})
         assert ProxyRotation(asns=11, prefixes=28) in out
-        assert not any(isinstance(f, ResidentialProxyRotation) for f in out)
+        assert not any(isinstance(f, RotatingExits) for f in out)
         assert CLUSTER in out  # the cluster checks' own findings are untouched
 
 
 def test_members_who_hop_themselves_keep_the_pooled_evidence() -> None:
     for member_asns in (4.0, 9.0):
-        assert pooled_findings([POOL], {"member_asns": member_asns}) == [POOL]
+        (found,) = pooled_findings([POOL], {"member_asns": member_asns})
+        assert found == ResidentialProxyRotation(asns=11, prefixes=28, countries=5)
+        assert found.distinctive and not POOL.distinctive
 
 
 @pytest.fixture(scope="module")

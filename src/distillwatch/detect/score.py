@@ -27,7 +27,11 @@ import polars as pl
 from distillwatch.detect.calibrated import calibrated_scores
 from distillwatch.detect.checks import CHECKS, AccountCheck
 from distillwatch.detect.checks.automation import FRESH_DAYS
-from distillwatch.detect.checks.proxy_rotation import ProxyRotation, ResidentialProxyRotation
+from distillwatch.detect.checks.proxy_rotation import (
+    ProxyRotation,
+    ResidentialProxyRotation,
+    RotatingExits,
+)
 from distillwatch.detect.cluster import CLUSTER_CHECKS, members_hop
 from distillwatch.detect.evidence import Finding, any_distinctive, noisy_or, strongest_first
 from distillwatch.detect.identity import with_identity
@@ -237,19 +241,23 @@ def _component_findings(
 
 
 def pooled_findings(findings: list[Finding], facts: Mapping[str, Any]) -> list[Finding]:
-    """A component's pooled findings, minus what pooling invents for a group of people.
+    """A component's pooled findings, with rotation judged as a group's.
 
     Pooled, the networks of ten new users of a phone shortcut in seven countries are 21
     networks through exits that seldom come back -- a residential proxy pool's signature
     that none of them shows alone (each is on a carrier, home Wi-Fi, perhaps a VPN). So the
-    pooled rotation counts as evasion only when the group's typical member hops between more
-    networks on its own than a phone does (:func:`.cluster.evasive` asks the same);
-    otherwise it is kept as the shared finding it is."""
-    if members_hop(facts):
-        return findings
+    pooled rotation is evasion (:class:`ResidentialProxyRotation`) only when the group's
+    typical member hops between more networks on its own than a phone does
+    (:func:`.cluster.evasive` asks the same); otherwise it is the shared many-networks
+    finding it is. One account's rotation is never more than shared (a privacy tool)."""
+    hop = members_hop(facts)
     return [
-        ProxyRotation(asns=f.asns, prefixes=f.prefixes)
-        if isinstance(f, ResidentialProxyRotation)
+        (
+            ResidentialProxyRotation(f.asns, f.prefixes, f.countries)
+            if hop
+            else ProxyRotation(asns=f.asns, prefixes=f.prefixes)
+        )
+        if isinstance(f, RotatingExits)
         else f
         for f in findings
     ]

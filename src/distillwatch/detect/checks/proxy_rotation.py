@@ -2,10 +2,15 @@
 
 Many networks alone is ordinary: phones hop between carriers and Wi-Fi, VPN users pick exit
 countries, an enterprise app leaves through a cloud egress pool of many /24 prefixes in many
-regions. What honest customers rarely do is appear from *many networks in many countries
-through exits that do not come back* -- the signature of a residential proxy service handing
-out a fresh exit per session, bought to stay under per-IP limits and to defeat linking. Only
-that counts as evasion.
+regions. One account that appears from *many networks in many countries through exits that do not
+come back* is what a residential proxy service looks like, handing out a fresh exit per
+session -- and also what a phone behind a VPN that picks a new server each time, Tor, or a
+relay service looks like: people use those for privacy. Nothing in the log tells them apart
+(no ASN kind), so for one account it is shared evidence (:class:`RotatingExits`): it raises
+a score, never flags. It counts as evasion (:class:`ResidentialProxyRotation`) only for a
+group of linked accounts whose typical member hops like that too
+(:func:`distillwatch.detect.score.pooled_findings`): one person's privacy tool does not make
+a group.
 """
 
 from __future__ import annotations
@@ -30,18 +35,35 @@ class ProxyRotation(Finding):
 
 
 @dataclass(frozen=True)
-class ResidentialProxyRotation(ProxyRotation):
-    """Many ISPs in many countries: exits of a residential proxy pool."""
+class RotatingExits(ProxyRotation):
+    """Many networks in many countries through exits that do not come back: a proxy pool's
+    shape, and a privacy tool's (a rotating VPN, Tor, a relay service)."""
 
-    description: ClassVar[str] = "Requests rotate through networks in many countries"
-    severity: ClassVar[Severity] = Severity.HIGH
-    basis: ClassVar[Basis] = Basis.EVASION
+    description: ClassVar[str] = "Requests rotate through fresh exits in many networks"
+    severity: ClassVar[Severity] = Severity.MEDIUM
     countries: int = 0
 
     def __str__(self) -> str:
         return (
             f"requests rotate through {self.asns} networks (ASNs) in {self.countries} "
-            f"countries ({self.prefixes} /24 prefixes): a residential proxy pool"
+            f"countries ({self.prefixes} /24 prefixes) through exits that do not come back: "
+            "a proxy pool or a privacy tool"
+        )
+
+
+@dataclass(frozen=True)
+class ResidentialProxyRotation(RotatingExits):
+    """A group's members each rotating through fresh exits: a residential proxy pool."""
+
+    description: ClassVar[str] = "Linked accounts rotate through networks in many countries"
+    severity: ClassVar[Severity] = Severity.HIGH
+    basis: ClassVar[Basis] = Basis.EVASION
+
+    def __str__(self) -> str:
+        return (
+            f"linked accounts, each hopping networks, rotate through {self.asns} networks "
+            f"(ASNs) in {self.countries} countries ({self.prefixes} /24 prefixes): "
+            "a residential proxy pool"
         )
 
 
@@ -70,5 +92,5 @@ class ProxyRotationCheck(AccountCheck):
         # unknown (no prefix has had a day to come back) is not evidence of fresh exits
         fresh_exits = num(account, "prefix_recurrence", 1.0) < self.proxy_recurrence
         if asns >= self.proxy_asns and countries >= self.proxy_countries and fresh_exits:
-            return [ResidentialProxyRotation(asns, prefixes, countries)]
+            return [RotatingExits(asns, prefixes, countries)]
         return [ProxyRotation(asns=asns, prefixes=prefixes)]
