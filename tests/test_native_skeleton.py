@@ -235,10 +235,9 @@ SCRIPT_PIECES = [*"aé日カ한жعकก😀 \n", "x" * 97, "ü" * 61]
 @given(
     st.lists(
         st.lists(st.sampled_from(SCRIPT_PIECES), max_size=30).map("".join),
-        min_size=1,
         max_size=8,
     ),
-    st.integers(0, 2),  # never empty: the NumPy definition assumes a text
+    st.integers(0, 2),
 )
 def test_script_counts_cut_in_the_pass_equal_first_chars(texts: list[str], skip: int) -> None:
     from distillwatch.signals.language import script_counts

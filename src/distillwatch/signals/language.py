@@ -140,7 +140,8 @@ def script_counts(texts: pa.Array) -> np.ndarray:
         nxt[-1] = 0
     cls = _TABLE[buf, nxt]
     row = np.repeat(np.arange(n), lengths)
-    return np.bincount(row * len(_SCRIPTS) + cls, minlength=n * len(_SCRIPTS)).reshape(n, -1)
+    counts = np.bincount(row * len(_SCRIPTS) + cls, minlength=n * len(_SCRIPTS))
+    return counts.reshape(n, len(_SCRIPTS))  # (0, k) for no text, as the compiled pass
 
 
 def _contains_any(texts: pa.Array, needles: tuple[bytes, ...]) -> np.ndarray:
