@@ -127,11 +127,51 @@ def test_prefix_recurrence_waits_for_a_whole_later_day() -> None:
     assert dict(con.sql(recurrence_query()).fetchall())["phone"] == 0.5
 
 
+def test_a_groups_prefixes_come_back_to_the_same_member() -> None:
+    """Pooled, one proxy pool's /24 handed to two hydra accounts on different days read as a
+    home that comes back; member by member it is two fresh exits. A team whose members each
+    come back to their own office prefix still reads 1.0. The online engine agrees."""
+    from datetime import UTC, datetime, timedelta
+
+    import duckdb
+    import polars as pl
+
+    from distillwatch.features.sql import recurrence_query
+    from distillwatch.online.account import ProfileState, member_recurrence
+
+    start = datetime(2026, 3, 2, 9)
+    hour = timedelta(hours=1)
+    rows = []
+    for day in range(5):  # two hydra accounts, a fresh exit a day each; day 3 reuses day 0's
+        rows.append(("hy", "h1", start + 24 * day * hour, f"198.51.{day}"))
+        rows.append(("hy", "h2", start + (24 * day + 1) * hour, f"203.0.{day}"))
+    rows[7] = ("hy", "h2", start + 73 * hour, "198.51.0")  # h2 on day 3: h1's exit of day 0
+    for day in range(5):  # a team: each at their own office prefix every day
+        rows.append(("team", "t1", start + 24 * day * hour, "10.1.1"))
+        rows.append(("team", "t2", start + 24 * day * hour, "10.2.2"))
+    events = pl.DataFrame(rows, schema=["component", "account_id", "ts", "ip24"], orient="row")
+    con = duckdb.connect()
+    con.register("events", events.to_arrow())
+    pooled = dict(con.sql(recurrence_query("component")).fetchall())
+    members = dict(con.sql(recurrence_query("component", member="account_id")).fetchall())
+    assert pooled["hy"] > 0.0  # the shared exit counts as "came back" when pooled
+    assert members["hy"] == 0.0
+    assert members["team"] == pooled["team"] == 1.0
+    states: dict[str, ProfileState] = {}
+    for _, account, ts, prefix in sorted(rows, key=lambda r: r[2]):
+        stamp = ts.replace(tzinfo=UTC).timestamp()
+        states.setdefault(account, ProfileState()).update({"ip": f"{prefix}.7"}, stamp, None, False)
+    assert member_recurrence([states["h1"], states["h2"]]) == members["hy"]
+    assert member_recurrence([states["t1"], states["t2"]]) == members["team"]
+    assert member_recurrence([]) is None
+
+
 @pytest.mark.parametrize("dialect", ["spark", "bigquery"])
 def test_two_level_queries_transpile(dialect: str) -> None:
     from distillwatch.features.sql import frames_query, recurrence_query, replay_query
 
-    for query in (frames_query(), replay_query(), recurrence_query()):
+    member = recurrence_query("component", member="account_id")
+    for query in (frames_query(), replay_query(), recurrence_query(), member):
         assert sqlglot.parse_one(transpile(query, dialect), read=dialect) is not None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from typing import Any
@@ -358,15 +358,20 @@ class ProfileState:
     def prefix_recurrence(self) -> float | None:
         """As the batch ``prefix_recurrence``: among prefixes that have had a whole later day
         to come back, the share seen again on a later day; ``None`` while none had the chance."""
+        again, eligible = self.recurrence_counts()
+        return again / eligible if eligible else None
+
+    def recurrence_counts(self) -> tuple[int, int]:
+        """(prefixes seen again on a later day, prefixes that have had a whole later day)."""
         if self.last_ts is None:
-            return None
+            return 0, 0
         last_day = int(self.last_ts // 86400)
         eligible = [
             again
             for first, again in self.prefix_days.values()
             if first + RECURRENCE_WAIT_DAYS <= last_day
         ]
-        return sum(eligible) / len(eligible) if eligible else None
+        return sum(eligible), len(eligible)
 
     def _wrappers(self) -> tuple[int, int]:
         frames = requests = 0
@@ -376,3 +381,14 @@ class ProfileState:
                 frames += 1
                 requests += total
         return frames, requests
+
+
+def member_recurrence(members: Iterable[ProfileState]) -> float | None:
+    """A group's ``prefix_recurrence`` member by member, as the batch query with ``member``:
+    a prefix comes back to the same account or not at all -- a proxy pool's exits handed to
+    two accounts on different days are not a home that comes back."""
+    again = eligible = 0
+    for state in members:
+        a, e = state.recurrence_counts()
+        again, eligible = again + a, eligible + e
+    return again / eligible if eligible else None

@@ -27,7 +27,7 @@ from distillwatch.detect.newcomers import KIND as NEWCOMER
 from distillwatch.detect.newcomers import NEWCOMER_DAYS, newcomer_agent
 from distillwatch.detect.score import FRESH_DAYS, pooled_findings, run_checks
 from distillwatch.enforce.assessment import Assessment
-from distillwatch.online.account import ProfileState
+from distillwatch.online.account import ProfileState, member_recurrence
 from distillwatch.online.cluster import STRONG_KEYS, Cluster, Clusters
 from distillwatch.online.weak_links import Shown, WeakLinks, weak_keys
 
@@ -251,6 +251,7 @@ class OnlineEngine:
             return judgement
         members = [self.accounts[a] for a in cluster.members]
         pooled = cluster.state.features()
+        pooled["prefix_recurrence"] = member_recurrence(m.state for m in members)
         facts = {
             "accounts": len(members),
             "requests": cluster.state.requests,
