@@ -161,9 +161,35 @@ def test_a_groups_prefixes_come_back_to_the_same_member() -> None:
     for _, account, ts, prefix in sorted(rows, key=lambda r: r[2]):
         stamp = ts.replace(tzinfo=UTC).timestamp()
         states.setdefault(account, ProfileState()).update({"ip": f"{prefix}.7"}, stamp, None, False)
-    assert member_recurrence([states["h1"], states["h2"]]) == members["hy"]
-    assert member_recurrence([states["t1"], states["t2"]]) == members["team"]
-    assert member_recurrence([]) is None
+    last = max(state.last_ts or 0.0 for state in states.values())
+    assert member_recurrence([states["h1"], states["h2"]], last) == members["hy"]
+    assert member_recurrence([states["t1"], states["t2"]], last) == members["team"]
+    assert member_recurrence([], last) is None
+
+
+def test_a_short_lived_members_exits_have_the_groups_chance_to_come_back() -> None:
+    """A hydra account used for a day and dropped: its exits never come back, and the group
+    (the actor goes on through other accounts) gives them their chance -- unknown only while
+    the whole group is two days old."""
+    from datetime import datetime, timedelta
+
+    import duckdb
+    import polars as pl
+
+    from distillwatch.features.sql import recurrence_query
+
+    start = datetime(2026, 3, 2, 9)
+    rows = [("hy", f"h{day}", start + timedelta(days=day, hours=h), f"198.51.{day}.{h}")
+            for day in range(4) for h in range(3)]  # fmt: skip
+    events = pl.DataFrame(rows, schema=["component", "account_id", "ts", "ip24"], orient="row")
+    con = duckdb.connect()
+    con.register("events", events.to_arrow())
+    got = dict(con.sql(recurrence_query("component", member="account_id")).fetchall())
+    assert got["hy"] == 0.0  # days 0 and 1's exits had their chance by day 3
+    con.register("events", events.filter(pl.col("ts") < start + timedelta(days=2)).to_arrow())
+    assert dict(con.sql(recurrence_query("component", member="account_id")).fetchall()) == {
+        "hy": None
+    }
 
 
 @pytest.mark.parametrize("dialect", ["spark", "bigquery"])

@@ -102,22 +102,22 @@ def recurrence_query(
     online engine on an account's first two days sees only such.
 
     ``member``: for a group of accounts (a linked component), a prefix comes back only to the
-    *same* member, and waits for that member's own last day. Pooled, one proxy pool's exits
-    handed to two accounts of a hydra on different days read as "came back" -- a big pool's
-    /24s are drawn again across forty accounts -- and hid a group whose every member hops
-    through fresh exits (tune draw 0: 0.50 pooled, 0.0 member by member)."""
+    *same* member; the chance is the group's (its last day), as a hydra's actor goes on
+    through other accounts. Pooled, one proxy pool's exits handed to two accounts of a hydra
+    on different days read as "came back" -- a big pool's /24s are drawn again across forty
+    accounts -- and hid a group whose every member hops through fresh exits (tune draw 0:
+    0.50 pooled, 0.0 member by member)."""
     day = "date_trunc('day', ts)"
     keys = group if member is None or member == group else f"{group}, {member}"
-    on = " AND ".join(f"p.{k} = l.{k}" for k in keys.split(", "))
     eligible = f"p.first_day + INTERVAL {RECURRENCE_WAIT_DAYS} DAY <= l.last_day"
     return (
         f"WITH p AS (SELECT {keys}, ip24, min({day}) AS first_day, "
         f"count(DISTINCT {day}) AS days FROM {source} WHERE ip24 IS NOT NULL "
         f"GROUP BY {keys}, ip24), "
-        f"l AS (SELECT {keys}, max({day}) AS last_day FROM {source} GROUP BY {keys}) "
+        f"l AS (SELECT {group}, max({day}) AS last_day FROM {source} GROUP BY {group}) "
         f"SELECT p.{group}, sum(CASE WHEN {eligible} AND p.days >= 2 THEN 1.0 ELSE 0.0 END) "
         f"/ nullif(sum(CASE WHEN {eligible} THEN 1.0 ELSE 0.0 END), 0) AS prefix_recurrence "
-        f"FROM p JOIN l ON {on} GROUP BY p.{group}"
+        f"FROM p JOIN l ON p.{group} = l.{group} GROUP BY p.{group}"
     )
 
 

@@ -361,11 +361,13 @@ class ProfileState:
         again, eligible = self.recurrence_counts()
         return again / eligible if eligible else None
 
-    def recurrence_counts(self) -> tuple[int, int]:
-        """(prefixes seen again on a later day, prefixes that have had a whole later day)."""
-        if self.last_ts is None:
+    def recurrence_counts(self, last_ts: float | None = None) -> tuple[int, int]:
+        """(prefixes seen again on a later day, prefixes that have had a whole later day by
+        ``last_ts``: the account's own last request unless a group's is given)."""
+        last_ts = self.last_ts if last_ts is None else last_ts
+        if last_ts is None:
             return 0, 0
-        last_day = int(self.last_ts // 86400)
+        last_day = int(last_ts // 86400)
         eligible = [
             again
             for first, again in self.prefix_days.values()
@@ -383,12 +385,13 @@ class ProfileState:
         return frames, requests
 
 
-def member_recurrence(members: Iterable[ProfileState]) -> float | None:
+def member_recurrence(members: Iterable[ProfileState], last_ts: float | None) -> float | None:
     """A group's ``prefix_recurrence`` member by member, as the batch query with ``member``:
     a prefix comes back to the same account or not at all -- a proxy pool's exits handed to
-    two accounts on different days are not a home that comes back."""
+    two accounts on different days are not a home that comes back. ``last_ts``: the group's
+    last request, which gives every member's prefixes their chance."""
     again = eligible = 0
     for state in members:
-        a, e = state.recurrence_counts()
+        a, e = state.recurrence_counts(last_ts)
         again, eligible = again + a, eligible + e
     return again / eligible if eligible else None

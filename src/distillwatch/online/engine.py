@@ -251,7 +251,9 @@ class OnlineEngine:
             return judgement
         members = [self.accounts[a] for a in cluster.members]
         pooled = cluster.state.features()
-        pooled["prefix_recurrence"] = member_recurrence(m.state for m in members)
+        pooled["prefix_recurrence"] = member_recurrence(
+            (m.state for m in members), cluster.state.last_ts
+        )
         facts = {
             "accounts": len(members),
             "requests": cluster.state.requests,
