@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from distillwatch.ingest import shared
 from distillwatch.ingest.batches import Chunk, ChunkResult, Derive, process_chunk
 from distillwatch.ingest.errors import IngestError
 from distillwatch.ingest.formats import Dialect
@@ -45,7 +46,8 @@ class RequestStream:
     ``derive`` (a module-level function, so that it pickles) runs on every parsed batch in
     the worker, and its columns are appended to the batches yielded. ``dialect`` is the log
     format of every input (``formats.Dialect``), or None to detect it per file; ``query`` is
-    the SQL run on ``postgresql://`` inputs.
+    the SQL run on ``postgresql://`` inputs. ``warm`` names modules that ready a worker
+    (``parallel.ordered_map``).
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class RequestStream:
         derive: Derive | None = None,
         dialect: Dialect | None = None,
         query: str | None = None,
+        warm: tuple[str, ...] = (),
     ) -> None:
         self.sources: list[Source]
         self.skipped: list[Skipped]
@@ -74,6 +77,7 @@ class RequestStream:
         self.workers = workers
         self.chunk_bytes = chunk_bytes
         self.derive = derive
+        self.warm = warm
         self.tally = Tally()
         self._offsets: deque[int] = deque()
 
@@ -100,7 +104,24 @@ class RequestStream:
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         work = process_chunk if self.derive is None else partial(process_chunk, derive=self.derive)
-        for result in ordered_map(work, self._chunks(), workers=self.workers):
+        if self.workers <= 1:
+            yield from self._consume(ordered_map(work, self._chunks(), workers=1))
+            return
+        with shared.directory() as where:
+            if where is None:  # no shared memory: chunks and batches through the pipes
+                results = ordered_map(work, self._chunks(), workers=self.workers, warm=self.warm)
+                yield from self._consume(results)
+                return
+            tasks = (shared.share(chunk, where) for chunk in self._chunks())
+            worker = partial(shared.run_shared, work, str(where))
+            in_shm = ordered_map(worker, tasks, workers=self.workers, warm=self.warm)
+            try:
+                yield from self._consume(result.load() for result in in_shm)
+            finally:
+                in_shm.close()  # the pool is shut down before the directory goes
+
+    def _consume(self, results: Iterator[ChunkResult]) -> Iterator[pa.RecordBatch]:
+        for result in results:
             self._handle_problems(result)
             self.tally.add(
                 result.source,

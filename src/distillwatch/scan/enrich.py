@@ -97,6 +97,7 @@ def enriching_stream(
         derive=signals.compute_remembering,
         dialect=dialect,
         query=query,
+        warm=("distillwatch.ingest.warm",),
     )
 
 
