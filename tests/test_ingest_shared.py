@@ -167,3 +167,27 @@ def test_workers_inherit_the_warm_up_and_the_forkserver_stops_after(tmp_path: Pa
     )
     assert out.stdout.split("\n")[:3] == ["[True, True, True, True]", "None", "[False, False]"]
     assert "leaked" not in out.stderr, out.stderr
+
+
+def test_a_chunk_or_batch_that_cannot_be_written_goes_by_the_pipe(
+    log: Path, tmp_path: Path
+) -> None:
+    """A full (or vanished) /dev/shm: the chunk and the result travel as objects, same rows."""
+    from distillwatch.ingest.batches import JsonlChunk, process_chunk
+
+    gone = tmp_path / "gone"  # writing into it fails with an OSError, as a full disk does
+    chunk = JsonlChunk(str(log), 1, log.read_bytes())
+    assert shared.share(chunk, gone) is chunk
+    answer = shared.run_shared(process_chunk, str(gone), chunk)
+    assert not isinstance(answer, shared.SharedResult)
+    expected = process_chunk(chunk)
+    assert shared.received(answer).batch.equals(expected.batch)
+    assert shared.received(answer).problems == expected.problems
+    where = tmp_path / "here"
+    where.mkdir()
+    task = shared.share(chunk, where)
+    assert isinstance(task, shared.SharedChunk)
+    stored = shared.run_shared(process_chunk, str(where), task)
+    assert isinstance(stored, shared.SharedResult)
+    assert shared.received(stored).batch.equals(expected.batch)
+    assert list(where.iterdir()) == []  # both files unlinked once read

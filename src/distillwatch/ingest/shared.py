@@ -16,8 +16,10 @@ by a process killed with SIGKILL (its name holds the pid) is removed by the next
 that finds its owner gone, as RAM held by ``/dev/shm`` is otherwise held until reboot.
 
 Where ``/dev/shm`` cannot be written, or with ``DISTILLWATCH_SHM=0``, chunks and batches go
-through the pipes as before (:func:`directory` returns None); both ways give the same
-batches (``tests/test_ingest_shared.py``).
+through the pipes as before (:func:`directory` returns None), and so does any one chunk or
+batch whose file cannot be written (a container's ``/dev/shm`` is often 64 MB: when full,
+the pipes carry what does not fit); every way gives the same batches
+(``tests/test_ingest_shared.py``).
 """
 
 from __future__ import annotations
@@ -130,26 +132,54 @@ def share(chunk: Chunk, where: Path) -> Chunk | SharedChunk:
     chunks (Parquet batches, foreign dialects) as they are."""
     if not isinstance(chunk, JsonlChunk):
         return chunk
-    fd, path = tempfile.mkstemp(dir=where, suffix=".jsonl")
-    with open(fd, "wb") as handle:
-        handle.write(chunk.data)
+    path = ""
+    try:
+        fd, path = tempfile.mkstemp(dir=where, suffix=".jsonl")
+        with open(fd, "wb") as handle:
+            handle.write(chunk.data)
+    except OSError:  # full (a container's 64 MB /dev/shm) or gone: this one by the pipe
+        with contextlib.suppress(OSError):
+            if path:
+                os.unlink(path)
+        return chunk
     return SharedChunk(path, chunk.source, chunk.first_line)
 
 
 def run_shared(
     work: Callable[[Chunk], ChunkResult], where: str, task: Chunk | SharedChunk
-) -> SharedResult:
-    """In the worker: ``work`` on the chunk, its batch written to an IPC file in ``where``."""
+) -> SharedResult | ChunkResult:
+    """In the worker: ``work`` on the chunk, its batch written to an IPC file in ``where``
+    (or, where that fails, the result as it is: it goes back through the pipe)."""
     chunk = task.load() if isinstance(task, SharedChunk) else task
     result = work(chunk)
     del chunk
-    fd, path = tempfile.mkstemp(dir=where, suffix=".arrow")
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, result.batch.schema) as writer:
-        writer.write_batch(result.batch)
-    os.close(fd)
+    path = ""
+    try:
+        fd, path = tempfile.mkstemp(dir=where, suffix=".arrow")
+        os.close(fd)
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, result.batch.schema) as out:
+            out.write_batch(result.batch)
+    except OSError:  # no room (or no directory): the result goes back by the pipe
+        with contextlib.suppress(OSError):
+            if path:
+                os.unlink(path)
+        return result
     return SharedResult(
         path, result.source, result.problems, result.lines, result.passed_over, result.inputs
     )
 
 
-__all__ = ["SharedChunk", "SharedResult", "directory", "run_shared", "share", "usable_root"]
+def received(result: ChunkResult | SharedResult) -> ChunkResult:
+    """A worker's answer as a :class:`ChunkResult`, whichever way it came back."""
+    return result.load() if isinstance(result, SharedResult) else result
+
+
+__all__ = [
+    "SharedChunk",
+    "SharedResult",
+    "directory",
+    "received",
+    "run_shared",
+    "share",
+    "usable_root",
+]

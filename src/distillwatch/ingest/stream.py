@@ -116,7 +116,7 @@ class RequestStream:
             worker = partial(shared.run_shared, work, str(where))
             in_shm = ordered_map(worker, tasks, workers=self.workers, warm=self.warm)
             try:
-                yield from self._consume(result.load() for result in in_shm)
+                yield from self._consume(shared.received(result) for result in in_shm)
             finally:
                 in_shm.close()  # the pool is shut down before the directory goes
 
