@@ -141,6 +141,18 @@ def test_a_killed_streams_directory_is_removed_by_the_next(
     assert not left.exists()
 
 
+def _run(tmp_path: Path, script: str) -> subprocess.CompletedProcess[str]:
+    """``script`` as the main module of a fresh interpreter (its own forkserver)."""
+    (tmp_path / "main.py").write_text(script)
+    return subprocess.run(
+        [sys.executable, str(tmp_path / "main.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=180,  # a pool broken under its owner may hang instead of raising
+    )
+
+
 def test_workers_inherit_the_warm_up_and_the_forkserver_stops_after(tmp_path: Path) -> None:
     """In a fresh interpreter (this one's forkserver may already run): the workers find
     the warm-up module imported and done, and no forkserver is left holding it."""
@@ -161,12 +173,39 @@ def test_workers_inherit_the_warm_up_and_the_forkserver_stops_after(tmp_path: Pa
             print(list(ordered_map(seen, range(2), workers=2)))
         """
     )
-    (tmp_path / "main.py").write_text(script)
-    out = subprocess.run(
-        [sys.executable, str(tmp_path / "main.py")], capture_output=True, text=True, check=True
-    )
+    out = _run(tmp_path, script)
     assert out.stdout.split("\n")[:3] == ["[True, True, True, True]", "None", "[False, False]"]
     assert "leaked" not in out.stderr, out.stderr
+
+
+def test_a_pool_started_meanwhile_from_the_warm_server_keeps_working(tmp_path: Path) -> None:
+    """Another pool of the process (the online signal worker, the share checker) whose
+    workers were forked by the warm server meanwhile: the server is not stopped under it,
+    and the preload list that pool's owner set is given back."""
+    script = textwrap.dedent(
+        """
+        import multiprocessing, os
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import forkserver
+        from distillwatch.ingest.parallel import ordered_map
+
+        if __name__ == "__main__":
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["os"])
+            mapped = ordered_map(abs, range(-6, 0), workers=2,
+                                 warm=("distillwatch.ingest.warm",))
+            first = next(mapped)
+            other = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            print(other.submit(abs, -1).result())
+            print([first, *mapped])
+            print(forkserver._forkserver._forkserver_pid is not None)
+            print(other.submit(abs, -2).result())
+            print(forkserver._forkserver._preload_modules)
+            other.shutdown()
+        """
+    )
+    out = _run(tmp_path, script)
+    assert out.stdout.split("\n")[:5] == ["1", "[6, 5, 4, 3, 2, 1]", "True", "2", "['os']"]
 
 
 def test_a_chunk_or_batch_that_cannot_be_written_goes_by_the_pipe(

@@ -19,6 +19,7 @@ from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import forkserver
 from multiprocessing.context import BaseContext
+from pathlib import Path
 from typing import TypeVar
 
 from distillwatch.ingest.orphans import die_with
@@ -79,21 +80,37 @@ def _warm_server(context: BaseContext, warm: tuple[str, ...]) -> Callable[[], No
     scan's workers: imports, two Hyperscan compilations, lookup tables); returns the call
     that stops that server again, or None when one already runs (it is left as it is).
 
-    Stopped at the end because a warm server holds what it imported (≈ 260 MB for a
+    Stopped at the end because a warm server holds what it imported (≈ 240 MB for a
     scan's) for as long as this process lives, and the memory is wanted by the stages that
-    follow. Uses the standard library's forkserver handle, which is not public: where it is
-    missing (another Python), nothing is preloaded.
+    follow -- unless it still has children: another pool of this process (the online
+    signal worker, the share checker) started workers from it meanwhile, and stopping the
+    server would break that pool; then it stays. The preload list set before (by
+    ``online.deferred`` for one) is kept and given back. Uses the standard library's
+    forkserver handle, which is not public: where it is missing, nothing is preloaded.
     """
     server = getattr(forkserver, "_forkserver", None)
     if server is None or getattr(server, "_forkserver_pid", 0) is not None:
         return None
-    stop = getattr(server, "_stop", None)
-    if stop is None:
+    lock = getattr(server, "_lock", None)
+    stop = getattr(server, "_stop_unlocked", None)
+    previous = getattr(server, "_preload_modules", None)
+    if lock is None or stop is None or not isinstance(previous, list):
         return None
-    context.set_forkserver_preload(["__main__", *warm])
+    context.set_forkserver_preload([*previous, *warm])
 
     def stop_server() -> None:
-        context.set_forkserver_preload(["__main__"])
-        stop()
+        context.set_forkserver_preload(previous)
+        with lock:
+            pid = server._forkserver_pid
+            if pid is not None and not _children(pid):
+                stop()
 
     return stop_server
+
+
+def _children(pid: int) -> bool:
+    """Whether process ``pid`` has live children (True when that cannot be read)."""
+    try:
+        return bool(Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+    except OSError:
+        return True
