@@ -230,3 +230,22 @@ def test_a_chunk_or_batch_that_cannot_be_written_goes_by_the_pipe(
     assert isinstance(stored, shared.SharedResult)
     assert shared.received(stored).batch.equals(expected.batch)
     assert list(where.iterdir()) == []  # both files unlinked once read
+
+
+def test_a_link_named_like_a_dead_streams_directory_is_not_followed(
+    log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/dev/shm is shared by every user: a link there named as a killed stream's directory
+    must not take what it points to with it."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    target = tmp_path / "precious"
+    target.mkdir()
+    (target / "keep.txt").write_text("keep")
+    link = shared.SHM / f"distillwatch-ingest-{int(dead.stdout)}-link"
+    link.symlink_to(target)
+    try:
+        _read(log, 2, monkeypatch, shm=True)
+        assert (target / "keep.txt").read_text() == "keep"
+    finally:
+        link.unlink()

@@ -28,6 +28,7 @@ import contextlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -90,11 +91,19 @@ def _alive(pid: int) -> bool:
 
 
 def _remove_orphans(root: Path) -> None:
-    """Remove the transport directories of processes that no longer run."""
-    with contextlib.suppress(OSError):
-        for entry in root.iterdir():
-            owner = _OWNED.match(entry.name)
-            if owner and entry.stat().st_uid == os.getuid() and not _alive(int(owner[1])):
+    """Remove the transport directories of this user's processes that no longer run (a
+    link is never followed: ``/dev/shm`` is shared by every user)."""
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        owner = _OWNED.match(entry.name)
+        if owner is None or _alive(int(owner[1])):
+            continue
+        with contextlib.suppress(OSError):
+            info = entry.lstat()
+            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
                 shutil.rmtree(entry, ignore_errors=True)
 
 
