@@ -194,7 +194,7 @@ def reliability(heldout: pl.DataFrame, scores: np.ndarray) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--heldout", default="64-69", help="heldout-family draws")
+    parser.add_argument("--heldout", default="70-75", help="heldout-family draws")
     parser.add_argument("--train", default="0-9", help="train draws (for --loo)")
     parser.add_argument("--tune", default="0-4", help="tune draws (for --loo)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/distillwatch-draws"))
@@ -245,9 +245,10 @@ def main() -> None:
         RESULTS.write_text(head + "<!-- figures -->\n" + "\n".join(body) + "\n", "utf-8")
         RELIABILITY.write_text(
             "# Reliability of the calibrated score on heldout draws\n\n"
-            "Written by `benchmarks/bench_detection.py --write`: among heldout accounts in each "
-            "score bin, the share that were attackers (a calibrated score puts about 90% "
-            "attackers in the 0.9 bin).\n\n" + "\n".join(rel) + "\n",
+            f"Written by `benchmarks/bench_detection.py --heldout {args.heldout} --write` "
+            f"(heldout draws {args.heldout}): among heldout accounts in each score bin, the "
+            "share that were attackers (a calibrated score puts about 90% attackers in the "
+            "0.9 bin).\n\n" + "\n".join(rel) + "\n",
             "utf-8",
         )
 
