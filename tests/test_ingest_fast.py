@@ -251,6 +251,10 @@ RAW_LINES: list[bytes] = [
     b'{"ts":1,"account_id":"a","request_id":"r","zz":-1E+400}',
     b'{"ts":1,"account_id":"a","request_id":"r","zz":' + b"1" * 400 + b"}",
     b'{"ts":1,"account_id":"a","request_id":"r","tools":[1e999]}',
+    # a long mantissa with a short exponent overflows too: 250 digits x 1e99 = 1e348
+    b'{"ts":1,"account_id":"a","request_id":"r","zz":' + b"1" * 250 + b"e99}",
+    b'{"ts":1,"account_id":"a","request_id":"r","zz":-' + b"9" * 210 + b".5E+99}",
+    b'{"ts":1,"account_id":"a","request_id":"r","latency_ms":' + b"1" * 250 + b"e99}",
     b'{"ts":1,"account_id":"a","request_id":"r","zz":"\xc0\xaf"}',
     b'{"ts":1,"account_id":"a","request_id":"r","zz":"\xed\xa0\x80"}',
     b'{"ts":1,"account_id":"a","request_id":"r","zz":"\\ud800"}',
@@ -312,6 +316,14 @@ def test_suspect_lines_names_exactly_the_lines_with_huge_numbers() -> None:
         [b'{"a":1}', b'{"a":1e999}', b'{"x":"9e123-"}', b'{"a":2}', b'{"b":[1E+400]}', b"1" * 300]
     )
     assert fast.suspect_lines(data) == {1, 4, 5}
+
+
+def test_suspect_lines_names_long_mantissas_whatever_their_exponent() -> None:
+    """A double overflows past 1.8e308: 210 integer digits reach it with an exponent of
+    two digits, so every run of 200 digits is a suspect (and 199 digits with e99 is not)."""
+    data = b"\n".join([b'{"a":' + b"7" * 199 + b"e99}", b'{"a":' + b"7" * 200 + b"e9}"])
+    assert fast.suspect_lines(data) == {1}
+    assert orjson.loads(b"7" * 199 + b"e99") < float("inf")
 
 
 def test_a_raised_recursion_limit_turns_the_fast_path_off() -> None:

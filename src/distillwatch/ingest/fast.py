@@ -116,9 +116,11 @@ class Record(Struct, gc=False):
 DECODER = msgspec.json.Decoder(Record)
 _NO_PARAMS = Params()
 _NO_USAGE = Usage()
-#: Numbers that may overflow a double: a positive exponent of 3+ digits ending a number,
-#: or 300+ digits in a row (anywhere: a suspect line only takes the per-line path).
-_HUGE_NUMBERS = (rb"[0-9][eE]\+?[0-9]{3,}[\s,\]}]", rb"[0-9]{300}")
+#: Numbers that may overflow a double (past 1.8e308): a positive exponent of 3+ digits
+#: ending a number, or 200+ digits in a row (anywhere: a suspect line only takes the
+#: per-line path). With an exponent of at most two digits (<= 99) a number needs 210
+#: integer digits to overflow, so 200 leaves room; 300 let 250 digits + ``e99`` through.
+_HUGE_NUMBERS = (rb"[0-9][eE]\+?[0-9]{3,}[\s,\]}]", rb"[0-9]{200}")
 #: ``account_created`` repeats on every request of an account: its conversion is kept (a
 #: pure function of the value; bounded, emptied when full).
 _CREATED: dict[str, int] = {}
