@@ -82,6 +82,22 @@ def test_template_and_sketch_are_one_fact() -> None:
     assert not same(links, "c", "d")  # max(0.4, 0.3) with 0.3: 0.58 < 0.6
 
 
+def test_several_shared_templates_weigh_more_but_never_link_alone() -> None:
+    """Three of one author's wrappers plus one client reach the threshold; one wrapper plus
+    the client does not, and any number of wrappers without a client, network or mail
+    domain does not either (content alone never links)."""
+    rows = [(a, "template", f"t{i}") for a in ("a", "b", "c", "d") for i in range(3)]
+    rows += [(a, "user_agent", "tool/1.2") for a in ("a", "b")]
+    rows += [("e", "template", "t0"), ("f", "template", "t0")]
+    rows += [(a, "user_agent", "tool/9.9") for a in ("e", "f")]
+    links = link_accounts(list("abcdef"), keys(rows), LinkConfig(min_attachment=0.5))
+    assert same(links, "a", "b")  # 1 - 0.5 * 0.8 = 0.6
+    assert not same(links, "c", "d")  # three templates alone: 0.5
+    assert not same(links, "e", "f")  # one template and a client: 0.52
+    fewer = LinkConfig(min_attachment=0.5, several={})
+    assert not same(link_accounts(list("abcdef"), keys(rows), fewer), "a", "b")
+
+
 def test_common_weak_value_is_ignored() -> None:
     accounts = [f"u{i}" for i in range(50)]
     rows = [(a, "user_agent", "openai-python/1.0") for a in accounts]

@@ -49,10 +49,16 @@ def brute_force(
         if kind in WEAK:
             groups.setdefault((kind, value), set()).add(index[a])
     shared: dict[tuple[int, int], set[str]] = {}
+    common: dict[tuple[tuple[int, int], str], int] = {}
     for (kind, _), members in groups.items():
         if 2 <= len(members) <= cap:
             for pair in itertools.combinations(sorted(members), 2):
                 shared.setdefault(pair, set()).add(kind)
+                common[pair, kind] = common.get((pair, kind), 0) + 1
+    for derived, (base, least) in config.several.items():  # e.g. three templates in common
+        for pair, kinds in shared.items():
+            if common.get((pair, base), 0) >= least:
+                kinds.add(derived)
     out = {}
     for pair, kinds in shared.items():
         best: dict[str, float] = {}
@@ -68,7 +74,7 @@ def brute_force(
 def found(
     accounts: list[str], rows: list[tuple[str, str, str]], config: LinkConfig, cap: int, **kw
 ) -> dict[tuple[int, int], float]:
-    kinds = Kinds.of(config.confidence, config.families)
+    kinds = Kinds.of(config.confidence, config.families, config.several)
     held = load(accounts, keys(rows), {k: cap for k in WEAK})
     edges = weak_edges(held, kinds, config.threshold, **kw)
     n = len(accounts)
@@ -82,6 +88,8 @@ CONFIGS = [
     LinkConfig(),
     LinkConfig(threshold=0.45),  # content plus one kind of infrastructure
     LinkConfig(threshold=0.35),  # any two kinds, or a template alone: nothing to prune
+    LinkConfig(threshold=0.5),  # several templates alone reach it: content is enumerated
+    LinkConfig(several={}),  # one template counts as many
     LinkConfig(
         confidence={**LinkConfig().confidence, "user_agent": 0.5, "template": 0.2},
         threshold=0.66,
@@ -106,12 +114,14 @@ def test_weak_pairs_equal_the_noisy_or_of_all_pairs(seed: int, config: LinkConfi
 def test_only_the_kinds_a_joined_pair_needs_are_enumerated() -> None:
     accounts, rows = random_keys(random.Random(1), 60)
     config = LinkConfig()
-    kinds = Kinds.of(config.confidence, config.families)
+    kinds = Kinds.of(config.confidence, config.families, config.several)
     held = load(accounts, keys(rows), {k: 20 for k in WEAK})
-    # content (0.4) alone cannot reach 0.6: infrastructure is enumerated, content checked
+    # what is left out cannot reach 0.6 together (three templates count 0.5 when templates
+    # are left out); the rest is only checked
     chosen = enumerated_kinds(held, kinds, kinds.table(), config.threshold)
-    assert "template" not in chosen and "sketch" not in chosen
-    assert kinds.table()[kinds.bits([k for k in WEAK if k not in chosen])] < config.threshold
+    assert 0 < len(chosen) < len(WEAK)
+    rest = [k for k in WEAK if k not in chosen]
+    assert kinds.table()[kinds.bits(rest + kinds.derived_from(rest))] < config.threshold
 
 
 def test_each_account_keeps_at_most_degree_of_its_best_pairs() -> None:

@@ -32,6 +32,23 @@ def test_a_pair_needs_scans_threshold_of_weak_kinds() -> None:
     assert links.partners("a") == {"b": joins[0].confidence}
 
 
+def test_three_shared_wrappers_and_a_client_make_a_pair_as_in_scan() -> None:
+    links = WeakLinks()
+    for t in ("t1", "t2", "t3"):
+        links.observe("a", keys(ua=UA, template=t))
+    assert links.observe("b", keys(ua=UA, template="t1")).joins == []  # 0.52
+    assert links.observe("b", keys(template="t2")).joins == []  # two wrappers: still 0.52
+    joins = links.observe("b", keys(template="t3")).joins  # three: 0.5 with the client 0.2
+    assert [(j.other, j.kinds) for j in joins] == [
+        ("a", ("template", "template_set", "user_agent"))
+    ]
+    assert round(joins[0].confidence, 3) == 0.6
+    alone = WeakLinks()  # wrappers alone never link, however many
+    for t in ("t1", "t2", "t3", "t4"):
+        alone.observe("c", keys(template=t))
+        assert alone.observe("d", keys(template=t)).joins == []
+
+
 def test_a_template_and_its_sketch_count_once() -> None:
     links = WeakLinks()
     links.observe("a", {"template": "t1", "sketch": "s1", "user_agent": UA})
@@ -164,11 +181,12 @@ def _rotating(account: str, n: int, created: str) -> list[dict[str, Any]]:
     """Sixteen single questions over the sweep's areas from one account that shares little
     but the client: its own exit per request, its own mail domain, its own wording."""
     words = ("river", "stone", "cloud", "ember", "maple", "quartz", "harbor", "lilac")
+    own = ("alder", "birch", "cedar", "delta", "egret", "fjord", "grove", "heath", "inlet")
     return [
         record(
             account,
             i,
-            f"{words[n % 8]} {words[i % 8]} {n}-{i}. {SWEEP[i % len(SWEEP)]}",
+            f"{own[n % 9]}{words[n % 8]} {words[i % 8]} {n}-{i}. {SWEEP[i % len(SWEEP)]}",
             n * 900 + i * 60,
             user_agent=UA,
             ip=f"10.{n}.{i}.9",

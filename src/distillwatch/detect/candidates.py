@@ -23,7 +23,7 @@ at most ``accounts x degree`` pairs, and no step holds more than a block's worth
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
@@ -38,14 +38,30 @@ class Kinds:
     names: tuple[str, ...]
     confidence: tuple[float, ...]
     family: tuple[str, ...]
+    #: derived kind -> (kind, least): a pair has the derived kind when it shares ``least``
+    #: distinct values of ``kind`` (``LinkConfig.several``)
+    derived: Mapping[str, tuple[str, int]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, confidence: Mapping[str, float], families: Mapping[str, str]) -> Kinds:
+    def of(
+        cls,
+        confidence: Mapping[str, float],
+        families: Mapping[str, str],
+        derived: Mapping[str, tuple[str, int]] | None = None,
+    ) -> Kinds:
         """The kinds of a link configuration, in the order of their names."""
         names = tuple(sorted(confidence))
+        derived = {k: v for k, v in (derived or {}).items() if k in confidence}
         return cls(
-            names, tuple(confidence[k] for k in names), tuple(families.get(k, k) for k in names)
+            names,
+            tuple(confidence[k] for k in names),
+            tuple(families.get(k, k) for k in names),
+            derived,
         )
+
+    def derived_from(self, kinds: Sequence[str]) -> list[str]:
+        """The derived kinds whose base kind is among ``kinds``."""
+        return sorted(d for d, (base, _) in self.derived.items() if base in kinds)
 
     def bit(self, kind: str) -> int:
         return 1 << self.names.index(kind)
@@ -98,7 +114,7 @@ def enumerated_kinds(
     for r in range(len(weak) + 1):
         for chosen in combinations(weak, r):
             rest = [k for k in weak if k not in chosen]
-            if table[kinds.bits(rest)] >= threshold:
+            if table[kinds.bits(rest + kinds.derived_from(rest))] >= threshold:
                 continue
             total = sum(cost[k] for k in chosen)
             if total < best[0]:
@@ -178,12 +194,13 @@ def _block(
         return WeakEdges.empty()
     code, mask = _or_by_code(np.concatenate(codes), np.concatenate(bits), len(kinds.names))
     del codes, bits
-    open_bits = kinds.bits(checked)
+    derived = kinds.derived_from(list(holdings))
+    open_bits = kinds.bits(checked) | kinds.bits(derived)
     alive = table[mask | open_bits] >= threshold
     code, mask = code[alive], mask[alive]
-    for kind in checked:
+    for kind in checked + derived:
         a, b = code // n + lo, code % n
-        mask[holdings[kind].share(a, b, budget)] |= np.uint32(kinds.bit(kind))
+        mask |= shares(holdings, kinds, kind, a, b, mask, budget)
         open_bits &= ~kinds.bit(kind)
         alive = table[mask | open_bits] >= threshold
         code, mask = code[alive], mask[alive]
@@ -195,6 +212,28 @@ def _block(
     keep = rank < degree
     a, b, mask = a[keep], b[keep], mask[keep]
     return WeakEdges(np.minimum(a, b) * n + np.maximum(a, b), mask, conf[order][keep])
+
+
+def shares(
+    holdings: Mapping[str, Holdings],
+    kinds: Kinds,
+    kind: str,
+    a: np.ndarray,
+    b: np.ndarray,
+    mask: np.ndarray,
+    budget: int = BUDGET,
+) -> np.ndarray:
+    """``kind``'s bit for the pairs ``a``, ``b`` that have it, else 0. A derived kind is
+    looked for only among the pairs that share its base kind (their ``mask`` says so)."""
+    bit = np.uint32(kinds.bit(kind))
+    out = np.zeros(len(a), dtype=np.uint32)
+    if kind not in kinds.derived:
+        out[holdings[kind].share(a, b, budget)] = bit
+        return out
+    base, least = kinds.derived[kind]
+    some = np.flatnonzero(mask & np.uint32(kinds.bit(base)))
+    out[some[holdings[base].share(a[some], b[some], budget, least)]] = bit
+    return out
 
 
 def _or_by_code(code: np.ndarray, bits: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:

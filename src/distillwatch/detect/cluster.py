@@ -80,6 +80,7 @@ _KIND_NAMES = {
     "newcomer_agent": "a rare client among new accounts",
     "email_domain": "email domains",
     "template": "prompt templates",
+    "template_set": "three or more prompt templates",
     "sketch": "near-duplicate prompts",
 }
 

@@ -87,8 +87,10 @@ class Holdings:
         keep = a != b
         return a[keep], b[keep]
 
-    def share(self, a: np.ndarray, b: np.ndarray, budget: int = BUDGET) -> np.ndarray:
-        """Whether ``a[i]`` and ``b[i]`` hold a group in common.
+    def share(
+        self, a: np.ndarray, b: np.ndarray, budget: int = BUDGET, at_least: int = 1
+    ) -> np.ndarray:
+        """Whether ``a[i]`` and ``b[i]`` hold ``at_least`` groups in common.
 
         Each of the groups of the account holding fewer is looked up among the other's, a
         sample first: pairs that share much (a cluster's) are settled after a few probes, and
@@ -98,13 +100,14 @@ class Holdings:
             return out
         na, nb = self.held(a), self.held(b)
         x, y = np.where(na <= nb, a, b), np.where(na <= nb, b, a)
-        todo = np.flatnonzero(np.minimum(na, nb) > 0)
+        todo = np.flatnonzero(np.minimum(na, nb) >= at_least)
         done_upto = np.zeros(len(a), dtype=np.int64)
+        found = np.zeros(len(a), dtype=np.int64)
         width = 8
         while len(todo):
-            todo = self._probe(x, y, todo, done_upto, width, out, budget)
+            todo = self._probe(x, y, todo, done_upto, found, width, budget, at_least)
             width *= 8
-        return out
+        return found >= at_least
 
     def _probe(
         self,
@@ -112,12 +115,14 @@ class Holdings:
         y: np.ndarray,
         todo: np.ndarray,
         done_upto: np.ndarray,
+        found: np.ndarray,
         width: int,
-        out: np.ndarray,
         budget: int,
+        at_least: int,
     ) -> np.ndarray:
         """Probe up to ``width`` more groups of ``x[i]`` among ``y[i]``'s for each ``i`` in
-        ``todo``; set ``out``; return the pairs still undecided."""
+        ``todo``; count the common ones in ``found``; return the pairs still undecided (short
+        of ``at_least`` with groups left to probe)."""
         left = []
         for part in np.array_split(todo, max(1, -(-len(todo) * width // budget))):
             xs = x[part]
@@ -129,11 +134,10 @@ class Holdings:
             ys = y[part][rows]
             lo, hi = self.h_ptr[ys], self.h_ptr[ys + 1]
             hit = _contains(self.h_grp, lo, hi, grp)
-            found = np.zeros(len(part), dtype=bool)
-            found[rows[hit]] = True
-            out[part[found]] = True
+            found[part] += np.bincount(rows[hit], minlength=len(part))
             done_upto[part] += count
-            more = ~found & (self.h_ptr[xs] + done_upto[part] < self.h_ptr[xs + 1])
+            rest = self.h_ptr[xs] + done_upto[part] < self.h_ptr[xs + 1]
+            more = (found[part] < at_least) & rest
             left.append(part[more])
         return np.concatenate(left) if left else np.empty(0, dtype=np.int64)
 

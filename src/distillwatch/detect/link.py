@@ -30,7 +30,7 @@ import igraph as ig
 import numpy as np
 import polars as pl
 
-from distillwatch.detect.candidates import Kinds, weak_edges
+from distillwatch.detect.candidates import Kinds, shares, weak_edges
 from distillwatch.detect.holdings import Holdings, distinct, load, run_starts
 from distillwatch.detect.link_graph import LinkGraph, record
 from distillwatch.features.keys import KeyIds
@@ -46,6 +46,8 @@ DEFAULT_CONFIDENCE: dict[str, float] = {
     "newcomer_agent": 0.6,
     "email_domain": 0.25,
     "template": 0.4,
+    # three or more uncommon prompt wrappers in common (``LinkConfig.several``)
+    "template_set": 0.5,
     "sketch": 0.3,
 }
 
@@ -71,7 +73,18 @@ class LinkConfig:
     #: content alone never links -- every harvester draws from the same public datasets --
     #: it has to meet shared infrastructure.
     families: dict[str, str] = field(
-        default_factory=lambda: {"sketch": "template", "newcomer_agent": "user_agent"}
+        default_factory=lambda: {
+            "sketch": "template",
+            "template_set": "template",
+            "newcomer_agent": "user_agent",
+        }
+    )
+    #: derived kind -> (kind, least): a pair sharing ``least`` distinct uncommon values of the
+    #: kind is surer than one sharing one. Three of a campaign's own prompt wrappers are one
+    #: author's; one wrapper may be a popular product's. Still below the threshold alone:
+    #: content must meet a client, a network or a mail domain to link.
+    several: dict[str, tuple[str, int]] = field(
+        default_factory=lambda: {"template_set": ("template", 3)}
     )
     #: Leiden modularity resolution: higher splits campaigns finer.
     resolution: float = 0.3
@@ -146,10 +159,11 @@ def link_accounts(
     config = config or LinkConfig()
     n = len(accounts)
     names = tuple(sorted(config.confidence))
-    kinds = Kinds.of(config.confidence, config.families)
+    kinds = Kinds.of(config.confidence, config.families, config.several)
     cap = config.cap(n)
-    holdings = load(accounts, keys, {k: None if k in config.strong else cap for k in names})
-    strong = {k: _mesh(holdings[k]) for k in names if k in config.strong}
+    held = [k for k in names if k not in kinds.derived]
+    holdings = load(accounts, keys, {k: None if k in config.strong else cap for k in held})
+    strong = {k: _mesh(holdings[k]) for k in held if k in config.strong}
     weak = weak_edges(
         {k: h for k, h in holdings.items() if k not in config.strong},
         kinds,
@@ -234,8 +248,8 @@ def shared_kinds(
     """Per pair (code ``lo * n + hi``), the bit mask of the kinds whose groups both hold."""
     mask = np.zeros(len(codes), dtype=np.uint32)
     a, b = codes // max(n, 1), codes % max(n, 1)
-    for kind, held in holdings.items():
-        mask[held.share(a, b)] |= np.uint32(kinds.bit(kind))
+    for kind in [*holdings, *kinds.derived_from(list(holdings))]:
+        mask |= shares(holdings, kinds, kind, a, b, mask)
     return mask
 
 

@@ -147,18 +147,30 @@ class WeakLinks:
             mine[b] = max(conf, mine.get(b, 0.0))
 
     def _shared_kinds(self, a: str, b: str, cap: int) -> set[str]:
-        """Kinds of which ``a`` and ``b`` hold a common value held by at most ``cap`` accounts."""
+        """Kinds of which ``a`` and ``b`` hold a common value held by at most ``cap`` accounts,
+        and the derived kinds (``LinkConfig.several``) of which they hold enough such values."""
         va, vb = self._values.get(a, {}), self._values.get(b, {})
+        least = {base: n for base, n in self.config.several.values()}
         out = set()
         for kind, mine in va.items():
             theirs = vb.get(kind)
             if not theirs:
                 continue
             counted = (_COUNTED_AS.get(kind, kind), kind)
+            enough = least.get(kind, 1)
+            common = 0
             for value in mine & theirs:
                 if all(len(self._holders.get((k, value), ())) <= cap for k in counted):
-                    out.add(kind)
-                    break
+                    common += 1
+                    if common >= enough:
+                        break
+            if common:
+                out.add(kind)
+            out.update(
+                derived
+                for derived, (base, n) in self.config.several.items()
+                if base == kind and common >= n
+            )
         return out
 
     def _confidence(self, kinds: set[str]) -> float:
