@@ -9,7 +9,7 @@ fail there, so CI notices).
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-NATIVE = ["columns", "keys", "lines", "masks", "tokens"]
+NATIVE = ["blocks", "columns", "keys", "lines", "masks", "tokens"]
 
 extensions = cythonize(
     [

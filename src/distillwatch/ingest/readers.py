@@ -19,6 +19,7 @@ import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import zstandard
 
@@ -29,6 +30,7 @@ from distillwatch.ingest.formats.process import MappedChunk
 from distillwatch.ingest.sources import Source, open_jsonl, open_raw, parquet_error
 
 _LINES = load("lines")
+_BLOCKS = load("blocks")
 
 
 def count_newlines(data: bytes) -> int:
@@ -65,25 +67,50 @@ def _whole_lines(carry: bytes, block: bytes, end: int) -> bytes:
     return b"".join((carry, memoryview(block)[:end]))
 
 
+def _blocks_by_read(stream: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
+    """The stream in blocks of whole lines (the last one may lack its newline), ``read``
+    ``chunk_bytes`` at a time: the definition of :func:`_blocks`."""
+    carry = b""  # the start of a line the next block ends (never holds a newline)
+    while True:
+        block = stream.read(chunk_bytes)
+        if not block:
+            break
+        cut = block.rfind(b"\n")
+        if cut < 0:  # one line longer than a block: keep reading until it ends
+            carry += block
+            continue
+        whole = _whole_lines(carry, block, cut + 1)
+        carry = block[cut + 1 :]
+        yield whole
+    if carry:
+        yield carry
+
+
+def _blocks(stream: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
+    """:func:`_blocks_by_read`, each block read in place into the ``bytes`` it is handed on
+    as (``_native/blocks``: no join, one buffer per block) when the stream has ``readinto``
+    and the module is built (and not turned off with ``DISTILLWATCH_NATIVE=0``)."""
+    readinto = getattr(stream, "readinto", None)
+    if _BLOCKS is None or readinto is None or os.environ.get("DISTILLWATCH_NATIVE", "1") == "0":
+        yield from _blocks_by_read(stream, chunk_bytes)
+        return
+    carry = b""
+    ended = False
+    while not ended:
+        lines, carry, ended = _BLOCKS.next_block(readinto, carry, chunk_bytes)
+        if lines is not None:
+            yield lines
+    if carry:
+        yield carry
+
+
 def _jsonl_chunks(source: Source, chunk_bytes: int) -> Iterator[Positioned]:
     name = source.name
     line = 1
-    carry = b""  # the start of a line the next block ends (never holds a newline)
     with open_jsonl(source) as (stream, raw):
-        while True:
-            block = stream.read(chunk_bytes)
-            if not block:
-                break
-            cut = block.rfind(b"\n")
-            if cut < 0:  # one line longer than a block: keep reading until it ends
-                carry += block
-                continue
-            whole = _whole_lines(carry, block, cut + 1)
-            carry = block[cut + 1 :]
-            yield Positioned(JsonlChunk(name, line, whole), raw.tell())
-            line += count_newlines(whole)
-        if carry:
-            yield Positioned(JsonlChunk(name, line, carry), raw.tell())
+        for block in _blocks(stream, chunk_bytes):
+            yield Positioned(JsonlChunk(name, line, block), raw.tell())
+            line += count_newlines(block)
 
 
 def _parquet_chunks(source: Source, batch_rows: int) -> Iterator[Positioned]:
