@@ -36,6 +36,7 @@ from distillwatch.detect.cluster import CLUSTER_CHECKS, members_hop
 from distillwatch.detect.evidence import Finding, any_distinctive, noisy_or, strongest_first
 from distillwatch.detect.identity import with_identity
 from distillwatch.detect.link import Links
+from distillwatch.detect.membership import bystander
 
 #: Default operating point, chosen for a low false-positive rate (see benchmarks/).
 DEFAULT_THRESHOLD = 0.5
@@ -194,22 +195,29 @@ def score(
     comps = [int(comp_of[a]) for a in accounts["account_id"]]
     merged = []
     rules = []
-    for found, comp in zip(own, comps, strict=True):
+    #: per account, the distinctive findings that are its own to flag on (a bystander's
+    #: group evidence is not: :mod:`.membership`)
+    its_own: list[list[Finding]] = []
+    for found, comp, row in zip(own, comps, accounts.iter_rows(named=True), strict=True):
         shared = component_findings.get(comp, [])
         judged = _judged(shared)
-        merged.append(strongest_first(_merge(found, shared if judged else [])))
+        outsider = bystander(row) if judged and any_distinctive(shared) else None
+        extra: list[Finding] = [outsider] if outsider is not None else []
+        merged.append(extra + strongest_first(_merge(found, shared if judged else [])))
         rules.append(max(noisy_or(found), noisy_or(shared) if judged else 0.0))
+        kept = found if outsider is not None else merged[-1]
+        its_own.append([f for f in kept if f.distinctive])
     model = calibrated_scores(accounts, merged) if learned else None
     values = model[0] if model is not None else np.asarray(rules, dtype=np.float64)
     # never below what the distinctive evidence alone says: a model fitted to simulated worlds
     # may misread one it never saw, and must not argue such evidence away
-    floor = np.array([noisy_or([f for f in m if f.distinctive]) for m in merged])
+    floor = np.array([noisy_or(m) for m in its_own])
     values = np.maximum(values, floor) if len(floor) else values
     verdicts = []
     for i, (account_id, comp) in enumerate(zip(accounts["account_id"], comps, strict=True)):
         findings = merged[i] + (list(model[1][i]) if model is not None else [])
         value = round(float(values[i]), 4)
-        distinctive = any_distinctive(findings)
+        distinctive = bool(its_own[i]) or any_distinctive(model[1][i] if model else [])
         flagged = value >= threshold and distinctive
         verdicts.append(Verdict(account_id, value, flagged, comp, tuple(findings), distinctive))
     return verdicts, _campaigns(verdicts, component_findings, links)

@@ -23,6 +23,7 @@ from distillwatch.detect.cluster import CLUSTER_CHECKS
 from distillwatch.detect.evidence import Finding, any_distinctive, noisy_or, strongest_first
 from distillwatch.detect.identity import is_disposable
 from distillwatch.detect.learned import ONLINE_MODEL_FILE, findings_from_matrix, model_row
+from distillwatch.detect.membership import bystander
 from distillwatch.detect.newcomers import KIND as NEWCOMER
 from distillwatch.detect.newcomers import NEWCOMER_DAYS, newcomer_agent
 from distillwatch.detect.score import FRESH_DAYS, pooled_findings, run_checks
@@ -287,14 +288,19 @@ class OnlineEngine:
         shared = cluster_judgement.findings if cluster_judgement else ()
         cluster_score = cluster_judgement.score if cluster_judgement else 0.0
         kinds = {f.kind for f in own.findings}
-        findings = strongest_first([*own.findings, *(f for f in shared if f.kind not in kinds)])
+        group = cluster_judgement is not None and cluster_judgement.distinctive
+        outsider = bystander(_member_facts(entry)) if group and not own.distinctive else None
+        extra: list[Finding] = [outsider] if outsider is not None else []
+        findings = extra + strongest_first(
+            [*own.findings, *(f for f in shared if f.kind not in kinds)]
+        )
         return Assessment(
             account_id=account_id,
             cluster_id=f"K-{cluster.root}" if cluster is not None else None,
             score=round(min(1.0, max(own.score, cluster_score)), 4),
             cluster_score=round(min(1.0, cluster_score), 4),
-            distinctive=own.distinctive
-            or (cluster_judgement is not None and cluster_judgement.distinctive),
+            # the group's evidence flags only the members that show some of it themselves
+            distinctive=own.distinctive or (group and outsider is None),
             reasons=tuple(str(f) for f in findings[:MAX_REASONS]),
             tactics=tuple(sorted({f.tactic for f in findings if f.tactic})),
         )
@@ -316,6 +322,21 @@ class OnlineEngine:
         first = self._model_first_seen.setdefault(model, ts)
         assert self._start is not None
         return first > self._start + _RELEASE_GRACE_S and ts - first < _NEW_MODEL_WINDOW_S
+
+
+def _member_facts(entry: _Account) -> dict[str, Any]:
+    """What :func:`distillwatch.detect.membership.shows_group_evidence` reads, from the
+    account's running state (cheap: no full feature vector per request)."""
+    state = entry.state
+    age = None
+    if state.created is not None and state.first_ts is not None:
+        age = (state.first_ts - state.created) / 86400.0
+    return {
+        "account_age_days": age,
+        "disposable_email": entry.disposable,
+        "asns": state.asns.count(),
+        "prefix_recurrence": state.prefix_recurrence(),
+    }
 
 
 def _epoch(value: Any) -> float:
