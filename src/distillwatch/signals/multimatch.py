@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from distillwatch.signals import hscache
 from distillwatch.signals.text import string_offsets
 
 try:  # pragma: no cover - the wheel exists for the platforms the project runs on
@@ -115,18 +116,27 @@ _FLAGS |= 0 if hyperscan is None else hyperscan.HS_FLAG_ALLOWEMPTY
 
 def _database_of(patterns: tuple[str, ...]) -> Any:
     """One block-mode database of ``patterns`` (ids = positions), or None if Hyperscan
-    refuses one of them (or is missing, or there are none). Compiling takes ~0.5 s for the
-    signals' patterns: done once per process."""
+    refuses one of them (or is missing, or there are none). Compiling takes ~0.7 s for the
+    signals' patterns: done once per process, and kept on disk (:mod:`signals.hscache`) so
+    that the next process loads it instead."""
     if hyperscan is None or not patterns:
         return None
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    try:
+    expressions = [p.encode() for p in patterns]
+    flags = [_FLAGS] * len(patterns)
+
+    def compile_database() -> Any:
+        database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         database.compile(
-            expressions=[p.encode() for p in patterns],
+            expressions=expressions,
             ids=list(range(len(patterns))),
             elements=len(patterns),
-            flags=[_FLAGS] * len(patterns),
+            flags=flags,
+        )
+        return database
+
+    try:
+        return hscache.compiled(
+            hyperscan, expressions, flags, hyperscan.HS_MODE_BLOCK, compile_database
         )
     except hyperscan.error:
         return None
-    return database
