@@ -23,10 +23,13 @@ SETTLED = {"account_age_days": 400.0, "asns": 1, "prefix_recurrence": 1.0}
 def test_what_makes_a_member_show_its_groups_evidence() -> None:
     assert not shows_group_evidence(SETTLED)
     assert bystander(SETTLED) is not None
-    assert shows_group_evidence({**SETTLED, "account_age_days": 2.0})  # new
     assert shows_group_evidence({**SETTLED, "disposable_email": True})  # throw-away mail
     assert shows_group_evidence({**SETTLED, "asns": 4})  # hops like a pool's account
     assert shows_group_evidence({**SETTLED, "prefix_recurrence": 0.1})  # its exits are fresh
+    # new, before its exits have had a day to come back: it may be the group's
+    assert shows_group_evidence({**SETTLED, "account_age_days": 2.0, "prefix_recurrence": None})
+    # new, at home on exits that come back: a new customer (a family member on the card)
+    assert not shows_group_evidence({**SETTLED, "account_age_days": 0.1})
     # unknown is not evidence: an account of unknown age with unknown recurrence, settled
     unknown = {"account_age_days": math.nan, "asns": 1, "prefix_recurrence": None}
     assert not shows_group_evidence(unknown)
