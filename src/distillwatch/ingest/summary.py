@@ -34,6 +34,18 @@ def _hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.u
     return series.hash(seed=0).to_numpy()
 
 
+def distinct(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``np.unique(values)``, by sorting: NumPy 2's ``unique`` hashes, which on the hashes
+    of 592,446 request ids took 0.29 CPU s against 0.005 s for the sort."""
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    first = np.empty(len(ordered), dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return ordered[first]
+
+
 def _iso(micros: int | None) -> str | None:
     if micros is None:
         return None
@@ -147,9 +159,9 @@ class Tally:
         self.ts_min = low if self.ts_min is None else min(self.ts_min, low)
         self.ts_max = high if self.ts_max is None else max(self.ts_max, high)
         self._request_hashes.append(_hashes(batch.column("request_id")))
-        self._account_hashes.append(np.unique(_hashes(batch.column("account_id"))))
+        self._account_hashes.append(distinct(_hashes(batch.column("account_id"))))
         if len(self._account_hashes) >= _COMPACT_EVERY:
-            self._account_hashes = [np.unique(np.concatenate(self._account_hashes))]
+            self._account_hashes = [distinct(np.concatenate(self._account_hashes))]
 
     def summary(self) -> IngestSummary:
         """The counts so far as a summary (times, files skipped and output filled in by caller)."""
@@ -160,8 +172,8 @@ class Tally:
             quarantined=dict(self.reasons.most_common()),
             quarantined_fields=dict(self.fields.most_common()),
             passed_over=dict(self.passed_over.most_common()),
-            accounts=len(np.unique(accounts)),
-            duplicate_request_ids=len(requests) - len(np.unique(requests)),
+            accounts=len(distinct(accounts)),
+            duplicate_request_ids=len(requests) - len(distinct(requests)),
             ts_min=_iso(self.ts_min),
             ts_max=_iso(self.ts_max),
             files=self.files,
