@@ -88,6 +88,50 @@ def test_a_refused_record_leaves_nothing_behind() -> None:
     assert result.batch.column("account_id").to_pylist() == ["b", "d", "e"]
 
 
+def test_only_the_bound_structs_are_read_by_offset() -> None:
+    """Fields are read at the slot offsets of ``fast``'s structs: a record, message, part or
+    params of any other type is refused whole (it takes the per-line path), never read."""
+    assert NATIVE is not None
+    from distillwatch.ingest.batches import _ROW_TYPES
+    from distillwatch.ingest.validate import country_code
+
+    line = (
+        b'{"ts":"2026-02-01T00:00:00Z","account_id":"a","request_id":"r","params":{"n":2},'
+        b'"messages":[{"role":"user","content":["x",{"text":"y"}]}]}'
+    )
+    record = fast.DECODER.decode(line)
+
+    class Lookalike(fast.Record):  # same fields, another type
+        pass
+
+    rows = NATIVE.Rows(_ROW_TYPES, timestamp_us, country_code)
+    rows.add_record(record, 1)
+    wrong_message = copy.copy(record)
+    wrong_message.messages = [fast.Params()]  # type: ignore[list-item]
+    wrong_part = copy.copy(record)
+    wrong_part.messages = [fast.Message("user", [fast.Params()])]  # type: ignore[list-item]
+    wrong_params = copy.copy(record)
+    wrong_params.params = fast.Usage()  # type: ignore[assignment]
+    for refused in (
+        Lookalike(**{f: getattr(record, f) for f in record.__struct_fields__}),
+        wrong_message,
+        wrong_part,
+        wrong_params,
+        {"ts": 1, "account_id": "a", "request_id": "r"},
+        None,
+    ):
+        with pytest.raises(TypeError):
+            rows.add_record(refused, 2)
+    assert rows.num_rows == 1
+    (row,) = zip(*[column.to_pylist() for column in rows.columns()], strict=True)
+    assert row[1:3] == ("a", "r") and row[15] == "x\ny" and row[24] == 2 and row[-1] == 1
+    with pytest.raises(TypeError):
+        NATIVE.bind(
+            record=dict, message=fast.Message, part=fast.Part, params=fast.Params,
+            response=fast.Response, usage=fast.Usage,
+        )  # fmt: skip
+
+
 def test_non_ascii_and_huge_lines() -> None:
     texts = [
         "héllo wörld",

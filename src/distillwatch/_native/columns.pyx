@@ -16,6 +16,7 @@ holds the batches equal to the Python path's.
 """
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.ref cimport PyObject
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc, realloc
@@ -23,6 +24,8 @@ from libc.string cimport memchr, memcpy, memset
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object unicode, Py_ssize_t* size) except NULL
+
+from types import MemberDescriptorType
 
 import pyarrow as pa
 
@@ -303,6 +306,78 @@ def rfc3339_or_none(str value):
 
 # --- records ------------------------------------------------------------------------------
 
+# --- struct fields read by offset ----------------------------------------------------------
+#
+# ``rec.ts`` on a msgspec struct is a generic attribute lookup (type dict, descriptor, member
+# getter): about a tenth of the decode stage for ~40 fields per record. The fields of
+# ``fast.Record`` and its parts are slots; their offsets are read once from the member
+# descriptors (:func:`bind`), and each field is then one load. Only an object whose type is
+# exactly the bound struct is read this way; a record of another type is refused (it takes
+# the per-line path), as is an unset slot.
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+
+cdef enum:
+    F_TS, F_ACCOUNT, F_REQUEST, F_KEY, F_ORG, F_IP, F_UA, F_COUNTRY, F_ASN, F_CREATED, F_PAYMENT,
+    F_EMAIL, F_MODEL, F_ENDPOINT, F_SYSTEM, F_MESSAGES, F_TOOLS, F_PARAMS, F_RESPONSE, F_USAGE,
+    F_STATUS, F_LATENCY,
+    F_ROLE, F_CONTENT, F_PART_TEXT,
+    F_TEMPERATURE, F_TOP_P, F_MAX_TOKENS, F_N, F_LOGPROBS, F_TOP_LOGPROBS, F_STREAM, F_EFFORT,
+    F_TEXT, F_FINISH, F_CALLS, F_INPUT, F_OUTPUT, F_REASONING,
+    N_FIELDS
+
+#: (struct, field names in F_ order): what :func:`bind` reads the offsets of.
+_LAYOUT = (
+    ("record", ("ts", "account_id", "request_id", "key_id", "org_id", "ip", "user_agent",
+                "country", "asn", "account_created", "payment_fingerprint", "email_domain",
+                "model", "endpoint", "system", "messages", "tools", "params", "response",
+                "usage", "status", "latency_ms")),
+    ("message", ("role", "content")),
+    ("part", ("text",)),
+    ("params", ("temperature", "top_p", "max_tokens", "n", "logprobs", "top_logprobs",
+                "stream", "reasoning_effort")),
+    ("response", ("text", "finish_reason", "tool_calls")),
+    ("usage", ("input_tokens", "output_tokens", "reasoning_tokens")),
+)
+cdef Py_ssize_t _OFFSET[N_FIELDS]
+cdef object _RECORD = None, _MESSAGE = None, _PART = None
+cdef object _PARAMS = None, _RESPONSE = None, _USAGE = None
+
+
+def bind(**structs):
+    """Read the slot offsets of ``fast``'s structs (keyword per ``_LAYOUT`` entry); until
+    this is called every record is refused (and takes the per-line path)."""
+    global _RECORD, _MESSAGE, _PART, _PARAMS, _RESPONSE, _USAGE
+    cdef Py_ssize_t at = 0
+    offsets = []
+    for name, fields in _LAYOUT:
+        cls = structs[name]
+        for field in fields:
+            descriptor = cls.__dict__.get(field)
+            if type(descriptor) is not MemberDescriptorType:
+                raise TypeError(f"{cls.__name__}.{field} is not a slot")
+            offsets.append((<PyMemberDescrObject*><PyObject*>descriptor).d_member.offset)
+    for at in range(N_FIELDS):
+        _OFFSET[at] = offsets[at]
+    _RECORD, _MESSAGE, _PART = structs["record"], structs["message"], structs["part"]
+    _PARAMS, _RESPONSE, _USAGE = structs["params"], structs["response"], structs["usage"]
+
+
+cdef inline object _get(object obj, object kind, int field):
+    """``obj.<field>`` for an object whose type is exactly ``kind`` (a bound struct)."""
+    cdef PyObject* value
+    if type(obj) is not kind or kind is None:
+        raise TypeError("not the struct the offsets were read from")
+    value = (<PyObject**>((<char*><PyObject*>obj) + _OFFSET[field]))[0]
+    if value == NULL:
+        raise AttributeError("an unset field")
+    return <object>value
+
+
 cdef class Rows:
     """Column builders of ``REQUESTS_SCHEMA`` (without the two provenance columns) plus the
     line numbers; fed with decoded records (:meth:`add_record`) or per-line rows
@@ -395,7 +470,7 @@ cdef class Rows:
         if type(content) is str:
             return col.text(content)
         for part in <list?>content:
-            text = part if type(part) is str else part.text
+            text = part if type(part) is str else _get(part, _PART, F_PART_TEXT)
             if text is None:
                 continue
             if not first:
@@ -416,14 +491,14 @@ cdef class Rows:
         cdef const char* p
         cdef Py_ssize_t size
         cdef char cc[2]
-        self._ts(<Column>cols[0], rec.ts, "ts")
-        (<Column>cols[1]).text(rec.account_id)
-        (<Column>cols[2]).text(rec.request_id)
-        (<Column>cols[3]).opt_text(rec.key_id)
-        (<Column>cols[4]).opt_text(rec.org_id)
-        (<Column>cols[5]).opt_text(rec.ip)
-        (<Column>cols[6]).opt_text(rec.user_agent)
-        country = rec.country
+        self._ts(<Column>cols[0], _get(rec, _RECORD, F_TS), "ts")
+        (<Column>cols[1]).text(_get(rec, _RECORD, F_ACCOUNT))
+        (<Column>cols[2]).text(_get(rec, _RECORD, F_REQUEST))
+        (<Column>cols[3]).opt_text(_get(rec, _RECORD, F_KEY))
+        (<Column>cols[4]).opt_text(_get(rec, _RECORD, F_ORG))
+        (<Column>cols[5]).opt_text(_get(rec, _RECORD, F_IP))
+        (<Column>cols[6]).opt_text(_get(rec, _RECORD, F_UA))
+        country = _get(rec, _RECORD, F_COUNTRY)
         col = <Column>cols[7]
         if country is None:
             col.null()
@@ -436,17 +511,17 @@ cdef class Rows:
                 col.close()
             else:
                 col.opt_text(self.country_code(country))
-        _opt_i64(<Column>cols[8], rec.asn)
-        created = rec.account_created
+        _opt_i64(<Column>cols[8], _get(rec, _RECORD, F_ASN))
+        created = _get(rec, _RECORD, F_CREATED)
         if created is None:
             (<Column>cols[9]).null()
         else:
             self._ts(<Column>cols[9], created, "account_created")
-        (<Column>cols[10]).opt_text(rec.payment_fingerprint)
-        (<Column>cols[11]).opt_text(rec.email_domain)
-        (<Column>cols[12]).opt_text(rec.model)
-        (<Column>cols[13]).opt_text(rec.endpoint)
-        messages = rec.messages
+        (<Column>cols[10]).opt_text(_get(rec, _RECORD, F_PAYMENT))
+        (<Column>cols[11]).opt_text(_get(rec, _RECORD, F_EMAIL))
+        (<Column>cols[12]).opt_text(_get(rec, _RECORD, F_MODEL))
+        (<Column>cols[13]).opt_text(_get(rec, _RECORD, F_ENDPOINT))
+        messages = _get(rec, _RECORD, F_MESSAGES)
         system_content = None
         last_user = None
         if messages is None:
@@ -455,63 +530,63 @@ cdef class Rows:
                 (<Column>cols[i]).null()
         else:
             for message in <list?>messages:
-                role = message.role
+                role = _get(message, _MESSAGE, F_ROLE)
                 if role == "user":
                     n_user += 1
-                    last_user = message.content
+                    last_user = _get(message, _MESSAGE, F_CONTENT)
                 elif role == "assistant":
                     n_assistant += 1
                 elif role == "tool" or role == "function":
                     n_tools += 1
                 elif (role == "system" or role == "developer") and not system_seen:
                     system_seen = True
-                    system_content = message.content
+                    system_content = _get(message, _MESSAGE, F_CONTENT)
             self._content(<Column>cols[15], last_user)
             (<Column>cols[16]).i32(len(<list>messages))
             (<Column>cols[17]).i32(n_user)
             (<Column>cols[18]).i32(n_assistant)
             (<Column>cols[19]).i32(n_tools)
-        system = rec.system
+        system = _get(rec, _RECORD, F_SYSTEM)
         self._content(<Column>cols[14], system_content if system is None else system)
-        tools = rec.tools
+        tools = _get(rec, _RECORD, F_TOOLS)
         (<Column>cols[20]).i32(0 if tools is None else len(<list?>tools))
-        params = rec.params
+        params = _get(rec, _RECORD, F_PARAMS)
         if params is None:
             for i in range(21, 29):
                 (<Column>cols[i]).null()
         else:
-            _opt_f64(<Column>cols[21], params.temperature)
-            _opt_f64(<Column>cols[22], params.top_p)
-            _opt_i64(<Column>cols[23], params.max_tokens)
-            _opt_i32(<Column>cols[24], params.n)
-            _opt_bool(<Column>cols[25], params.logprobs)
-            _opt_i32(<Column>cols[26], params.top_logprobs)
-            _opt_bool(<Column>cols[27], params.stream)
-            (<Column>cols[28]).opt_text(params.reasoning_effort)
-        response = rec.response
+            _opt_f64(<Column>cols[21], _get(params, _PARAMS, F_TEMPERATURE))
+            _opt_f64(<Column>cols[22], _get(params, _PARAMS, F_TOP_P))
+            _opt_i64(<Column>cols[23], _get(params, _PARAMS, F_MAX_TOKENS))
+            _opt_i32(<Column>cols[24], _get(params, _PARAMS, F_N))
+            _opt_bool(<Column>cols[25], _get(params, _PARAMS, F_LOGPROBS))
+            _opt_i32(<Column>cols[26], _get(params, _PARAMS, F_TOP_LOGPROBS))
+            _opt_bool(<Column>cols[27], _get(params, _PARAMS, F_STREAM))
+            (<Column>cols[28]).opt_text(_get(params, _PARAMS, F_EFFORT))
+        response = _get(rec, _RECORD, F_RESPONSE)
         if response is None:
             (<Column>cols[29]).null()
             (<Column>cols[30]).null()
             (<Column>cols[31]).null()
         else:
-            text = response.text
+            text = _get(response, _RESPONSE, F_TEXT)
             if text is None:
                 (<Column>cols[29]).null()
             else:
                 (<Column>cols[29]).i64(PyUnicode_GET_LENGTH(<str?>text))
-            (<Column>cols[30]).opt_text(response.finish_reason)
-            calls = response.tool_calls
+            (<Column>cols[30]).opt_text(_get(response, _RESPONSE, F_FINISH))
+            calls = _get(response, _RESPONSE, F_CALLS)
             (<Column>cols[31]).i32(0 if calls is None else len(<list?>calls))
-        usage = rec.usage
+        usage = _get(rec, _RECORD, F_USAGE)
         if usage is None:
             for i in range(32, 35):
                 (<Column>cols[i]).null()
         else:
-            _opt_i64(<Column>cols[32], usage.input_tokens)
-            _opt_i64(<Column>cols[33], usage.output_tokens)
-            _opt_i64(<Column>cols[34], usage.reasoning_tokens)
-        _opt_i32(<Column>cols[35], rec.status)
-        _opt_f64(<Column>cols[36], rec.latency_ms)
+            _opt_i64(<Column>cols[32], _get(usage, _USAGE, F_INPUT))
+            _opt_i64(<Column>cols[33], _get(usage, _USAGE, F_OUTPUT))
+            _opt_i64(<Column>cols[34], _get(usage, _USAGE, F_REASONING))
+        _opt_i32(<Column>cols[35], _get(rec, _RECORD, F_STATUS))
+        _opt_f64(<Column>cols[36], _get(rec, _RECORD, F_LATENCY))
         return 0
 
     def columns(self):

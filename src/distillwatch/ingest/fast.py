@@ -286,6 +286,13 @@ def suspect_lines(data: bytes) -> set[int] | None:
 
 
 _NATIVE = load("columns")
+if _NATIVE is not None:
+    try:  # the writer reads the structs' slots by offset: tell it where they are
+        _NATIVE.bind(
+            record=Record, message=Message, part=Part, params=Params, response=Response, usage=Usage
+        )
+    except (AttributeError, TypeError):  # a build or msgspec that does not fit: Python rows
+        _NATIVE = None
 
 
 def native_columns() -> ModuleType | None:
