@@ -43,6 +43,7 @@ SMALL, SMALL_HEIGHT = 12, 300
 KNOWN_KINDS = (
     "organisation",
     "payment_fingerprint",
+    "template_set",
     "template",
     "ip_prefix",
     "sketch",
