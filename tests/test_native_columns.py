@@ -132,6 +132,37 @@ def test_only_the_bound_structs_are_read_by_offset() -> None:
         )  # fmt: skip
 
 
+def test_the_arrays_own_their_memory_once_handed_over() -> None:
+    """``Rows.columns`` hands the column buffers to Arrow without copying: the arrays stay
+    valid after the rows are gone, and the rows start empty again."""
+    assert NATIVE is not None
+    import gc
+
+    from distillwatch.ingest.batches import _ROW_TYPES
+    from distillwatch.ingest.validate import country_code
+
+    lines = [
+        b'{"ts":"2026-02-01T00:00:00Z","account_id":"a%d","request_id":"r","country":"de",'
+        b'"messages":[{"role":"user","content":"%s"}],"params":{"logprobs":true}}'
+        % (i, b"\\u00e9" * i)
+        for i in range(3000)
+    ]
+    expected = process_chunk(JsonlChunk("log.jsonl", 1, b"\n".join(lines))).batch
+    rows = NATIVE.Rows(_ROW_TYPES, timestamp_us, country_code)
+    for number, line in enumerate(lines, start=1):
+        rows.add_record(fast.DECODER.decode(line), number)
+    arrays = rows.columns()
+    assert rows.num_rows == 0
+    again = rows.columns()
+    assert all(len(array) == 0 for array in again)
+    del rows, again
+    gc.collect()
+    for array, column in zip(arrays[:-1], expected.columns, strict=False):
+        array.validate(full=True)
+        assert array.equals(column)
+    assert arrays[-1].to_pylist() == list(range(1, 3001))
+
+
 def test_non_ascii_and_huge_lines() -> None:
     texts = [
         "héllo wörld",

@@ -15,7 +15,7 @@ from their tuples with the same conversions ``pa.array`` makes. ``tests/test_nat
 holds the batches equal to the Python path's.
 """
 
-from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.buffer cimport PyBuffer_FillInfo
 from cpython.ref cimport PyObject
 from cpython.unicode cimport PyUnicode_GET_LENGTH
 from libc.stdint cimport int32_t, int64_t, uint8_t
@@ -52,12 +52,17 @@ cdef class Column:
 
     def __cinit__(self, int kind):
         self.kind = kind
-        self.n = self.cap = self.nulls = self.data_len = self.data_cap = 0
         self.valid = self.bits = NULL
         self.values = self.data = NULL
+        self._start()
+
+    cdef int _start(self) except -1:
+        """Empty, with fresh buffers (the pointers are NULL: freed or handed over)."""
+        self.n = self.cap = self.nulls = self.data_len = self.data_cap = 0
         self._grow()
-        if kind == K_STR:
+        if self.kind == K_STR:
             (<int32_t*>self.values)[0] = 0
+        return 0
 
     def __dealloc__(self):
         free(self.valid)
@@ -194,21 +199,56 @@ cdef class Column:
             self.n = m
 
     def to_arrow(self, kind_type):
-        """The Arrow array of the rows written (``kind_type``: its Arrow type)."""
-        cdef Py_ssize_t nbytes = (self.n + 7) // 8
+        """The Arrow array of the rows written (``kind_type``: its Arrow type). The buffers
+        are handed to Arrow as they are (no copy): the column is empty again afterwards."""
+        cdef Py_ssize_t nbytes = (self.n + 7) // 8, n = self.n, nulls = self.nulls
+        cdef Py_ssize_t width = 4 if self.kind == K_I32 else 8, data_len = self.data_len
+        cdef void* valid_p = self.valid
+        cdef void* bits_p = self.bits
+        cdef void* values_p = self.values
+        cdef void* data_p = self.data
+        self.valid = self.bits = NULL  # from here on each pointer has one owner
+        self.values = self.data = NULL
+        self._start()
         valid = None
-        if self.nulls:
-            valid = pa.py_buffer(PyBytes_FromStringAndSize(<char*>self.valid, nbytes))
-        if self.kind == K_STR:
-            offsets = pa.py_buffer(PyBytes_FromStringAndSize(self.values, (self.n + 1) * 4))
-            data = pa.py_buffer(PyBytes_FromStringAndSize(self.data, self.data_len))
-            buffers = [valid, offsets, data]
-        elif self.kind == K_BOOL:
-            buffers = [valid, pa.py_buffer(PyBytes_FromStringAndSize(<char*>self.bits, nbytes))]
+        if nulls:
+            valid = _handed(valid_p, nbytes)
         else:
-            width = 4 if self.kind == K_I32 else 8
-            buffers = [valid, pa.py_buffer(PyBytes_FromStringAndSize(self.values, self.n * width))]
-        return pa.Array.from_buffers(kind_type, self.n, buffers, null_count=self.nulls)
+            free(valid_p)
+        if self.kind == K_STR:
+            buffers = [valid, _handed(values_p, (n + 1) * 4), _handed(data_p, data_len)]
+        elif self.kind == K_BOOL:
+            free(values_p)
+            buffers = [valid, _handed(bits_p, nbytes)]
+        else:
+            buffers = [valid, _handed(values_p, n * width)]
+        return pa.Array.from_buffers(kind_type, n, buffers, null_count=nulls)
+
+
+cdef class _Memory:
+    """Memory from ``malloc`` seen as a read-only buffer, freed with the last view of it."""
+
+    cdef void* ptr
+    cdef Py_ssize_t size
+
+    def __dealloc__(self):
+        free(self.ptr)
+
+    def __getbuffer__(self, Py_buffer* buffer, int flags):
+        PyBuffer_FillInfo(buffer, self, self.ptr, self.size, 1, flags)
+
+    def __releasebuffer__(self, Py_buffer* buffer):
+        pass
+
+
+cdef object _handed(void* ptr, Py_ssize_t size):
+    """An Arrow buffer of the first ``size`` bytes at ``ptr``, which it now owns (cut to
+    that size first: the column grew it by doubling)."""
+    cdef _Memory memory = _Memory.__new__(_Memory)
+    cdef void* cut = realloc(ptr, size if size > 0 else 1)
+    memory.ptr = cut if cut != NULL else ptr
+    memory.size = size
+    return pa.py_buffer(memory)
 
 
 # --- timestamps ---------------------------------------------------------------------------
@@ -590,7 +630,8 @@ cdef class Rows:
         return 0
 
     def columns(self):
-        """The Arrow arrays of the row columns and of the line numbers (in that order)."""
+        """The Arrow arrays of the row columns and of the line numbers (in that order); the
+        buffers go to Arrow without a copy, and the rows are empty afterwards."""
         arrays = [self.c(i).to_arrow(self.types[i]) for i in range(self.width)]
         arrays.append(self.line_no.to_arrow(pa.int64()))
         return arrays
