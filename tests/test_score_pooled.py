@@ -41,9 +41,17 @@ def test_pooled_networks_of_members_who_each_stay_on_few_are_not_evasion() -> No
 
 def test_members_who_hop_themselves_keep_the_pooled_evidence() -> None:
     for member_asns in (4.0, 9.0):
-        (found,) = pooled_findings([POOL], {"member_asns": member_asns})
+        (found,) = pooled_findings([POOL], {"member_asns": member_asns, "accounts": 3})
         assert found == ResidentialProxyRotation(asns=11, prefixes=28, countries=5)
         assert found.distinctive and not POOL.distinctive
+
+
+def test_two_accounts_that_hop_are_not_a_pool() -> None:
+    """A couple on one card, or two phone users paired on a few prompt frames and a mail
+    provider, each on a hopping VPN: shared evidence, as one account's rotation is."""
+    for accounts in (1, 2, None):
+        (found,) = pooled_findings([POOL], {"member_asns": 9.0, "accounts": accounts})
+        assert found == ProxyRotation(asns=11, prefixes=28) and not found.distinctive
 
 
 @pytest.fixture(scope="module")
