@@ -199,10 +199,12 @@ def score(
     #: per account, the distinctive findings that are its own to flag on (a bystander's
     #: group evidence is not: :mod:`.membership`)
     its_own: list[list[Finding]] = []
-    for found, comp, row in zip(own, comps, accounts.iter_rows(named=True), strict=True):
+    for i, (found, comp) in enumerate(zip(own, comps, strict=True)):
         shared = component_findings.get(comp, [])
         judged = _judged(shared)
-        outsider = bystander(row) if judged and any_distinctive(shared) else None
+        # only members of groups judged on distinctive evidence are read again
+        group = judged and any_distinctive(shared)
+        outsider = bystander(accounts.row(i, named=True)) if group else None
         extra: list[Finding] = [outsider] if outsider is not None else []
         merged.append(extra + strongest_first(_merge(found, shared if judged else [])))
         rules.append(max(noisy_or(found), noisy_or(shared) if judged else 0.0))
