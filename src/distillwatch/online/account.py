@@ -324,7 +324,6 @@ class ProfileState:
         replayed = sum(c for c, models in self.replays.values() if len(models) >= 2)
         tracked = sum(c for c, _ in self.replays.values())
         span = (self.last_ts - self.first_ts) if self.first_ts is not None and self.last_ts else 0.0
-        age = (self.first_ts - self.created) / 86400.0 if self.created and self.first_ts else None
         out.update(
             requests=self.requests,
             span_hours=span / 3600.0,
@@ -347,13 +346,17 @@ class ProfileState:
             countries=self.countries.count(),
             top_logprobs_max=self.top_logprobs_max,
             tool_results_mean=self.tool_results / n,
-            account_age_days=age,
+            account_age_days=self.age_days(),
             wrapper_frames=wrapper_frames,
             wrapper_requests=wrapper_requests,
             replayed_share=replayed / tracked if tracked else 0.0,
             prefix_recurrence=self.prefix_recurrence(),
         )
         return out
+
+    def age_days(self) -> float | None:
+        """The account's age in days at its first request; ``None`` when unknown."""
+        return (self.first_ts - self.created) / 86400.0 if self.created and self.first_ts else None
 
     def prefix_recurrence(self) -> float | None:
         """As the batch ``prefix_recurrence``: among prefixes that have had a whole later day

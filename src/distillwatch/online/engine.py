@@ -328,11 +328,8 @@ def _member_facts(entry: _Account) -> dict[str, Any]:
     """What :func:`distillwatch.detect.membership.shows_group_evidence` reads, from the
     account's running state (cheap: no full feature vector per request)."""
     state = entry.state
-    age = None
-    if state.created is not None and state.first_ts is not None:
-        age = (state.first_ts - state.created) / 86400.0
     return {
-        "account_age_days": age,
+        "account_age_days": state.age_days(),
         "disposable_email": entry.disposable,
         "asns": state.asns.count(),
         "prefix_recurrence": state.prefix_recurrence(),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from distillwatch.detect.link import LinkConfig
@@ -94,6 +95,15 @@ class WeakLinks:
     _partners: dict[str, dict[str, float]] = field(default_factory=dict)
     max_partners: int = 256
 
+    @cached_property
+    def _least(self) -> dict[str, int]:
+        """Per base kind, how many common values are worth counting: as many as its most
+        demanding derived kind needs (``LinkConfig.several``)."""
+        out: dict[str, int] = {}
+        for base, n in self.config.several.values():
+            out[base] = max(n, out.get(base, n))
+        return out
+
     def cap(self) -> int:
         """Holders beyond which a value is too common to link (scan's rule, on accounts so far)."""
         c = self.config
@@ -150,7 +160,7 @@ class WeakLinks:
         """Kinds of which ``a`` and ``b`` hold a common value held by at most ``cap`` accounts,
         and the derived kinds (``LinkConfig.several``) of which they hold enough such values."""
         va, vb = self._values.get(a, {}), self._values.get(b, {})
-        least = {base: n for base, n in self.config.several.values()}
+        least = self._least
         out = set()
         for kind, mine in va.items():
             theirs = vb.get(kind)
