@@ -26,7 +26,6 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import igraph as ig
 import numpy as np
 import polars as pl
 
@@ -34,6 +33,10 @@ from distillwatch.detect.candidates import Kinds, shares, weak_edges
 from distillwatch.detect.holdings import Holdings, distinct, load, run_starts
 from distillwatch.detect.link_graph import LinkGraph, record
 from distillwatch.features.keys import KeyIds
+from distillwatch.optional_imports import without
+
+with without("matplotlib"):  # igraph's plotting: never used here, 0.45 CPU s to import
+    import igraph as ig
 
 #: Confidence that two accounts sharing one value of this kind are run by the same actor.
 DEFAULT_CONFIDENCE: dict[str, float] = {
