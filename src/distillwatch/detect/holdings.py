@@ -103,14 +103,26 @@ class Holdings:
         todo = np.flatnonzero(np.minimum(na, nb) >= at_least)
         done_upto = np.zeros(len(a), dtype=np.int64)
         found = np.zeros(len(a), dtype=np.int64)
+        keys = self._keys() if len(todo) else self.h_grp
         width = 8
         while len(todo):
-            todo = self._probe(x, y, todo, done_upto, found, width, budget, at_least)
+            todo = self._probe(keys, x, y, todo, done_upto, found, width, budget, at_least)
             width *= 8
         return found >= at_least
 
+    def _keys(self) -> np.ndarray:
+        """``account * groups + group`` of every holding row, ascending (rows are sorted by
+        account, then group): one sorted array in which a single ``searchsorted`` answers
+        "does account ``y`` hold group ``g``" for all probes at once. Made per
+        :meth:`share` call and dropped after it (8 bytes per row of this one kind)."""
+        owner = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(self.h_ptr))
+        owner *= max(self.groups, 1)
+        owner += self.h_grp
+        return owner
+
     def _probe(
         self,
+        keys: np.ndarray,
         x: np.ndarray,
         y: np.ndarray,
         todo: np.ndarray,
@@ -122,7 +134,7 @@ class Holdings:
     ) -> np.ndarray:
         """Probe up to ``width`` more groups of ``x[i]`` among ``y[i]``'s for each ``i`` in
         ``todo``; count the common ones in ``found``; return the pairs still undecided (short
-        of ``at_least`` with groups left to probe)."""
+        of ``at_least`` with groups left to probe). ``keys``: :meth:`_keys`."""
         left = []
         for part in np.array_split(todo, max(1, -(-len(todo) * width // budget))):
             xs = x[part]
@@ -131,9 +143,7 @@ class Holdings:
             rows = np.repeat(np.arange(len(part)), count)
             step = np.arange(len(rows), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
             grp = self.h_grp[np.repeat(start, count) + step]
-            ys = y[part][rows]
-            lo, hi = self.h_ptr[ys], self.h_ptr[ys + 1]
-            hit = _contains(self.h_grp, lo, hi, grp)
+            hit = _contains(keys, y[part][rows] * max(self.groups, 1) + grp)
             found[part] += np.bincount(rows[hit], minlength=len(part))
             done_upto[part] += count
             rest = self.h_ptr[xs] + done_upto[part] < self.h_ptr[xs + 1]
@@ -156,23 +166,13 @@ def run_starts(ordered: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
 
 
-def _contains(
-    sorted_runs: np.ndarray, lo: np.ndarray, hi: np.ndarray, value: np.ndarray
-) -> np.ndarray:
-    """Whether ``value[i]`` is in ``sorted_runs[lo[i]:hi[i]]`` (each run sorted): a binary
-    search per row, vectorised."""
-    left, right = lo.copy(), hi.copy()
-    while True:
-        active = left < right
-        if not active.any():
-            break
-        mid = (left + right) // 2
-        probe = np.where(active, sorted_runs[np.minimum(mid, len(sorted_runs) - 1)], 0)
-        less = active & (probe < value)
-        left = np.where(less, mid + 1, left)
-        right = np.where(active & ~less, mid, right)
-    found = left < hi
-    found[found] = sorted_runs[left[found]] == value[found]
+def _contains(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Whether each of ``wanted`` is in the ascending array ``keys``. (A binary search per
+    row over the account's own run of groups, vectorised step by step, cost 0.54 of
+    linking's 0.63 CPU s on the demo log; one ``searchsorted`` gives the same answers.)"""
+    pos = np.searchsorted(keys, wanted)
+    found = pos < len(keys)
+    found[found] = keys[pos[found]] == wanted[found]
     return found
 
 
