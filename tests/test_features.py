@@ -1,14 +1,35 @@
 """Per-account aggregates: the values on a hand-built log, and portability of the SQL."""
 
+from pathlib import Path
+from typing import Any
+
+import duckdb
 import pytest
 import sqlglot
 
 from builders import casual_user, cot_harvester, hydra, record, write_log
 from distillwatch.features import group_features, prepare_events
+from distillwatch.features.aggregates import AGGREGATES, WINDOW_COLUMNS
 from distillwatch.features.keys import keys_query
-from distillwatch.features.sql import accounts_query, events_query, peak_rate_query, transpile
+from distillwatch.features.sql import (
+    accounts_query,
+    events_query,
+    peak_rate_query,
+    transpile,
+    windows_query,
+)
 from distillwatch.scan import connect
 from distillwatch.scan.enrich import enrich
+
+
+def _events(tmp: Path, records: list[dict[str, Any]]) -> duckdb.DuckDBPyConnection:
+    """A connection with the ``events`` tables of ``records`` (enriched as scan does)."""
+    log = write_log(tmp / "log.jsonl", records)
+    enrich([log], tmp / "e.parquet", tmp / "q.jsonl", exclude=tmp / "none")
+    con = connect()
+    con.execute(f"CREATE VIEW enriched AS SELECT * FROM read_parquet('{tmp / 'e.parquet'}')")
+    prepare_events(con)
+    return con
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +46,7 @@ def features(tmp_path_factory: pytest.TempPathFactory):
         )
         for i in range(50)
     ]
-    log = write_log(tmp / "log.jsonl", records)
-    enrich([log], tmp / "e.parquet", tmp / "q.jsonl", exclude=tmp / "none")
-    con = connect()
-    con.execute(f"CREATE VIEW enriched AS SELECT * FROM read_parquet('{tmp / 'e.parquet'}')")
-    prepare_events(con)
-    frame = group_features(con)
+    frame = group_features(_events(tmp, records))
     return {row["account_id"]: row for row in frame.iter_rows(named=True)}
 
 
@@ -65,7 +81,9 @@ def test_infrastructure(features) -> None:
 
 @pytest.mark.parametrize("dialect", ["spark", "bigquery", "snowflake"])
 def test_queries_transpile(dialect: str) -> None:
-    for query in (events_query("enriched"), accounts_query(), peak_rate_query(), keys_query()):
+    queries = (events_query("enriched"), accounts_query(), peak_rate_query(), keys_query())
+    windowed = (windows_query(), accounts_query(source="event_windows", windowed=True))
+    for query in (*queries, *windowed):
         sql = transpile(query, dialect)
         assert sqlglot.parse_one(sql, read=dialect) is not None
 
@@ -74,6 +92,38 @@ def test_features_are_one_pass_over_events() -> None:
     parsed = sqlglot.parse_one(accounts_query(), read="duckdb")
     tables = {t.name for t in parsed.find_all(sqlglot.exp.Table)}
     assert tables == {"events"}
+
+
+def test_windowed_aggregates_equal_one_pass_over_events_with_their_windows(tmp_path) -> None:
+    """The windows sit in a narrow table of their own (``event_windows``, for speed); the
+    features are those of the one query over every event with its window columns."""
+    records = [
+        record(
+            f"a{i % 3}",
+            i,
+            f"task {i}",
+            (i // 6 * 7919) % 4000 * 1.0,  # each account: pairs of requests at one time
+            model="model-b" if i % 4 == 0 and i > 40 else "model-a",
+        )
+        for i in range(120)
+    ]
+    records += [record("late", i, "hi", 200_000.0 + i, model="model-c") for i in range(12)]
+    records += [record("nomodel", i, "hi", 3.0 * i, model=None) for i in range(6)]
+    con = _events(tmp_path, records)
+    got = group_features(con)
+    window = ", ".join(f"{expr} AS {name}" for name, expr in WINDOW_COLUMNS.items())
+    con.execute(f"CREATE TEMP VIEW wide AS SELECT *, {window} FROM events")
+    cols = ", ".join(f"{a.sql} AS {a.name}" for a in AGGREGATES)
+    want = con.sql(f"SELECT account_id, {cols} FROM wide GROUP BY account_id").pl()
+    want = want.sort("account_id")
+    assert got.columns[: len(want.columns)] == want.columns
+    assert got.height == want.height == 5
+    for name in want.columns:
+        if want[name].dtype.is_float():
+            assert got[name].to_list() == pytest.approx(want[name].to_list(), nan_ok=True), name
+        else:
+            assert got[name].to_list() == want[name].to_list(), name
+    assert want["new_model_share"].max() > 0
 
 
 def test_wrapper_frames_count_frames_over_unrelated_tasks() -> None:

@@ -15,6 +15,7 @@ import polars as pl
 from distillwatch.features.aggregates import AGGREGATES, FRAME_WORDS, PROFILES, Aggregate
 from distillwatch.features.keys import keys_query
 from distillwatch.features.sql import (
+    WINDOWS,
     accounts_query,
     events_query,
     frames_query,
@@ -22,6 +23,7 @@ from distillwatch.features.sql import (
     profile_query,
     recurrence_query,
     replay_query,
+    windows_query,
 )
 
 __all__ = [
@@ -68,10 +70,12 @@ _EVENT_INPUTS = (
 
 
 def prepare_events(con: duckdb.DuckDBPyConnection, source: str = "enriched") -> None:
-    """Materialise the ``events`` table (one row per request, derived columns added)."""
+    """Materialise the ``events`` table (one row per request, derived columns added) and
+    the narrow ``event_windows`` table beside it (the columns that read other events)."""
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"CREATE OR REPLACE TEMP VIEW events_in AS SELECT {_EVENT_INPUTS} FROM {source}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE events AS {events_query('events_in')}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {WINDOWS} AS {windows_query('events')}")
 
 
 def _profile(
@@ -86,10 +90,18 @@ def _profile(
 
 
 def group_features(
-    con: duckdb.DuckDBPyConnection, group: str = "account_id", source: str = "events"
+    con: duckdb.DuckDBPyConnection,
+    group: str = "account_id",
+    source: str = "events",
+    windows: str = WINDOWS,
 ) -> pl.DataFrame:
-    """Every feature, one row per ``group`` value, sorted by it."""
+    """Every feature, one row per ``group`` value, sorted by it. ``windows``: the
+    ``event_windows`` rows of the same events (a view carrying ``group`` when it is not
+    ``account_id``)."""
     frame = con.sql(accounts_query(group, source)).pl()
+    windowed = con.sql(accounts_query(group, windows, windowed=True)).pl()
+    # the aggregates in their declared order, as one query once gave them
+    frame = frame.join(windowed, on=group, how="left").select(group, *(a.name for a in AGGREGATES))
     frame = frame.join(con.sql(peak_rate_query(group, source)).pl(), on=group, how="left")
     frame = frame.join(con.sql(frames_query(group, source)).pl(), on=group, how="left")
     frame = frame.join(con.sql(replay_query(group, source)).pl(), on=group, how="left")

@@ -13,11 +13,14 @@ from distillwatch.features.aggregates import (
     AGGREGATES,
     EVENT_COLUMNS,
     PROFILES,
+    WINDOW_COLUMNS,
     WRAPPER_MIN_BITS,
     WRAPPER_MIN_REQUESTS,
 )
 
 SOURCE = "enriched"
+#: The narrow table of the columns that need other events (``prepare_events`` makes it).
+WINDOWS = "event_windows"
 
 
 def events_query(source: str = SOURCE) -> str:
@@ -26,13 +29,25 @@ def events_query(source: str = SOURCE) -> str:
     return f"SELECT *,\n  {derived}\nFROM {source}"
 
 
-def accounts_query(group: str = "account_id", source: str = "events") -> str:
-    """One ``GROUP BY`` over the events: every aggregate in one pass.
+def windows_query(source: str = "events") -> str:
+    """The ``event_windows`` rows: per event, its account, time and :data:`WINDOW_COLUMNS`
+    (only these few columns go through the windows' sorts)."""
+    derived = ",\n  ".join(f"{expr} AS {name}" for name, expr in WINDOW_COLUMNS.items())
+    return f"SELECT account_id, epoch_s,\n  {derived}\nFROM {source}"
+
+
+def accounts_query(
+    group: str = "account_id", source: str = "events", windowed: bool = False
+) -> str:
+    """One ``GROUP BY`` over the events: every aggregate of one table in one pass -- the
+    ``events`` table's, or with ``windowed`` those of ``event_windows`` (``source`` is then
+    that table, or a view of it that carries ``group``).
 
     ``group`` is ``account_id`` for accounts; a campaign is judged by the same aggregates
     grouped by ``campaign_id`` over a view that carries it.
     """
-    cols = ",\n  ".join(f"{a.sql} AS {a.name}" for a in AGGREGATES)
+    mine = [a for a in AGGREGATES if a.windowed == windowed]
+    cols = ",\n  ".join(f"{a.sql} AS {a.name}" for a in mine)
     return f"SELECT {group},\n  {cols}\nFROM {source}\nGROUP BY {group}"
 
 

@@ -29,6 +29,7 @@ from distillwatch.detect.score import (
 )
 from distillwatch.features import group_features, prepare_events
 from distillwatch.features.keys import link_key_ids
+from distillwatch.features.sql import WINDOWS
 from distillwatch.ingest import Dialect, IngestSummary
 from distillwatch.ingest.stream import ProgressCallback
 from distillwatch.scan.enrich import enrich_into
@@ -144,12 +145,13 @@ def cluster_features(con: duckdb.DuckDBPyConnection, links: Links) -> pl.DataFra
         schema={"account_id": pl.String, "component": pl.Int64},
     )
     con.register("membership", membership.to_arrow())
-    con.execute(
-        "CREATE TEMP VIEW events_c AS SELECT e.*, m.component FROM events e "
-        "JOIN membership m USING (account_id) WHERE m.component IN "
-        "(SELECT component FROM membership GROUP BY component HAVING count(*) >= 2)"
-    )
-    return group_features(con, group="component", source="events_c")
+    for table, view in (("events", "events_c"), (WINDOWS, f"{WINDOWS}_c")):
+        con.execute(
+            f"CREATE TEMP VIEW {view} AS SELECT e.*, m.component FROM {table} e "
+            "JOIN membership m USING (account_id) WHERE m.component IN "
+            "(SELECT component FROM membership GROUP BY component HAVING count(*) >= 2)"
+        )
+    return group_features(con, group="component", source="events_c", windows=f"{WINDOWS}_c")
 
 
 def detect_enriched(
