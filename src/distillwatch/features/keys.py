@@ -17,25 +17,28 @@ from typing import Any
 
 import polars as pl
 
-#: kind -> SQL expression over the ``events`` table (cast to a string).
-KEY_EXPRESSIONS: dict[str, str] = {
+#: kind -> the column of the ``events`` table that holds its values (read as strings).
+KEY_COLUMNS: dict[str, str] = {
     "payment_fingerprint": "payment_fingerprint",
     "organisation": "org_id",
     "ip_prefix": "ip24",
     "user_agent": "user_agent",
     "email_domain": "email_domain",
-    "template": "CAST(template_id AS VARCHAR)",
-    "sketch": "CAST(lsh_0 AS VARCHAR)",
+    "template": "template_id",
+    "sketch": "lsh_0",
 }
 #: The kinds in the order :func:`link_key_ids` numbers them.
-KEY_KINDS: tuple[str, ...] = tuple(KEY_EXPRESSIONS)
+KEY_KINDS: tuple[str, ...] = tuple(KEY_COLUMNS)
 
 
 def _union(kind_column: Any) -> str:
+    """Each kind's distinct ``(account_id, kind, value)`` rows, the value as a string: made
+    distinct first and cast after (the template and sketch ids are numbers: casting every
+    event's and grouping the strings cost a quarter of the query)."""
     return "\nUNION ALL\n".join(
-        f"SELECT DISTINCT account_id, {kind_column(i, kind)} AS kind, {expr} AS value "
-        f"FROM events WHERE {expr} IS NOT NULL"
-        for i, (kind, expr) in enumerate(KEY_EXPRESSIONS.items())
+        f"SELECT account_id, {kind_column(i, kind)} AS kind, CAST({column} AS VARCHAR) AS value "
+        f"FROM (SELECT DISTINCT account_id, {column} FROM events WHERE {column} IS NOT NULL)"
+        for i, (kind, column) in enumerate(KEY_COLUMNS.items())
     )
 
 
