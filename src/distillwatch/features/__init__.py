@@ -112,7 +112,7 @@ def group_features(
     frame = frame.join(con.sql(frames_query(group, source)).pl(), on=group, how="left")
     frame = frame.join(con.sql(replay_query(group, source)).pl(), on=group, how="left")
     # a group's prefixes come back to the same account, or not at all (``recurrence_query``)
-    recurrence = recurrence_query(group, source, member="account_id")
+    recurrence = recurrence_query(group, source, member="account_id", day="day")
     frame = frame.join(con.sql(recurrence).pl(), on=group, how="left")
     frame = frame.with_columns(
         pl.col("wrapper_frames", "wrapper_requests", "replayed_share").fill_null(0)

@@ -35,6 +35,7 @@ def _share(condition: str) -> str:
 EVENT_COLUMNS: dict[str, str] = {
     "epoch_s": "epoch(ts)",
     "hour_bucket": "date_trunc('hour', ts)",
+    "day": "date_trunc('day', ts)",
     "hour_of_day": "hour(ts)",
     "ip24": (
         "CASE WHEN ip LIKE '%.%' THEN regexp_extract(ip, '^(\\d+\\.\\d+\\.\\d+)\\.', 1) "

@@ -105,7 +105,10 @@ RECURRENCE_WAIT_DAYS = 2
 
 
 def recurrence_query(
-    group: str = "account_id", source: str = "events", member: str | None = None
+    group: str = "account_id",
+    source: str = "events",
+    member: str | None = None,
+    day: str = "date_trunc('day', ts)",
 ) -> str:
     """Per group: of its /24 prefixes that have had a whole later day to come back (see
     :data:`RECURRENCE_WAIT_DAYS`), the share seen again on a later day (null when none had the
@@ -119,8 +122,10 @@ def recurrence_query(
     through other accounts. Pooled, one proxy pool's exits handed to two accounts of a hydra
     on different days read as "came back" -- a big pool's /24s are drawn again across forty
     accounts -- and hid a group whose every member hops through fresh exits (tune draw 0:
-    0.50 pooled, 0.0 member by member)."""
-    day = "date_trunc('day', ts)"
+    0.50 pooled, 0.0 member by member).
+
+    ``day``: the UTC day of a request (the ``events`` table has it as a column, ``day``:
+    computed there once instead of three times here, 0.2 CPU s on make demo's log)."""
     keys = group if member is None or member == group else f"{group}, {member}"
     eligible = f"p.first_day + INTERVAL {RECURRENCE_WAIT_DAYS} DAY <= l.last_day"
     return (
