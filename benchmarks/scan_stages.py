@@ -181,7 +181,8 @@ def profile(log: str, rows: int | None = None, detect: bool = True) -> dict[str,
 
 def _detect(stages: Stages, enriched: Path, out_dir: Path, log: str) -> list[Any]:
     """``scan.detect_enriched``, step by step (kept in step with it by hand)."""
-    from distillwatch.detect.link import link_accounts
+    from distillwatch.detect.link import LinkConfig, link_accounts
+    from distillwatch.detect.newcomers import with_newcomer_agents
     from distillwatch.detect.score import DEFAULT_THRESHOLD, score, with_component_size
     from distillwatch.features import group_features, prepare_events
     from distillwatch.features.keys import link_key_ids
@@ -195,8 +196,14 @@ def _detect(stages: Stages, enriched: Path, out_dir: Path, log: str) -> list[Any
     stages.run("prepare events (DuckDB)", lambda: prepare_events(con))
     accounts = stages.run("group features, accounts (DuckDB)", lambda: group_features(con))
     keys = stages.run("link keys (DuckDB)", lambda: link_key_ids(con))
+    config = LinkConfig()
+    keys = stages.run(
+        "newcomer agents (detect.newcomers)",
+        lambda: with_newcomer_agents(keys, accounts, config.cap(accounts.height)),
+    )
     links = stages.run(
-        "linking (detect.link)", lambda: link_accounts(accounts["account_id"].to_list(), keys)
+        "linking (detect.link)",
+        lambda: link_accounts(accounts["account_id"].to_list(), keys, config),
     )
     accounts = with_component_size(accounts, links)
 
