@@ -12,7 +12,9 @@ makes it look absent for the duration of the import, the way Python documents it
 
 What is lost in that process: igraph's plotting (``igraph.plot``) and LightGBM's
 scikit-learn estimators (``LGBMClassifier``); ``lightgbm.train`` and ``Booster`` are the same.
-A companion already imported is never hidden: the library then gets it as before.
+A companion already imported is never hidden: the library then gets it as before. Meant for
+module import time: while the block runs, another thread importing the companion would be
+refused too.
 """
 
 from __future__ import annotations
