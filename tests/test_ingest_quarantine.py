@@ -60,6 +60,7 @@ BAD: dict[str, tuple[Change | bytes, str, str | None]] = {
     "response text not string": ({"response": {"text": 5}}, "wrong_type", "response.text"),
     "ip not string": ({"ip": 1234}, "wrong_type", "ip"),
     "latency negative": ({"latency_ms": -3}, "bad_value", "latency_ms"),
+    "account_id too long": ({"account_id": "a" * 257}, "too_long", "account_id"),
 }
 
 

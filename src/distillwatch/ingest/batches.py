@@ -17,6 +17,7 @@ import orjson
 import pyarrow as pa
 
 from distillwatch.ingest import fast
+from distillwatch.ingest.limits import cut_texts
 from distillwatch.ingest.normalize import Row, flatten
 from distillwatch.ingest.quarantine import Quarantined, quarantined
 from distillwatch.ingest.validate import InvalidRecord, Reason, country_code, timestamp_us
@@ -175,7 +176,9 @@ def with_derived(batch: pa.RecordBatch, derive: Derive) -> pa.RecordBatch:
 
 
 def process_chunk(chunk: Chunk, derive: Derive | None = None) -> ChunkResult:
-    """Parse, check and flatten every record of a chunk, then run ``derive`` on the rows.
+    """Parse, check and flatten every record of a chunk, then run ``derive`` on the rows
+    and cut prompt texts over ``limits.TEXT_MAX`` characters (after ``derive``: the signals
+    see them whole).
 
     The cyclic garbage collector is paused while parsing: it allocates hundreds of thousands
     of dicts and lists, none of them in cycles, and each allocation burst would otherwise
@@ -196,11 +199,13 @@ def process_chunk(chunk: Chunk, derive: Derive | None = None) -> ChunkResult:
     finally:
         if was_enabled:
             gc.enable()
-    if derive is None:
+    # the signals read whole prompts; what is kept of them after is bounded (ingest/limits.py)
+    batch = cut_texts(result.batch if derive is None else with_derived(result.batch, derive))
+    if batch is result.batch:
         return result
     return ChunkResult(
         result.source,
-        with_derived(result.batch, derive),
+        batch,
         result.problems,
         result.lines,
         result.passed_over,

@@ -37,6 +37,7 @@ import pyarrow as pa
 from msgspec import Meta, Raw, Struct
 
 from distillwatch._native import load
+from distillwatch.ingest.limits import ACCOUNT_ID_MAX, CUT_LIMITS
 from distillwatch.ingest.normalize import Row
 from distillwatch.ingest.validate import ASN_MAX, INT32_MAX, INT64_MAX, country_code, timestamp_us
 
@@ -44,7 +45,19 @@ _Count = Annotated[int, Meta(ge=0, le=INT64_MAX)]
 _Positive32 = Annotated[int, Meta(ge=1, le=INT32_MAX)]
 _Count32 = Annotated[int, Meta(ge=0, le=INT32_MAX)]
 _NonNegative = Annotated[float, Meta(ge=0.0)]
-_Id = Annotated[str, Meta(min_length=1)]
+# Strings within their limits (``ingest/limits.py``): a longer one fails the decoder and
+# sends its line to the per-line path, which cuts it (or, for ``account_id``, quarantines it).
+_AccountId = Annotated[str, Meta(min_length=1, max_length=ACCOUNT_ID_MAX)]
+_RequestId = Annotated[str, Meta(min_length=1, max_length=CUT_LIMITS["request_id"])]
+_KeyId = Annotated[str, Meta(max_length=CUT_LIMITS["key_id"])]
+_OrgId = Annotated[str, Meta(max_length=CUT_LIMITS["org_id"])]
+_Ip = Annotated[str, Meta(max_length=CUT_LIMITS["ip"])]
+_UserAgent = Annotated[str, Meta(max_length=CUT_LIMITS["user_agent"])]
+_Fingerprint = Annotated[str, Meta(max_length=CUT_LIMITS["payment_fingerprint"])]
+_Domain = Annotated[str, Meta(max_length=CUT_LIMITS["email_domain"])]
+_Model = Annotated[str, Meta(max_length=CUT_LIMITS["model"])]
+_Effort = Annotated[str, Meta(max_length=CUT_LIMITS["params.reasoning_effort"])]
+_FinishReason = Annotated[str, Meta(max_length=CUT_LIMITS["response.finish_reason"])]
 
 
 class Part(Struct, gc=False):
@@ -71,12 +84,12 @@ class Params(Struct, gc=False):
     logprobs: bool | None = None
     top_logprobs: _Count32 | None = None
     stream: bool | None = None
-    reasoning_effort: str | None = None
+    reasoning_effort: _Effort | None = None
 
 
 class Response(Struct, gc=False):
     text: str | None = None
-    finish_reason: str | None = None
+    finish_reason: _FinishReason | None = None
     tool_calls: list[Raw] | None = None
 
 
@@ -90,18 +103,18 @@ class Record(Struct, gc=False):
     """A traffic log v1 record as the fast path reads it (unknown fields are skipped)."""
 
     ts: str | int | float
-    account_id: _Id
-    request_id: _Id
-    key_id: str | None = None
-    org_id: str | None = None
-    ip: str | None = None
-    user_agent: str | None = None
+    account_id: _AccountId
+    request_id: _RequestId
+    key_id: _KeyId | None = None
+    org_id: _OrgId | None = None
+    ip: _Ip | None = None
+    user_agent: _UserAgent | None = None
     country: str | None = None
     asn: Annotated[int, Meta(ge=0, le=ASN_MAX)] | None = None
     account_created: str | int | float | None = None
-    payment_fingerprint: str | None = None
-    email_domain: str | None = None
-    model: str | None = None
+    payment_fingerprint: _Fingerprint | None = None
+    email_domain: _Domain | None = None
+    model: _Model | None = None
     endpoint: Literal["chat", "completion", "responses", "embedding"] | None = None
     system: Content = None
     messages: list[Message] | None = None

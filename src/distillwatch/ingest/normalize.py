@@ -18,12 +18,15 @@ How nested fields become columns, so later stages know what they are reading:
 * ``n_tools`` is 0 when ``tools`` is absent: no tools were offered.
 * ``response_chars`` is ``len(response.text)`` in code points; ``n_tool_calls`` is null when there
   is no ``response`` and 0 when a response has no tool calls.
+* identifiers longer than their limit (``ingest/limits.py``) are cut to it, with a marker; an
+  over-long ``account_id`` rejects the record (``too_long``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from distillwatch.ingest.limits import ACCOUNT_ID_MAX, bounded
 from distillwatch.ingest.validate import (
     ASN_MAX,
     INT32_MAX,
@@ -41,6 +44,7 @@ from distillwatch.ingest.validate import (
     optional_str,
     required_id,
     timestamp_us,
+    too_long,
     wrong_type,
 )
 from distillwatch.schema import ENDPOINTS
@@ -117,7 +121,9 @@ def flatten(record: Any) -> Row:
         raise InvalidRecord(Reason.MISSING_FIELD, "ts", "ts is missing or empty")
     ts_us = timestamp_us(ts, "ts")
     account_id = required_id(get("account_id"), "account_id")
-    request_id = required_id(get("request_id"), "request_id")
+    if len(account_id) > ACCOUNT_ID_MAX:
+        raise too_long("account_id", len(account_id), ACCOUNT_ID_MAX)
+    request_id = bounded(required_id(get("request_id"), "request_id"), "request_id")
 
     created = get("account_created")
     created_us = None if created is None else timestamp_us(created, "account_created")
@@ -181,16 +187,16 @@ def flatten(record: Any) -> Row:
         ts_us,
         account_id,
         request_id,
-        optional_id(get("key_id"), "key_id"),
-        optional_id(get("org_id"), "org_id"),
-        ip,
-        agent,
+        bounded(optional_id(get("key_id"), "key_id"), "key_id"),
+        bounded(optional_id(get("org_id"), "org_id"), "org_id"),
+        bounded(ip, "ip"),
+        bounded(agent, "user_agent"),
         country_code(get("country")),
         optional_int(get("asn"), "asn", 0, ASN_MAX),
         created_us,
-        fingerprint,
-        domain,
-        model,
+        bounded(fingerprint, "payment_fingerprint"),
+        bounded(domain, "email_domain"),
+        bounded(model, "model"),
         enum_value(get("endpoint"), "endpoint", ENDPOINTS),
         system_prompt,
         last_user,
@@ -206,9 +212,9 @@ def flatten(record: Any) -> Row:
         optional_bool(pget("logprobs"), "params.logprobs"),
         optional_int(pget("top_logprobs"), "params.top_logprobs", 0, INT32_MAX),
         optional_bool(pget("stream"), "params.stream"),
-        effort,
+        bounded(effort, "params.reasoning_effort"),
         None if text is None else len(text),
-        finish_reason,
+        bounded(finish_reason, "response.finish_reason"),
         None if response is None else (0 if calls is None else len(calls)),
         optional_int(uget("input_tokens"), "usage.input_tokens"),
         optional_int(uget("output_tokens"), "usage.output_tokens"),

@@ -16,7 +16,10 @@ What is fatal to a record and what is tolerated (the JSON Schema in
   seconds would silently put the request thousands of years in the future; a field of the wrong
   JSON type (``asn`` not an integer, ``messages`` not a list, ``params.n`` not an integer, ...);
   a value outside its domain (``endpoint`` not in the enum, ``country`` not two letters,
-  ``status`` not 100..599, negative token counts, integers too large for their column).
+  ``status`` not 100..599, negative token counts, integers too large for their column);
+  an ``account_id`` over :data:`limits.ACCOUNT_ID_MAX` characters (``too_long``).
+* cut, not fatal: identifiers over their limit in ``ingest/limits.py`` (``user_agent``,
+  ``request_id``, ``model``, ...) keep their head and a marker with their length and digest.
 * tolerated: unknown fields anywhere (ignored; the raw line stays reachable through
   ``source_file``/``source_line``); a timestamp without an offset (read as UTC); a lowercase
   country (upper-cased); an empty country (null); integer ids (stored as decimal strings);
@@ -43,6 +46,7 @@ class Reason(StrEnum):
     BAD_TIMESTAMP = "bad_timestamp"
     WRONG_TYPE = "wrong_type"
     BAD_VALUE = "bad_value"
+    TOO_LONG = "too_long"
 
 
 class InvalidRecord(Exception):
@@ -97,6 +101,15 @@ def wrong_type(field: str, expected: str, value: object) -> InvalidRecord:
 def bad_value(field: str, detail: str) -> InvalidRecord:
     """The error for a field of the right type but outside its domain."""
     return InvalidRecord(Reason.BAD_VALUE, field, f"{field} {detail}")
+
+
+def too_long(field: str, length: int, limit: int) -> InvalidRecord:
+    """The error for a value too long to be what its field names (``ingest/limits.py``)."""
+    return InvalidRecord(
+        Reason.TOO_LONG,
+        field,
+        f"{field} is {length:,} characters long, over its limit of {limit}: not an identifier",
+    )
 
 
 def timestamp_us(value: Any, field: str) -> int:

@@ -90,7 +90,8 @@ def frame_of(prompt: str | None) -> str | None:
     """The instruction frame of a prompt, as in ``features``: its first words, lower-cased."""
     if not prompt:
         return None
-    return " ".join(prompt.strip().split(" ")[:FRAME_WORDS]).lower()
+    # maxsplit: the same words without splitting the whole of a long prompt into a list
+    return " ".join(prompt.strip().split(" ", FRAME_WORDS)[:FRAME_WORDS]).lower()
 
 
 @dataclass

@@ -357,6 +357,7 @@ def enrich_records(records: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str,
     """Enriched rows of the valid records (in order) and a message per invalid one."""
     from distillwatch import signals
     from distillwatch.ingest.batches import rows_to_batch
+    from distillwatch.ingest.limits import cut_texts
     from distillwatch.ingest.normalize import check_record, flatten
 
     flat, problems = [], []
@@ -370,7 +371,7 @@ def enrich_records(records: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str,
         return [], problems
     batch = rows_to_batch(flat, list(range(len(flat))), "<online>")
     extra = signals.compute(batch).to_pylist()
-    rows = batch.to_pylist()
+    rows = cut_texts(batch).to_pylist()  # as process_chunk: signals first, on whole texts
     for row, more in zip(rows, extra, strict=True):
         row.update(more)
     return rows, problems
