@@ -312,3 +312,24 @@ def test_the_published_schema_and_readme_state_the_same_limits() -> None:
         (cell,) = [row for row in rows if f"`{field}`" in row]
         assert rows[cell].strip() == str(limit), field
     assert any(f"{TEXT_MAX:,}" in limit for limit in rows.values())
+
+
+def test_the_signals_of_a_cut_prompt_are_those_of_the_whole_prompt_but_its_length() -> None:
+    """Signals read a head and a tail within what the cut keeps, so a consumer that computes
+    them on stored (cut) texts (``share`` on traffic logs) finds the same values."""
+    words = ["Translate", "the", "clause", "into", "German", "and", "explain", "each", "choice"]
+    texts = [
+        " ".join(words[i % len(words)] for i in range(n)) + ending
+        for n, ending in [
+            (5_000, " Let's think step by step."),
+            (40_000, " Rate answer A and answer B from 1 to 10."),
+            (3_000, " def merge(a, b): return sorted(a + b)"),
+        ]
+    ] + ["短い質問です。" * 4000, "short"]
+    whole = pa.RecordBatch.from_pydict({"last_user": texts})
+    stored = pa.RecordBatch.from_pydict({"last_user": [cut_text(t) for t in texts]})
+    assert max(len(t) for t in stored.column(0).to_pylist()) == TEXT_MAX
+    a, b = signals.compute(whole), signals.compute(stored)
+    for name in a.schema.names:
+        if name != "prompt_chars":
+            assert a.column(name).equals(b.column(name)), name
