@@ -48,7 +48,20 @@ class ParquetChunk:
     batch: pa.RecordBatch
 
 
-Chunk: TypeAlias = "JsonlChunk | ParquetChunk | MappedChunk"
+@dataclass(frozen=True, slots=True)
+class LongLine:
+    """A JSON Lines line the reader skipped for being over ``limits.LINE_MAX_BYTES`` (or the
+    reader's ``max_line_bytes``): where it was, its length in bytes (newline not counted),
+    the limit, and its first bytes -- all that is kept of it (``readers._bounded_blocks``)."""
+
+    source: str
+    line: int
+    length: int
+    limit: int
+    head: bytes
+
+
+Chunk: TypeAlias = "JsonlChunk | ParquetChunk | MappedChunk | LongLine"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +159,16 @@ def _parse_jsonl_native(
     return ChunkResult(source, batch, problems, lines)
 
 
+def _long_line(chunk: LongLine) -> ChunkResult:
+    detail = (
+        f"line {chunk.line} of {chunk.source} is {chunk.length:,} bytes long, over the limit"
+        f" of {chunk.limit:,}: skipped unread (raw is its start)"
+    )
+    problem = InvalidRecord(Reason.LINE_TOO_LONG, None, detail)
+    problems = [quarantined(chunk.source, chunk.line, chunk.head, problem)]
+    return ChunkResult(chunk.source, rows_to_batch([], [], chunk.source), problems, 1)
+
+
 def _parse_parquet(chunk: ParquetChunk) -> ChunkResult:
     source = chunk.source
     rows: list[Row] = []
@@ -192,6 +215,8 @@ def process_chunk(chunk: Chunk, derive: Derive | None = None) -> ChunkResult:
             result = _parse_jsonl(chunk)
         elif isinstance(chunk, ParquetChunk):
             result = _parse_parquet(chunk)
+        elif isinstance(chunk, LongLine):
+            result = _long_line(chunk)
         else:  # a foreign log format: mapped to v1 first
             from distillwatch.ingest.formats.process import process_mapped
 

@@ -64,6 +64,18 @@ CUT_LIMITS: Final[dict[str, int]] = {
     "response.finish_reason": 64,
 }
 
+#: A JSON Lines line longer than this many bytes (its newline not counted) is not read: the
+#: reader skips to its newline keeping only its first :data:`LINE_HEAD_BYTES`, and
+#: quarantines it (reason ``line_too_long``); the lines after it are read as usual. The
+#: gateway refuses bodies over 8 MiB (``gateway/body.DEFAULT_LIMIT``) and keeps at most as
+#: much of a response, so a record it writes stays under ~17 MiB: 64 MiB is four times that,
+#: still low enough that a line at the limit costs the reader and its worker a few hundred MB
+#: (the line, its parsed record, its Arrow row), and far below Arrow's 2 GiB string offsets.
+#: ``read_chunks`` and ``RequestStream`` take ``max_line_bytes`` to set another one.
+LINE_MAX_BYTES: Final = 64 << 20
+#: How much of a skipped line its quarantine entry keeps (``raw`` is cut further).
+LINE_HEAD_BYTES: Final = 16_384
+
 #: Every limit, for the documentation and the tests.
 LIMITS: Final[dict[str, int]] = {"account_id": ACCOUNT_ID_MAX, **CUT_LIMITS}
 
@@ -133,6 +145,8 @@ __all__ = [
     "ACCOUNT_ID_MAX",
     "CUT_LIMITS",
     "LIMITS",
+    "LINE_HEAD_BYTES",
+    "LINE_MAX_BYTES",
     "TEXT_COLUMNS",
     "TEXT_MAX",
     "TEXT_TAIL",

@@ -17,16 +17,17 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import zstandard
 
 from distillwatch._native import load
-from distillwatch.ingest.batches import Chunk, JsonlChunk, ParquetChunk
+from distillwatch.ingest.batches import Chunk, JsonlChunk, LongLine, ParquetChunk
 from distillwatch.ingest.errors import IngestError
 from distillwatch.ingest.formats.process import MappedChunk
+from distillwatch.ingest.limits import LINE_HEAD_BYTES, LINE_MAX_BYTES
 from distillwatch.ingest.sources import Source, open_jsonl, open_raw, parquet_error
 
 _LINES = load("lines")
@@ -67,48 +68,120 @@ def _whole_lines(carry: bytes, block: bytes, end: int) -> bytes:
     return b"".join((carry, memoryview(block)[:end]))
 
 
+#: One read of a stream: ``step(carry)`` is ``(lines, carry, ended)`` as ``next_block`` of
+#: ``_native/blocks`` defines it.
+_Step = Callable[[bytes], tuple["bytes | None", bytes, bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Skipped:
+    """A line over the limit, read past: its length in bytes and its first bytes."""
+
+    length: int
+    head: bytes
+
+
+def _read_step(stream: BinaryIO, chunk_bytes: int) -> _Step:
+    """``next_block`` with ``read``: the definition of the native step."""
+
+    def step(carry: bytes) -> tuple[bytes | None, bytes, bool]:
+        block = stream.read(chunk_bytes)
+        if not block:
+            return None, carry, True
+        cut = block.rfind(b"\n")
+        if cut < 0:  # one line longer than a block: keep reading until it ends
+            return None, carry + block, False
+        return _whole_lines(carry, block, cut + 1), block[cut + 1 :], False
+
+    return step
+
+
+def _skip_line(stream: BinaryIO, carry: bytes, chunk_bytes: int) -> tuple[_Skipped, bytes]:
+    """Read past the line ``carry`` starts (no newline in it): the line's length and head,
+    and what follows its newline. Only one block is held at a time, whatever its length."""
+    head, length = carry[:LINE_HEAD_BYTES], len(carry)
+    while block := stream.read(chunk_bytes):
+        cut = block.find(b"\n")
+        if cut >= 0:
+            return _Skipped(length + cut, head), block[cut + 1 :]
+        length += len(block)
+    return _Skipped(length, head), b""
+
+
+def _bounded(
+    step: _Step, stream: BinaryIO, chunk_bytes: int, max_line_bytes: int | None
+) -> Iterator[bytes | _Skipped]:
+    """The blocks of whole lines ``step`` reads (the last one may lack its newline), each
+    line over ``max_line_bytes`` read past and handed on as a :class:`_Skipped` instead.
+
+    A line is only held while it is at most ``max_line_bytes`` long; ``chunk_bytes`` is at
+    most that, so a line over it is either the carry (caught as it grows past the limit) or
+    the first line of a block (its carry and the start of the block)."""
+    carry = b""  # the start of a line the next block ends (never holds a newline)
+    ended = False
+    while not ended:
+        before = len(carry)
+        lines, carry, ended = step(carry)
+        if lines is not None:
+            if max_line_bytes is not None and before + chunk_bytes > max_line_bytes:
+                first = lines.find(b"\n")
+                if first > max_line_bytes:
+                    yield _Skipped(first, lines[:LINE_HEAD_BYTES])
+                    lines = lines[first + 1 :]
+            if lines:
+                yield lines
+        elif max_line_bytes is not None and len(carry) > max_line_bytes:
+            skipped, rest = _skip_line(stream, carry, chunk_bytes)
+            yield skipped
+            cut = rest.rfind(b"\n") + 1
+            if cut:
+                yield rest[:cut]
+            carry = rest[cut:]
+    if carry:
+        yield carry
+
+
 def _blocks_by_read(stream: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
     """The stream in blocks of whole lines (the last one may lack its newline), ``read``
     ``chunk_bytes`` at a time: the definition of :func:`_blocks`."""
-    carry = b""  # the start of a line the next block ends (never holds a newline)
-    while True:
-        block = stream.read(chunk_bytes)
-        if not block:
-            break
-        cut = block.rfind(b"\n")
-        if cut < 0:  # one line longer than a block: keep reading until it ends
-            carry += block
-            continue
-        whole = _whole_lines(carry, block, cut + 1)
-        carry = block[cut + 1 :]
-        yield whole
-    if carry:
-        yield carry
+    for block in _bounded(_read_step(stream, chunk_bytes), stream, chunk_bytes, None):
+        assert isinstance(block, bytes)
+        yield block
 
 
-def _blocks(stream: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
+def _blocks(
+    stream: BinaryIO, chunk_bytes: int, max_line_bytes: int | None = None
+) -> Iterator[bytes | _Skipped]:
     """:func:`_blocks_by_read`, each block read in place into the ``bytes`` it is handed on
     as (``_native/blocks``: no join, one buffer per block) when the stream has ``readinto``
-    and the module is built (and not turned off with ``DISTILLWATCH_NATIVE=0``)."""
+    and the module is built (and not turned off with ``DISTILLWATCH_NATIVE=0``); lines
+    over ``max_line_bytes`` skipped (:func:`_bounded`)."""
     readinto = getattr(stream, "readinto", None)
     if _BLOCKS is None or readinto is None or os.environ.get("DISTILLWATCH_NATIVE", "1") == "0":
-        yield from _blocks_by_read(stream, chunk_bytes)
-        return
-    carry = b""
-    ended = False
-    while not ended:
-        lines, carry, ended = _BLOCKS.next_block(readinto, carry, chunk_bytes)
-        if lines is not None:
-            yield lines
-    if carry:
-        yield carry
+        step = _read_step(stream, chunk_bytes)
+    else:
+        native = _BLOCKS
+
+        def step(carry: bytes) -> tuple[bytes | None, bytes, bool]:
+            result: tuple[bytes | None, bytes, bool] = native.next_block(
+                readinto, carry, chunk_bytes
+            )
+            return result
+
+    yield from _bounded(step, stream, chunk_bytes, max_line_bytes)
 
 
-def _jsonl_chunks(source: Source, chunk_bytes: int) -> Iterator[Positioned]:
+def _jsonl_chunks(source: Source, chunk_bytes: int, max_line_bytes: int) -> Iterator[Positioned]:
     name = source.name
     line = 1
+    chunk_bytes = min(chunk_bytes, max_line_bytes)
     with open_jsonl(source) as (stream, raw):
-        for block in _blocks(stream, chunk_bytes):
+        for block in _blocks(stream, chunk_bytes, max_line_bytes):
+            if isinstance(block, _Skipped):
+                skipped = LongLine(name, line, block.length, max_line_bytes, block.head)
+                yield Positioned(skipped, raw.tell())
+                line += 1
+                continue
             yield Positioned(JsonlChunk(name, line, block), raw.tell())
             line += count_newlines(block)
 
@@ -128,9 +201,16 @@ def _parquet_chunks(source: Source, batch_rows: int) -> Iterator[Positioned]:
 
 
 def read_chunks(
-    source: Source, *, chunk_bytes: int = CHUNK_BYTES, parquet_rows: int = PARQUET_BATCH_ROWS
+    source: Source,
+    *,
+    chunk_bytes: int = CHUNK_BYTES,
+    parquet_rows: int = PARQUET_BATCH_ROWS,
+    max_line_bytes: int = LINE_MAX_BYTES,
 ) -> Iterator[Positioned]:
-    """The chunks of one source, in file order; a damaged file is an :class:`IngestError`."""
+    """The chunks of one source, in file order; a damaged file is an :class:`IngestError`.
+
+    A JSON Lines line over ``max_line_bytes`` is read past, never held whole, and handed on
+    as a :class:`~distillwatch.ingest.batches.LongLine` (quarantined by the worker)."""
     if source.format == "postgres":
         from distillwatch.ingest.remote.postgres import row_chunks
 
@@ -142,9 +222,12 @@ def read_chunks(
 
             yield from document_chunks(source, parquet_rows)
         elif source.dialect.native:
-            yield from _plain_chunks(source, chunk_bytes, parquet_rows)
+            yield from _plain_chunks(source, chunk_bytes, parquet_rows, max_line_bytes)
         else:
-            for positioned in _plain_chunks(source, chunk_bytes, parquet_rows):
+            for positioned in _plain_chunks(source, chunk_bytes, parquet_rows, max_line_bytes):
+                if isinstance(positioned.chunk, LongLine):  # quarantined before any mapping
+                    yield positioned
+                    continue
                 chunk = MappedChunk(positioned.chunk, source.dialect)  # type: ignore[arg-type]
                 yield Positioned(chunk, positioned.bytes_done)
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError) as exc:
@@ -155,7 +238,9 @@ def read_chunks(
         raise error from exc
 
 
-def _plain_chunks(source: Source, chunk_bytes: int, parquet_rows: int) -> Iterator[Positioned]:
+def _plain_chunks(
+    source: Source, chunk_bytes: int, parquet_rows: int, max_line_bytes: int
+) -> Iterator[Positioned]:
     if source.format == "parquet":
         return _parquet_chunks(source, parquet_rows)
-    return _jsonl_chunks(source, chunk_bytes)
+    return _jsonl_chunks(source, chunk_bytes, max_line_bytes)

@@ -20,6 +20,7 @@ from distillwatch.ingest import shared
 from distillwatch.ingest.batches import Chunk, ChunkResult, Derive, process_chunk
 from distillwatch.ingest.errors import IngestError
 from distillwatch.ingest.formats import Dialect
+from distillwatch.ingest.limits import LINE_MAX_BYTES
 from distillwatch.ingest.parallel import default_workers, ordered_map
 from distillwatch.ingest.quarantine import Quarantined
 from distillwatch.ingest.readers import CHUNK_BYTES, read_chunks
@@ -47,7 +48,8 @@ class RequestStream:
     the worker, and its columns are appended to the batches yielded. ``dialect`` is the log
     format of every input (``formats.Dialect``), or None to detect it per file; ``query`` is
     the SQL run on ``postgresql://`` inputs. ``warm`` names modules that ready a worker
-    (``parallel.ordered_map``).
+    (``parallel.ordered_map``). A JSON Lines line over ``max_line_bytes`` is read past and
+    quarantined (``line_too_long``, ``limits.LINE_MAX_BYTES``).
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class RequestStream:
         dialect: Dialect | None = None,
         query: str | None = None,
         warm: tuple[str, ...] = (),
+        max_line_bytes: int = LINE_MAX_BYTES,
     ) -> None:
         self.sources: list[Source]
         self.skipped: list[Skipped]
@@ -76,6 +79,7 @@ class RequestStream:
             workers = default_workers() if self.total_bytes >= PARALLEL_MIN_BYTES else 1
         self.workers = workers
         self.chunk_bytes = chunk_bytes
+        self.max_line_bytes = max_line_bytes
         self.derive = derive
         self.warm = warm
         self.tally = Tally()
@@ -85,7 +89,9 @@ class RequestStream:
         before = 0
         for source in self.sources:
             self.tally.start_file(source.name)
-            for positioned in read_chunks(source, chunk_bytes=self.chunk_bytes):
+            for positioned in read_chunks(
+                source, chunk_bytes=self.chunk_bytes, max_line_bytes=self.max_line_bytes
+            ):
                 self._offsets.append(before + positioned.bytes_done)
                 yield positioned.chunk
             before += source.size

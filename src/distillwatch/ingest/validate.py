@@ -47,6 +47,7 @@ class Reason(StrEnum):
     WRONG_TYPE = "wrong_type"
     BAD_VALUE = "bad_value"
     TOO_LONG = "too_long"
+    LINE_TOO_LONG = "line_too_long"
 
 
 class InvalidRecord(Exception):
