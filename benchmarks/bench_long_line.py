@@ -5,9 +5,10 @@
 
 The log is ``--base`` (e.g. ``distillwatch simulate --accounts 200 --days 1 --seed 5``)
 with, in its middle, one request whose last user message is padded to ``--mb`` MB: one line
-of that many bytes, written zstd-compressed. ``distillwatch scan`` runs on it in a fresh
-child process (``bench_oversized_fields.run``: CPU seconds and peak RSS of its process
-tree); ``--pythonpath`` runs another checkout's code (a worktree of the commit before).
+of that many bytes, written zstd-compressed (``--mb 0``: the base log as it is).
+``distillwatch scan`` runs on it in a fresh child process (``bench_oversized_fields.run``:
+CPU seconds and peak RSS of its process tree); ``--pythonpath`` runs another checkout's
+code (a worktree of the commit before).
 It prints the figures and what the scan made of the line (quarantine entries by reason, the
 line's place). Figures: ``results/oversized-fields.md``.
 """
@@ -50,7 +51,7 @@ def main() -> None:
     parser.add_argument("--max-rss-gb", type=float, default=6.0)
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    log = args.work / f"huge-{args.mb}.jsonl.zst"
+    log = args.base if args.mb == 0 else args.work / f"huge-{args.mb}.jsonl.zst"
     if not log.exists():
         print("huge line at", build(args.base, log, args.mb))
     if args.pythonpath:

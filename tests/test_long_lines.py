@@ -20,8 +20,12 @@ import pytest
 import zstandard
 
 from distillwatch.ingest import RequestStream, readers
+from distillwatch.ingest.batches import LongLine, process_chunk
 from distillwatch.ingest.limits import LINE_HEAD_BYTES, LINE_MAX_BYTES
 from distillwatch.ingest.quarantine import Quarantined
+from distillwatch.ingest.sources import discover
+from distillwatch.scan.spark.splits import Split
+from distillwatch.scan.spark.tasks import split_chunks
 
 LIMIT = 1 << 20
 HUGE = 3 << 20
@@ -104,3 +108,18 @@ def test_the_skipped_line_keeps_only_its_head() -> None:
     [skipped] = [b for b in blocks if isinstance(b, readers._Skipped)]
     assert skipped.length == length and len(skipped.head) == LINE_HEAD_BYTES
     assert LINE_MAX_BYTES == 64 << 20
+
+
+def test_a_spark_split_skips_the_line_as_ingest_does(tmp_path: Path) -> None:
+    data, line, length = log_bytes(before=5, after=5)
+    path = write(tmp_path / "log.jsonl", data)
+    [source], _ = discover([path])
+    start = data.index(b"\n") + 1  # the split after the first line (numbered from 2)
+    split = Split(index=1, source=source, start=start, end=len(data), first_line=2)
+    chunks = list(split_chunks(split, chunk_bytes=64 << 10, max_line_bytes=LIMIT))
+    long = [chunk for chunk in chunks if isinstance(chunk, LongLine)]
+    assert [(c.line, c.length) for c in long] == [(line, length)]
+    results = [process_chunk(chunk) for chunk in chunks]
+    ids = [rid for r in results for rid in r.batch.column("request_id").to_pylist()]
+    assert ids == [f"r{i}" for i in range(1, 11) if i != 5]
+    assert [p.reason for r in results for p in r.problems] == ["line_too_long"]

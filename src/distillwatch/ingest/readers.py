@@ -171,19 +171,26 @@ def _blocks(
     yield from _bounded(step, stream, chunk_bytes, max_line_bytes)
 
 
-def _jsonl_chunks(source: Source, chunk_bytes: int, max_line_bytes: int) -> Iterator[Positioned]:
-    name = source.name
-    line = 1
+def line_chunks(
+    stream: BinaryIO, name: str, first_line: int, chunk_bytes: int, max_line_bytes: int
+) -> Iterator[JsonlChunk | LongLine]:
+    """The chunks of JSON Lines ``stream`` (its first line numbered ``first_line``): blocks
+    of whole lines, and each line over ``max_line_bytes`` as a :class:`LongLine`."""
+    line = first_line
     chunk_bytes = min(chunk_bytes, max_line_bytes)
-    with open_jsonl(source) as (stream, raw):
-        for block in _blocks(stream, chunk_bytes, max_line_bytes):
-            if isinstance(block, _Skipped):
-                skipped = LongLine(name, line, block.length, max_line_bytes, block.head)
-                yield Positioned(skipped, raw.tell())
-                line += 1
-                continue
-            yield Positioned(JsonlChunk(name, line, block), raw.tell())
+    for block in _blocks(stream, chunk_bytes, max_line_bytes):
+        if isinstance(block, _Skipped):
+            yield LongLine(name, line, block.length, max_line_bytes, block.head)
+            line += 1
+        else:
+            yield JsonlChunk(name, line, block)
             line += count_newlines(block)
+
+
+def _jsonl_chunks(source: Source, chunk_bytes: int, max_line_bytes: int) -> Iterator[Positioned]:
+    with open_jsonl(source) as (stream, raw):
+        for chunk in line_chunks(stream, source.name, 1, chunk_bytes, max_line_bytes):
+            yield Positioned(chunk, raw.tell())
 
 
 def _parquet_chunks(source: Source, batch_rows: int) -> Iterator[Positioned]:

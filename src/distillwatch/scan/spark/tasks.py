@@ -24,17 +24,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillwatch import signals
-from distillwatch.ingest.batches import JsonlChunk, process_chunk
+from distillwatch.ingest.batches import JsonlChunk, LongLine, process_chunk
 from distillwatch.ingest.errors import IngestError
+from distillwatch.ingest.limits import LINE_MAX_BYTES
 from distillwatch.ingest.quarantine import Quarantined
-from distillwatch.ingest.readers import read_chunks
+from distillwatch.ingest.readers import line_chunks, read_chunks
 from distillwatch.ingest.sources import open_raw
 from distillwatch.scan.enrich import CHUNK_BYTES, ENRICHED_SCHEMA
 from distillwatch.scan.spark.splits import Split
@@ -59,36 +60,42 @@ OUT_SCHEMA = pa.schema(
 ENRICHED_COLUMNS = tuple(ENRICHED_SCHEMA.names)
 
 
-def _ranged_chunks(split: Split, chunk_bytes: int) -> Iterator[JsonlChunk]:
-    """The whole lines of bytes ``[split.start, split.end)``, ``chunk_bytes`` at a time."""
+class _Range:
+    """``read`` of ``handle`` that ends after ``remaining`` bytes (a split's end)."""
+
+    def __init__(self, handle: BinaryIO, remaining: int) -> None:
+        self.handle, self.remaining = handle, remaining
+
+    def read(self, size: int) -> bytes:
+        block = self.handle.read(min(size, self.remaining)) if self.remaining > 0 else b""
+        self.remaining -= len(block)
+        return block
+
+
+def _ranged_chunks(
+    split: Split, chunk_bytes: int, max_line_bytes: int
+) -> Iterator[JsonlChunk | LongLine]:
+    """The whole lines of bytes ``[split.start, split.end)``, ``chunk_bytes`` at a time, a
+    line over ``limits.LINE_MAX_BYTES`` read past (as ingest's reader does)."""
     assert split.end is not None
-    name = split.source.name
-    line = split.first_line
-    carry = b""
     with open_raw(split.source) as handle:
         handle.seek(split.start)
-        remaining = split.end - split.start
-        while remaining > 0 and (block := handle.read(min(chunk_bytes, remaining))):
-            remaining -= len(block)
-            data = carry + block if carry else block
-            cut = data.rfind(b"\n")
-            if cut < 0:  # one line longer than a block: keep reading until it ends
-                carry = data
-                continue
-            carry, whole = data[cut + 1 :], data[: cut + 1]
-            yield JsonlChunk(name, line, whole)
-            line += whole.count(b"\n")
-    if carry:
-        yield JsonlChunk(name, line, carry)
+        window = _Range(handle, split.end - split.start)
+        stream = cast(BinaryIO, window)
+        name, first = split.source.name, split.first_line
+        yield from line_chunks(stream, name, first, chunk_bytes, max_line_bytes)
 
 
-def split_chunks(split: Split, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Any]:
+def split_chunks(
+    split: Split, chunk_bytes: int = CHUNK_BYTES, max_line_bytes: int = LINE_MAX_BYTES
+) -> Iterator[Any]:
     """The chunks of one split, as ingest's reader cuts them."""
     if split.end is None:
-        for positioned in read_chunks(split.source, chunk_bytes=chunk_bytes):
+        chunks = read_chunks(split.source, chunk_bytes=chunk_bytes, max_line_bytes=max_line_bytes)
+        for positioned in chunks:
             yield positioned.chunk
     else:
-        yield from _ranged_chunks(split, chunk_bytes)
+        yield from _ranged_chunks(split, chunk_bytes, max_line_bytes)
 
 
 def _rows(
