@@ -52,7 +52,7 @@ class ParquetChunk:
 class LongLine:
     """A JSON Lines line the reader skipped for being over ``limits.LINE_MAX_BYTES`` (or the
     reader's ``max_line_bytes``): where it was, its length in bytes (newline not counted),
-    the limit, and its first bytes -- all that is kept of it (``readers._bounded_blocks``)."""
+    the limit, and its first bytes -- all that is kept of it (``readers._bounded``)."""
 
     source: str
     line: int
