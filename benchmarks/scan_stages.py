@@ -105,7 +105,8 @@ def profile(log: str, rows: int | None = None, detect: bool = True) -> dict[str,
     from distillwatch.scan.enrich import CHUNK_BYTES, ENRICHED_SCHEMA
 
     stages = Stages()
-    chunks = stages.run("read + decompress (32 MB chunks)", lambda: _chunks(log, CHUNK_BYTES, rows))
+    reading = f"read + decompress ({CHUNK_BYTES >> 20} MB chunks)"
+    chunks = stages.run(reading, lambda: _chunks(log, CHUNK_BYTES, rows))
 
     def floor(chunks: list[Any]) -> int:
         loads, count = orjson.loads, 0

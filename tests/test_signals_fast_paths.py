@@ -25,7 +25,7 @@ from distillwatch.signals import OUTPUT_SCHEMA, PromptMemo, compute, compute_rem
 from distillwatch.signals.patterns import alternation, passes
 from distillwatch.signals.patterns import cot as cot_phrases
 from distillwatch.signals.template import MASKS, apply_mask, marks
-from distillwatch.signals.text import HashIndex, PromptView, hash_strings, tokenize
+from distillwatch.signals.text import HashIndex, PromptView, hash_strings, re2_members, tokenize
 
 #: Characters that exercise every branch: ASCII words and separators, 2/3/4-byte letters,
 #: CJK/kana/Thai (one token per character), Thai marks and Han radicals (separators),
@@ -110,6 +110,22 @@ def test_hash_index_finds_exactly_its_keys() -> None:
     assert found[: len(keys)].tolist() == list(range(len(keys)))
     others = found[len(keys) :]
     assert (others == -1).sum() == np.isin(probe[len(keys) :], keys, invert=True).sum()
+
+
+@pytest.mark.parametrize(
+    "negated", [r"[^\p{L}\p{N}_]", r"[^\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}]", r"[^\s\p{P}]"]
+)
+def test_re2_members_removes_runs_as_it_would_each_character(negated: str) -> None:
+    """The classes are read from RE2 by removing runs of the negated class at once: the
+    code points left are those that removing one character at a time leaves."""
+    points = np.arange(0x110000, dtype=np.uint32)
+    points = points[(points < 0xD800) | (points > 0xDFFF)]
+    every = pa.array([points.tobytes().decode("utf-32-le")])
+    one_by_one = pc.replace_substring_regex(every, negated, "")[0].as_py()
+    expected = np.frombuffer(one_by_one.encode("utf-32-le"), dtype=np.uint32)
+    found = re2_members(negated)
+    assert 0 < len(found) < len(points)
+    np.testing.assert_array_equal(found, expected)
 
 
 def test_memo_gives_the_same_signals_across_batches() -> None:

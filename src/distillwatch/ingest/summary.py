@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,6 +29,9 @@ _COMPACT_EVERY = 64
 
 
 def _hashes(column: pa.Array | pa.ChunkedArray) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    # imported here: the ingest workers import this module but never count (0.2 CPU s)
+    import polars as pl
+
     series = pl.Series(values=column)
     return series.hash(seed=0).to_numpy()
 

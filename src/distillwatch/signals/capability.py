@@ -23,7 +23,6 @@ from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
-from scipy import sparse
 
 from distillwatch.signals import text
 from distillwatch.signals.base import RequestSignal, get_column
@@ -97,6 +96,8 @@ class LinearModel:
         The sum is a sparse (rows x buckets) product in C: no (features x classes) array is
         gathered, which at millions of features per batch was most of the model's cost.
         """
+        from scipy import sparse  # here: with ``_native.tokens`` built, no scan needs it
+
         out = np.tile(self.bias, (feats.n_rows, 1)).astype(np.float32)
         if len(feats.buckets):
             per_row = np.bincount(feats.rows, minlength=feats.n_rows)
