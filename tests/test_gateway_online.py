@@ -19,19 +19,26 @@ from distillwatch.gateway import GatewayConfig, build_gateway  # noqa: E402
 from distillwatch.gateway.stub import serve_in_thread, stub_app  # noqa: E402
 from distillwatch.online.deferred import DeferredAssessor  # noqa: E402
 
-KEYS = """
+HARVESTERS = 4
+KEYS = (
+    "".join(
+        f"""
 [[key]]
-id = "key_h"
-account = "acct_harvester"
-key = "sk-harvester"
-email_domain = "mailinator.com"   # a throw-away sign-up: what lets its behaviour act
-created = "{created}"
-
+id = "key_h{i}"
+account = "acct_harvester_{i}"
+key = "sk-harvester-{i}"
+email_domain = "mailinator.com"   # throw-away sign-ups, all the same day
+created = "{{created}}"
+"""
+        for i in range(HARVESTERS)
+    )
+    + """
 [[key]]
 id = "key_u"
 account = "acct_user"
 key = "sk-user"
 """
+)
 COT = " Explain your reasoning step by step before giving the final answer."
 
 
@@ -61,11 +68,16 @@ def test_online_engine_behind_the_gateway(tmp_path: Path, choice: str | None) ->
                 return httpx.post(url + "/v1/chat/completions", json=body, headers=headers,
                                   timeout=10).status_code  # fmt: skip
 
-            codes = [ask("sk-harvester", SWEEP[i % len(SWEEP)] + COT) for i in range(60)]
+            # a small hydra: keys of fresh throw-away accounts sharing one client and network
+            # (one such account alone is what some phone-app users are: not acted on)
+            codes = [
+                ask(f"sk-harvester-{i % HARVESTERS}", SWEEP[i % len(SWEEP)] + COT)
+                for i in range(80)
+            ]
             codes += [ask("sk-user", CASUAL[i % len(CASUAL)]) for i in range(30)]
             assert all(c == 200 for c in codes[:10])  # nothing is judged on 10 requests
             online.flush()
-            assert ask("sk-harvester", SWEEP[0] + COT) in (403, 428, 429)
+            assert ask("sk-harvester-0", SWEEP[0] + COT) in (403, 428, 429)
             assert ask("sk-user", CASUAL[0]) == 200
         online.close()
 

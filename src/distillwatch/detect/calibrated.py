@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -30,7 +30,7 @@ import polars as pl
 from distillwatch.detect.checks import CHECKS
 from distillwatch.detect.cluster import CLUSTER_CHECKS
 from distillwatch.detect.evidence import SEVERITY_WEIGHT, Basis, Finding, Severity
-from distillwatch.detect.learned import MODEL_FEATURES, model_matrix
+from distillwatch.detect.learned import MODEL_FEATURES, model_matrix, model_row
 from distillwatch.optional_imports import without
 
 MODEL_FILE = "scorer.txt"
@@ -180,6 +180,36 @@ def calibrated_scores(
         drivers = tuple(_label(names[j]) for j in top if c[j] > 0)
         notes.append([ModelScore(probability=round(float(p), 3), drivers=drivers)])
     return np.nan_to_num(prob, nan=0.0), notes
+
+
+def calibrated_one(
+    features: Mapping[str, Any], kinds: Iterable[str], component_accounts: int
+) -> tuple[float, ModelScore | None] | None:
+    """:func:`calibrated_scores` for one account's feature mapping (the online engine's
+    path, on the running state it judges): probability and its explanation, ``None``
+    without a shipped model."""
+    loaded = load()
+    if loaded is None:
+        return None
+    booster, calibration = loaded
+    col = {k: i for i, k in enumerate(finding_kinds())}
+    has = np.zeros(len(col))
+    for kind in kinds:
+        if kind in col:
+            has[col[kind]] = 1.0
+    extra = [_number(features.get(name)) for name in EXTRA_FEATURES]
+    x = np.hstack([model_row(features, component_accounts)[0], extra, has])[None, :]
+    p = float(np.nan_to_num(calibration(booster.predict(x, num_threads=1)), nan=0.0)[0])
+    if p < EXPLAIN_FROM:
+        return p, None
+    c = booster.predict(x, pred_contrib=True, num_threads=1)[0, : x.shape[1]]
+    names = feature_names()
+    drivers = tuple(_label(names[j]) for j in np.argsort(-c)[:3] if c[j] > 0)
+    return p, ModelScore(probability=round(p, 3), drivers=drivers)
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _label(name: str) -> str:

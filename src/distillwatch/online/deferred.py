@@ -106,9 +106,11 @@ def for_gateway(keys: object = None) -> DeferredAssessor:
     The model and the signal classifiers load here, before the first request: loaded on the
     learner thread's first judgement, the imports would hold the interpreter for seconds
     while requests wait."""
+    from distillwatch.detect import calibrated
     from distillwatch.detect.learned import ONLINE_MODEL_FILE, load_model
 
     load_model(ONLINE_MODEL_FILE)
+    calibrated.load()
     return DeferredAssessor(OnlineEngine(), enricher=signal_worker())
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from distillwatch.detect.calibrated import calibrated_one
 from distillwatch.detect.checks import CHECKS
 from distillwatch.detect.cluster import CLUSTER_CHECKS
 from distillwatch.detect.evidence import Finding, any_distinctive, noisy_or, strongest_first
@@ -238,13 +239,32 @@ class OnlineEngine:
         features = entry.state.features()
         features["disposable_email"] = entry.disposable
         found = run_checks([features], self._checks)[0]
-        if self.learned:
-            size = len(cluster.members) if cluster is not None else 1
-            found += findings_from_matrix(model_row(features, size), model=ONLINE_MODEL_FILE)[0]
+        size = len(cluster.members) if cluster is not None else 1
+        scored = self._calibrated(features, found, cluster, size) if self.learned else None
+        if scored is not None:
+            # as the scan: the calibrated probability, never below the distinctive evidence
+            probability, note = scored
+            judgement.score = max(probability, noisy_or([f for f in found if f.distinctive]))
+            found += [note] if note is not None else []
+        else:
+            if self.learned:
+                found += findings_from_matrix(model_row(features, size), model=ONLINE_MODEL_FILE)[0]
+            judgement.score = noisy_or(found)
         judgement.findings = tuple(strongest_first(found))
-        judgement.score = noisy_or(found)
         judgement.next_at = next_judgement(entry.state.requests)
         judgement.distinctive = any_distinctive(found)
+
+    def _calibrated(
+        self, features: dict[str, Any], found: list[Finding], cluster: Cluster | None, size: int
+    ) -> tuple[float, Finding | None] | None:
+        """The scan's calibrated score on the running state: the noisy-OR of shared findings
+        saturated online as it did in the scan (draws 82-87: phone-app users on disposable
+        mail, throttled on "asks anything" findings every such user shows)."""
+        kinds = {f.kind for f in found}
+        judged = self._cluster_judgements.get(cluster.root) if cluster is not None else None
+        if judged is not None and judged.score > 0.0:
+            kinds.update(f.kind for f in judged.findings)
+        return calibrated_one(features, kinds, size)
 
     def _judge_cluster(self, cluster: Cluster) -> Judgement:
         judgement = self._cluster_judgements.setdefault(cluster.root, Judgement(next_at=2))
