@@ -154,13 +154,29 @@ def share(chunk: Chunk, where: Path) -> Chunk | SharedChunk:
     return SharedChunk(path, chunk.source, chunk.first_line)
 
 
+#: The stream's directory while a worker runs a task of it (:func:`task_directory`).
+_TASK_DIRECTORY: Path | None = None
+
+
+def task_directory() -> Path | None:
+    """In an ingest worker, while it works on a chunk: the directory of the stream the chunk
+    belongs to, shared by every worker of that stream (``signals.memoshare`` passes
+    per-prompt values through it); None anywhere else."""
+    return _TASK_DIRECTORY
+
+
 def run_shared(
     work: Callable[[Chunk], ChunkResult], where: str, task: Chunk | SharedChunk
 ) -> SharedResult | ChunkResult:
     """In the worker: ``work`` on the chunk, its batch written to an IPC file in ``where``
     (or, where that fails, the result as it is: it goes back through the pipe)."""
+    global _TASK_DIRECTORY
     chunk = task.load() if isinstance(task, SharedChunk) else task
-    result = work(chunk)
+    _TASK_DIRECTORY = Path(where)
+    try:
+        result = work(chunk)
+    finally:
+        _TASK_DIRECTORY = None
     del chunk
     path = ""
     try:
@@ -190,5 +206,6 @@ __all__ = [
     "received",
     "run_shared",
     "share",
+    "task_directory",
     "usable_root",
 ]

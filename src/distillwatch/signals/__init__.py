@@ -35,6 +35,7 @@ from distillwatch.signals.cot import CotSignal
 from distillwatch.signals.grading import GradingSignal
 from distillwatch.signals.language import LanguageSignal
 from distillwatch.signals.memo import PromptMemo
+from distillwatch.signals.memoshare import MemoExchange
 from distillwatch.signals.multimatch import PatternSet
 from distillwatch.signals.sensitive import SensitiveRewriteSignal
 from distillwatch.signals.sketch import SketchSignal
@@ -149,6 +150,7 @@ def compute(
 
 
 _PROCESS_MEMO: PromptMemo | None = None
+_EXCHANGE: MemoExchange | None = None
 
 
 def compute_remembering(batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -156,12 +158,25 @@ def compute_remembering(batch: pa.RecordBatch) -> pa.RecordBatch:
 
     For worker processes that compute the signals of a whole log chunk by chunk (``scan``):
     a module-level function, so that it pickles by name, and a memo that lives as long as
-    the worker.
+    the worker. In an ingest worker of a stream with a shared directory, the memo also takes
+    in the values the other workers computed, and hands them its own
+    (:mod:`signals.memoshare`).
     """
-    global _PROCESS_MEMO
+    global _PROCESS_MEMO, _EXCHANGE
+    from distillwatch.ingest.shared import task_directory  # in workers only: imported there
+
     if _PROCESS_MEMO is None:
         _PROCESS_MEMO = PromptMemo()
-    return compute(batch, _PROCESS_MEMO)
+    directory = task_directory()
+    if directory is None:
+        return compute(batch, _PROCESS_MEMO)
+    if _EXCHANGE is None or _EXCHANGE.directory != directory:
+        _EXCHANGE = MemoExchange(directory)
+        _PROCESS_MEMO.keep_fresh = True
+    _EXCHANGE.gather(_PROCESS_MEMO)
+    result = compute(batch, _PROCESS_MEMO)
+    _EXCHANGE.publish(_PROCESS_MEMO)
+    return result
 
 
 __all__ = [

@@ -75,6 +75,9 @@ class PromptMemo:
         self._size = 0
         self.hits = 0
         self.misses = 0
+        #: Whether :meth:`add` keeps what it adds for :meth:`take_fresh` (``memoshare``).
+        self.keep_fresh = False
+        self._fresh: list[tuple[np.ndarray, pa.Table]] = []
 
     def __len__(self) -> int:
         return self._size
@@ -95,6 +98,28 @@ class PromptMemo:
 
     def add(self, keys: np.ndarray, values: pa.Table) -> None:
         """Keep ``values`` (one row per key); a full memo is emptied first."""
+        if self.keep_fresh and len(keys):
+            self._fresh.append((keys, values))
+        self._keep(keys, values)
+
+    def take_fresh(self) -> list[tuple[np.ndarray, pa.Table]]:
+        """What :meth:`add` was given since the last call (with :attr:`keep_fresh` set)."""
+        fresh, self._fresh = self._fresh, []
+        return fresh
+
+    def merge(self, keys: np.ndarray, values: pa.Table) -> int:
+        """Keep the rows of ``values`` whose keys are not held yet (values computed by
+        another process); not counted as hits or misses, nor kept as fresh. Returns how many
+        were kept; none when their columns are not the memo's."""
+        if self._parts and not values.schema.equals(self._parts[0].schema):
+            return 0
+        new = self._position.find(np.ascontiguousarray(keys, np.uint64)) < 0
+        count = int(np.count_nonzero(new))
+        if count:
+            self._keep(keys[new], values.filter(pa.array(new)) if count < len(keys) else values)
+        return count
+
+    def _keep(self, keys: np.ndarray, values: pa.Table) -> None:
         if self._size + len(keys) > self.max_prompts:
             self.clear()
         if len(keys) > self.max_prompts or not len(keys):
