@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from distillwatch.ingest import shared
+from distillwatch.ingest import heap, shared
 from distillwatch.ingest.batches import Chunk, ChunkResult, Derive, process_chunk
 from distillwatch.ingest.errors import IngestError
 from distillwatch.ingest.formats import Dialect
@@ -113,6 +113,7 @@ class RequestStream:
         if self.workers <= 1:
             yield from self._consume(ordered_map(work, self._chunks(), workers=1))
             return
+        heap.map_large_blocks()  # this process only reads: its chunks go back when freed
         with shared.directory() as where:
             if where is None:  # no shared memory: chunks and batches through the pipes
                 results = ordered_map(work, self._chunks(), workers=self.workers, warm=self.warm)

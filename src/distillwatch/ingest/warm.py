@@ -15,7 +15,8 @@ It also tells glibc's allocator to keep the memory a worker frees for its next c
 (:func:`keep_freed_memory`): each chunk allocates and frees the same few hundred MB (the
 chunk's bytes, decoded columns, the signals' arrays), and by default the freed blocks go
 back to the kernel, so every chunk pays again for fresh zeroed pages (page faults were about
-a sixth of a worker's CPU on the demo log).
+a sixth of a worker's CPU on the demo log); and Arrow allocates from that heap too
+(:func:`~distillwatch.ingest.heap.arrow_on_the_heap`). See :mod:`distillwatch.ingest.heap`.
 
 Nothing here may raise: an exception during the forkserver's preload would stop it, and with
 it the pool. A failure only means the workers warm up by themselves.
@@ -23,18 +24,9 @@ it the pool. A failure only means the workers warm up by themselves.
 
 from __future__ import annotations
 
-import ctypes
 import gc
-import os
-import sys
 
-#: ``mallopt`` parameters (glibc's ``malloc.h``).
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-#: Blocks from 32 MB (glibc's largest mmap threshold) get their own mapping, given back on
-#: free; below that, freed memory stays in the heap up to 1 GB.
-MMAP_THRESHOLD = 32 << 20
-TRIM_THRESHOLD = 1 << 30
+from distillwatch.ingest.heap import arrow_on_the_heap, keep_freed_memory
 
 #: Two requests that touch the decoder's fast path and every signal.
 _LINES = (
@@ -60,28 +52,9 @@ def warm_up() -> bool:
     return True
 
 
-def keep_freed_memory() -> bool:
-    """Fix glibc's mmap threshold at :data:`MMAP_THRESHOLD` and keep up to
-    :data:`TRIM_THRESHOLD` of freed heap (by default both move with what was freed last, and
-    a freed block at the top of the heap goes back to the kernel); whether it was set. Only
-    where glibc is the C library and ``DISTILLWATCH_MALLOC`` is not ``0``; forked workers
-    inherit it. Changes no value computed, only where memory comes from."""
-    if os.environ.get("DISTILLWATCH_MALLOC", "1") == "0" or not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None)
-        if not libc.gnu_get_libc_version:  # glibc only: another libc's mallopt may differ
-            return False
-        mallopt = libc.mallopt
-        return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-            mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
-        )
-    except (OSError, AttributeError):
-        return False
-
-
 WARMED = warm_up()
 MALLOC_TUNED = keep_freed_memory()
+ARROW_ON_HEAP = MALLOC_TUNED and arrow_on_the_heap()
 # What the forkserver holds is never garbage: keep the collector of every forked worker off
 # it (fewer pages copied on write, shorter collections).
 gc.freeze()
