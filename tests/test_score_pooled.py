@@ -25,7 +25,8 @@ from distillwatch.detect.cluster import HydraCluster
 from distillwatch.detect.score import pooled_findings
 from distillwatch.scan import run_scan
 from distillwatch.simulate import load_scenario, simulate
-from distillwatch.simulate.scenario import POPULATION_DEFAULTS, PopulationSpec
+from distillwatch.simulate.scenario import PopulationSpec
+from distillwatch.simulate.scenario_defaults import POPULATION_DEFAULTS
 
 POOL = RotatingExits(asns=11, prefixes=28, countries=5)  # as the per-account check finds it
 CLUSTER = HydraCluster(accounts=9, requests=900, median_requests=100.0, fresh_share=1.0)

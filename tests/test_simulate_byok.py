@@ -12,7 +12,8 @@ import pytest
 from distillwatch.simulate import load_scenario, simulate
 from distillwatch.simulate.engine import BEHAVIOURS
 from distillwatch.simulate.lookalikes_byok import BYOK_LOOKALIKES
-from distillwatch.simulate.scenario import POPULATION_DEFAULTS, PopulationSpec
+from distillwatch.simulate.scenario import PopulationSpec
+from distillwatch.simulate.scenario_defaults import POPULATION_DEFAULTS
 from test_simulate import read_log
 from test_simulate_identity_lookalikes import epoch, prefix
 

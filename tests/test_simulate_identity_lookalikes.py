@@ -14,7 +14,8 @@ from distillwatch.simulate import load_scenario, simulate
 from distillwatch.simulate.corpus import load_corpus
 from distillwatch.simulate.infra import network
 from distillwatch.simulate.lookalikes_identity import IDENTITY_LOOKALIKES
-from distillwatch.simulate.scenario import POPULATION_DEFAULTS, PopulationSpec
+from distillwatch.simulate.scenario import PopulationSpec
+from distillwatch.simulate.scenario_defaults import POPULATION_DEFAULTS
 from test_simulate import read_log
 
 SHARES = {

@@ -15,7 +15,7 @@ from distillwatch.simulate import load_scenario, simulate
 from distillwatch.simulate.lookalike_text import WRAPPER_FRAMES
 from distillwatch.simulate.lookalikes import LOOKALIKES
 from distillwatch.simulate.phrasing import ANSWER_IN, LANGUAGES
-from distillwatch.simulate.scenario import POPULATION_DEFAULTS
+from distillwatch.simulate.scenario_defaults import POPULATION_DEFAULTS
 from test_simulate import by_group, read_log
 from test_simulate_behaviour import epoch, last_user
 

@@ -34,24 +34,22 @@ from typing import Any
 
 import numpy as np
 
-from distillwatch.simulate.scenario import (
-    _CHOICES,
-    _MODELS_DEFAULTS,
-    _SIMULATION_DEFAULTS,
-    _TRAFFIC_DEFAULTS,
+from distillwatch.simulate.scenario import Scenario, ScenarioError, resolve_scenario
+from distillwatch.simulate.scenario_defaults import (
+    CHOICES,
+    MODELS_DEFAULTS,
     POPULATION_DEFAULTS,
+    SIMULATION_DEFAULTS,
     TACTIC_DEFAULTS,
-    Scenario,
-    ScenarioError,
-    resolve_scenario,
+    TRAFFIC_DEFAULTS,
 )
 
 _TABLES = ("family", "simulation", "models", "traffic", "populations", "campaigns")
 _FAMILY_DEFAULTS: dict[str, Any] = {"name": "", "description": "", "release_at": 0.5}
 _PLAIN = {
-    "simulation": _SIMULATION_DEFAULTS,
-    "models": _MODELS_DEFAULTS,
-    "traffic": _TRAFFIC_DEFAULTS,
+    "simulation": SIMULATION_DEFAULTS,
+    "models": MODELS_DEFAULTS,
+    "traffic": TRAFFIC_DEFAULTS,
 }
 
 
@@ -118,8 +116,8 @@ def _check_table(path: Path, where: str, table: Any, known: Mapping[str, Any]) -
             if key == "present" and not 0 <= value <= 1:
                 raise _Bad(f"must be a probability in 0..1, got {value!r}")
             opts = value["choice"] if isinstance(value, dict) else [value]
-            if key in _CHOICES and any(o not in _CHOICES[key] for o in opts):
-                raise _Bad(f"must be one of {', '.join(_CHOICES[key])}, got {value!r}")
+            if key in CHOICES and any(o not in CHOICES[key] for o in opts):
+                raise _Bad(f"must be one of {', '.join(CHOICES[key])}, got {value!r}")
         except _Bad as exc:
             raise ScenarioError(f"{path}: [{where}] key {key!r}: {exc}") from None
 
@@ -275,7 +273,7 @@ def draw_scenario(family_path: str | Path, draw: int, **overrides: Any) -> Scena
     release = fam.get("family", {}).get("release_at")
     if release is not None:
         frac = _value(release, 0.5, _rng(name, draw, "family.release_at"))
-        days = overrides.get("days") or raw["simulation"].get("days", _SIMULATION_DEFAULTS["days"])
+        days = overrides.get("days") or raw["simulation"].get("days", SIMULATION_DEFAULTS["days"])
         raw["models"]["release_hour"] = round(frac * float(days) * 24.0, 2)
     origin = (
         f"scenario family {name!r} ({path}), draw {draw}\n"
