@@ -256,3 +256,39 @@ PROMPTS_SENT = [
     "Grade the following answer from 1 to 10: 'The capital of Australia is Sydney.'",
 ]
 END_USER = FIXTURES / "litellm-end-user.mapping.toml"
+
+
+def test_a_padded_end_user_is_cut_not_quarantined(tmp_path: Path) -> None:
+    """Without key identities an account is the request's ``end_user``, which the client
+    chooses: padding it past the account id limit must not take its traffic out of the scan.
+    Cut ids of the same padded value stay one account; a provider's own id that long is
+    still quarantined."""
+    padded = "attacker-" + "x" * 5_000
+    rows = [
+        {**row, "user": "", "api_key": "", "end_user": padded if i % 2 else "end_ok"}
+        for i, row in enumerate(read_jsonl(ROWS))
+    ]
+    rows.append({**rows[0], "request_id": "own-long", "user": "u" * 300})
+    export = tmp_path / "spend-logs.json"
+    export.write_bytes(orjson.dumps(rows))
+    summary, out, quarantine = ingest_cli(str(export), "--out", str(tmp_path / "out"))
+    assert_nothing_lost(summary, len(rows))
+    assert [(q["reason"], q["field"]) for q in quarantine] == [("too_long", "user")]
+    accounts = {row["account_id"] for row in out}
+    cut_ids = accounts - {"end_ok"}
+    assert len(accounts) == 2 and len(cut_ids) == 1
+    (cut_id,) = cut_ids
+    assert cut_id.startswith("attacker-x") and len(cut_id) <= 256
+    assert "[5009 chars, sha256:" in cut_id
+    assert summary["records"] == len(rows) - 1
+
+    payloads = read_jsonl(PAYLOADS)
+    calls = tmp_path / "bucket"
+    calls.mkdir()
+    for i, payload in enumerate(payloads):
+        meta = {**payload["metadata"], "user_api_key_user_id": None, "user_api_key_hash": None}
+        (calls / f"call-{i:02d}.json").write_bytes(
+            orjson.dumps({**payload, "metadata": meta, "end_user": padded})
+        )
+    summary, out, quarantine = ingest_cli(str(calls), "--out", str(tmp_path / "out2"))
+    assert not quarantine and {row["account_id"] for row in out} == cut_ids

@@ -18,7 +18,10 @@ record may carry a 10 MB ``user_agent`` or ``model``. Two rules hold at once:
 ``account_id`` is the one field quarantined instead (reason ``too_long``, the field, its
 length and the line named): it is the provider's own key of every aggregate and of
 enforcement; an id that long is not an id, and a cut one would name nobody the provider
-can act on.
+can act on. The exception is an account id the *client* chose: a LiteLLM log without key
+identities falls back to the request's ``end_user`` (the OpenAI ``user`` parameter), and a
+client that padded it would otherwise quarantine its own traffic out of the scan; such an
+id is cut like the fields above (:func:`client_account`).
 
 The prompt texts (``system_prompt``, ``last_user``) are read whole by the signals, which
 look at a head and a tail of them (``signals/text.py``, ``HEAD_CHARS``/``TAIL_CHARS``) and
@@ -39,6 +42,7 @@ the per-line path, which cuts it here) and ``maxLength`` in the JSON Schema.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any, Final
 
 import pyarrow as pa
@@ -100,6 +104,18 @@ def cut(value: str, limit: int) -> str:
         return value
     marker = _marker(value)
     return value[: max(limit - len(marker), 0)] + marker
+
+
+#: Foreign fields an account id may come from that the client sends with each request.
+CLIENT_ACCOUNT_FIELDS: Final = frozenset({"end_user"})
+
+
+def client_account(record: dict[str, Any], origin: Mapping[str, str]) -> None:
+    """Cut ``record``'s ``account_id`` in place when it came from a field the client chose
+    (:data:`CLIENT_ACCOUNT_FIELDS`): padding it must not quarantine the client's traffic."""
+    value = record.get("account_id")
+    if origin.get("account_id") in CLIENT_ACCOUNT_FIELDS and type(value) is str:
+        record["account_id"] = cut(value, ACCOUNT_ID_MAX)
 
 
 def cut_text(value: str) -> str:

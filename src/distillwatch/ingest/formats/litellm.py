@@ -25,6 +25,7 @@ import orjson
 from distillwatch.ingest.formats.base import Item, Mapped, Taker, as_object, first, guarded, missing
 from distillwatch.ingest.formats.mapping import NO_MAPPING, FieldMapping
 from distillwatch.ingest.formats.openai_shapes import map_request, map_response
+from distillwatch.ingest.limits import client_account
 from distillwatch.ingest.validate import InvalidRecord, Reason
 
 #: LiteLLM ``call_type`` → v1 endpoint (async and sync names alike); others stay unset.
@@ -150,4 +151,5 @@ def _map(row: dict[str, Any], mapping: FieldMapping) -> Mapped:
     take("status", _status(row, metadata), "status")
     take("latency_ms", *_latency_ms(row))
     mapping.apply(row, record, origin)
+    client_account(record, origin)
     return Mapped(record, origin, raw=row)

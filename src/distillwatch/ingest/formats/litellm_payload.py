@@ -16,6 +16,7 @@ from distillwatch.ingest.formats.base import Mapped, Taker, as_object, first, mi
 from distillwatch.ingest.formats.litellm import CALL_TYPES
 from distillwatch.ingest.formats.mapping import FieldMapping
 from distillwatch.ingest.formats.openai_shapes import PARAM_SOURCES, map_response
+from distillwatch.ingest.limits import client_account
 
 
 def looks_like(record: Any) -> bool:
@@ -92,4 +93,5 @@ def map_payload(payload: dict[str, Any], mapping: FieldMapping) -> Mapped:
     if isinstance(seconds, int | float) and not isinstance(seconds, bool):
         take("latency_ms", seconds * 1000.0, "response_time")
     mapping.apply(payload, record, origin)
+    client_account(record, origin)
     return Mapped(record, origin, raw=payload)
