@@ -151,3 +151,20 @@ def test_worker_processes_map_the_same_rows(tmp_path: Path) -> None:
     assert pq.read_table(tmp_path / "one" / "requests").equals(
         pq.read_table(tmp_path / "two" / "requests")
     )
+
+
+def test_a_padded_request_user_is_cut_not_quarantined() -> None:
+    """A pair with no account field falls back to the request body's ``user``, which the
+    client chooses: padded, it is cut (same value, same cut id), never quarantined; a log's
+    own account field that long is still refused."""
+    padded = "attacker-" + "y" * 3_000
+    line = {"id": "r1", "ts": 1, "request": {"user": padded, "model": "m"}, "response": {}}
+    ids = set()
+    for i in range(2):
+        [item] = list(map_line({**line, "id": f"r{i}"}))
+        assert isinstance(item, Mapped)
+        ids.add(item.record["account_id"])
+    (cut_id,) = ids
+    assert cut_id.startswith("attacker-y") and len(cut_id) <= 256 and "[3009 chars" in cut_id
+    [own] = list(map_line({**line, "user_id": "u" * 300}))
+    assert isinstance(own, Mapped) and len(own.record["account_id"]) == 300  # refused later

@@ -19,7 +19,8 @@ record may carry a 10 MB ``user_agent`` or ``model``. Two rules hold at once:
 length and the line named): it is the provider's own key of every aggregate and of
 enforcement; an id that long is not an id, and a cut one would name nobody the provider
 can act on. The exception is an account id the *client* chose: a LiteLLM log without key
-identities falls back to the request's ``end_user`` (the OpenAI ``user`` parameter), and a
+identities falls back to the request's ``end_user``, a request/response log without an
+account field to the request body's ``user`` (both the OpenAI ``user`` parameter), and a
 client that padded it would otherwise quarantine its own traffic out of the scan; such an
 id is cut like the fields above (:func:`client_account`).
 
@@ -42,7 +43,7 @@ the per-line path, which cuts it here) and ``maxLength`` in the JSON Schema.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from typing import Any, Final
 
 import pyarrow as pa
@@ -110,11 +111,13 @@ def cut(value: str, limit: int) -> str:
 CLIENT_ACCOUNT_FIELDS: Final = frozenset({"end_user"})
 
 
-def client_account(record: dict[str, Any], origin: Mapping[str, str]) -> None:
-    """Cut ``record``'s ``account_id`` in place when it came from a field the client chose
-    (:data:`CLIENT_ACCOUNT_FIELDS`): padding it must not quarantine the client's traffic."""
+def client_account(
+    record: dict[str, Any], origin: Mapping[str, str], fields: Set[str] = CLIENT_ACCOUNT_FIELDS
+) -> None:
+    """Cut ``record``'s ``account_id`` in place when it came from one of ``fields``, which
+    the client chose: padding it must not quarantine the client's traffic."""
     value = record.get("account_id")
-    if origin.get("account_id") in CLIENT_ACCOUNT_FIELDS and type(value) is str:
+    if origin.get("account_id") in fields and type(value) is str:
         record["account_id"] = cut(value, ACCOUNT_ID_MAX)
 
 

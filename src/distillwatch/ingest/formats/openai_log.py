@@ -34,6 +34,7 @@ from distillwatch.ingest.formats.openai_shapes import (
     map_request,
     map_response,
 )
+from distillwatch.ingest.limits import client_account
 from distillwatch.schema import ENDPOINTS
 
 #: v1 field → names tried, in order, at the top level of a log line.
@@ -116,6 +117,7 @@ def map_pair(raw: dict[str, Any], mapping: FieldMapping) -> Mapped:
     map_request(request, request_at, record, origin, endpoint)
     map_response(response, response_at, record, origin)
     mapping.apply(raw, record, origin)
+    client_account(record, origin, {f"{request_at}.user"})
     for required in ("account_id", "ts", "request_id"):
         if record.get(required) is None or record.get(required) == "":
             tried = ", ".join((*META_NAMES[required], *_FALLBACKS[required]))
