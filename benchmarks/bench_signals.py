@@ -21,7 +21,7 @@ import orjson
 import pyarrow as pa
 
 from distillwatch.signals import SIGNALS, PromptMemo, compute, pattern_set
-from distillwatch.signals.text import PromptView
+from distillwatch.signals.view import PromptView
 
 CORPORA = Path("/work/shared/corpora")
 RESULTS = Path(__file__).resolve().parent / "results" / "signals.md"

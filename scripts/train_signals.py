@@ -34,7 +34,7 @@ from distillwatch.signals import capability as cap  # noqa: E402
 from distillwatch.signals.cot import CotSignal  # noqa: E402
 from distillwatch.signals.grading import GradingSignal  # noqa: E402
 from distillwatch.signals.sensitive import SensitiveRewriteSignal  # noqa: E402
-from distillwatch.signals.text import PromptView  # noqa: E402
+from distillwatch.signals.view import PromptView  # noqa: E402
 
 PER_SOURCE_CAP = 2500
 # (file, source substring) -> (label, split). First match wins; label "rules" = cue rules.

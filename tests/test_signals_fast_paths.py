@@ -25,7 +25,8 @@ from distillwatch.signals import OUTPUT_SCHEMA, PromptMemo, compute, compute_rem
 from distillwatch.signals.patterns import alternation, passes
 from distillwatch.signals.patterns import cot as cot_phrases
 from distillwatch.signals.template import MASKS, apply_mask, marks
-from distillwatch.signals.text import HashIndex, PromptView, hash_strings, re2_members, tokenize
+from distillwatch.signals.text import HashIndex, hash_strings, re2_members, tokenize
+from distillwatch.signals.view import PromptView
 
 #: Characters that exercise every branch: ASCII words and separators, 2/3/4-byte letters,
 #: CJK/kana/Thai (one token per character), Thai marks and Han radicals (separators),

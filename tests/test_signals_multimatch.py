@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from distillwatch.ingest import RequestStream
 from distillwatch.signals import SIGNALS, compute, pattern_set, rematch
 from distillwatch.signals.multimatch import PatternSet, portable
-from distillwatch.signals.text import PromptView
+from distillwatch.signals.view import PromptView
 
 ALL_PATTERNS = tuple(dict.fromkeys(p for sig in SIGNALS for p in sig.match_patterns()))
 

@@ -25,7 +25,7 @@ client that padded it would otherwise quarantine its own traffic out of the scan
 id is cut like the fields above (:func:`client_account`).
 
 The prompt texts (``system_prompt``, ``last_user``) are read whole by the signals, which
-look at a head and a tail of them (``signals/text.py``, ``HEAD_CHARS``/``TAIL_CHARS``) and
+look at a head and a tail of them (``signals/view.py``, ``HEAD_CHARS``/``TAIL_CHARS``) and
 count their real length (``prompt_chars``); only then (:func:`cut_texts`, in
 ``batches.process_chunk`` after the signals and in the online engine's ``enrich_records``)
 is a text over :data:`TEXT_MAX` characters cut to its first characters, the marker and its

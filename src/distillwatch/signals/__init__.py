@@ -40,7 +40,7 @@ from distillwatch.signals.multimatch import PatternSet
 from distillwatch.signals.sensitive import SensitiveRewriteSignal
 from distillwatch.signals.sketch import SketchSignal
 from distillwatch.signals.template import TemplateSignal
-from distillwatch.signals.text import PromptView
+from distillwatch.signals.view import PromptView
 
 
 class PromptCharsSignal(RequestSignal):

@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 import pyarrow as pa
 
-from distillwatch.signals.text import PromptView
+from distillwatch.signals.view import PromptView
 
 
 class RequestSignal(ABC):

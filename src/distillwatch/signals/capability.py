@@ -29,7 +29,8 @@ from distillwatch.signals.base import RequestSignal, get_column
 from distillwatch.signals.patterns import alternation
 from distillwatch.signals.patterns.capability import CUES
 from distillwatch.signals.sketch import view_shingles
-from distillwatch.signals.text import PromptView, mix64, text_hash
+from distillwatch.signals.text import mix64, text_hash
+from distillwatch.signals.view import PromptView
 
 CAPABILITIES: tuple[str, ...] = (
     "reasoning",

@@ -16,7 +16,7 @@ import pyarrow as pa
 from distillwatch.signals.base import PatternSignal
 from distillwatch.signals.patterns import alternation, passes
 from distillwatch.signals.patterns import cot as phrases
-from distillwatch.signals.text import PromptView
+from distillwatch.signals.view import PromptView
 
 
 class CotSignal(PatternSignal):

@@ -21,13 +21,8 @@ import pyarrow.compute as pc
 from distillwatch.signals import rematch, text
 from distillwatch.signals.base import RequestSignal
 from distillwatch.signals.patterns.stopwords import STOPWORDS
-from distillwatch.signals.text import (
-    HashIndex,
-    PromptView,
-    first_chars,
-    hash_strings,
-    string_offsets,
-)
+from distillwatch.signals.text import HashIndex, hash_strings, string_offsets
+from distillwatch.signals.view import PromptView, first_chars
 
 SCRIPT_CHARS = 400
 # script classes; index 0 is "other / not a letter"

@@ -17,7 +17,7 @@ import pyarrow as pa
 from distillwatch.signals.base import PatternSignal
 from distillwatch.signals.patterns import alternation
 from distillwatch.signals.patterns import sensitive as phrases
-from distillwatch.signals.text import PromptView
+from distillwatch.signals.view import PromptView
 
 
 class SensitiveRewriteSignal(PatternSignal):

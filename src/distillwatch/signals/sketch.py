@@ -25,7 +25,8 @@ import pyarrow as pa
 from distillwatch.signals import text
 from distillwatch.signals.base import RequestSignal
 from distillwatch.signals.language import is_stopword, stopword_positions
-from distillwatch.signals.text import PromptView, Tokens, mix64
+from distillwatch.signals.text import Tokens, mix64
+from distillwatch.signals.view import PromptView
 
 BANDS = 4
 ROWS = 2

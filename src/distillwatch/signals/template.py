@@ -29,7 +29,6 @@ from distillwatch._native import load
 from distillwatch.signals import rematch, text
 from distillwatch.signals.base import RequestSignal
 from distillwatch.signals.text import (
-    PromptView,
     Tokens,
     char_classes,
     mix64,
@@ -37,6 +36,7 @@ from distillwatch.signals.text import (
     string_offsets,
     tokenize,
 )
+from distillwatch.signals.view import PromptView
 
 K = 8
 _U64 = np.uint64
