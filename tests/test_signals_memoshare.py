@@ -73,6 +73,19 @@ def test_values_of_other_columns_or_broken_files_are_not_taken(tmp_path: Path) -
     assert len(memo) == held + 2
 
 
+def test_values_from_others_never_empty_a_full_memo() -> None:
+    memo = PromptMemo(max_prompts=4)
+    compute(_batch(["one", "two", "three"]), memo)
+    assert len(memo) == 3
+    values = memo.take(np.array([0, 1, 2]))
+    assert memo.merge(np.array([11, 12, 13], np.uint64), values) == 1  # room for one
+    assert len(memo) == 4
+    assert memo.merge(np.array([14], np.uint64), values.slice(0, 1)) == 0
+    assert len(memo) == 4
+    compute(_batch(["one", "two", "three"]), memo)  # its own prompts are still held
+    assert memo.misses == 3
+
+
 def test_a_worker_keeps_only_its_latest_files(tmp_path: Path) -> None:
     memo = PromptMemo()
     memo.keep_fresh = True

@@ -109,15 +109,17 @@ class PromptMemo:
 
     def merge(self, keys: np.ndarray, values: pa.Table) -> int:
         """Keep the rows of ``values`` whose keys are not held yet (values computed by
-        another process); not counted as hits or misses, nor kept as fresh. Returns how many
-        were kept; none when their columns are not the memo's."""
+        another process) as far as there is room: they never empty a full memo, which
+        only this process's own prompts do. Not counted as hits or misses, nor kept as
+        fresh. Returns how many were kept; none when their columns are not the memo's."""
         if self._parts and not values.schema.equals(self._parts[0].schema):
             return 0
-        new = self._position.find(np.ascontiguousarray(keys, np.uint64)) < 0
-        count = int(np.count_nonzero(new))
-        if count:
-            self._keep(keys[new], values.filter(pa.array(new)) if count < len(keys) else values)
-        return count
+        new = np.flatnonzero(self._position.find(np.ascontiguousarray(keys, np.uint64)) < 0)
+        new = new[: max(self.max_prompts - self._size, 0)]
+        if len(new):
+            whole = len(new) == len(keys)
+            self._keep(keys[new], values if whole else values.take(pa.array(new)))
+        return len(new)
 
     def _keep(self, keys: np.ndarray, values: pa.Table) -> None:
         if self._size + len(keys) > self.max_prompts:

@@ -10,7 +10,9 @@ Here each worker, after a chunk, writes the values it computed for that chunk to
 the stream's directory in ``/dev/shm`` (``ingest.shared.task_directory``), and before its
 next chunk reads the files the other workers wrote since and adds them to its memo; a
 worker keeps only its latest :data:`KEEP_FILES` files (a file not read in time is only
-values computed again). Values
+values computed again). The others' values fill a memo only as far as it has room: they
+never empty it (``PromptMemo.merge``), so on a log whose prompts overflow the memo a worker
+still holds its own recent ones. Values
 are a pure function of the prompt (the memo's own contract), so which worker computed a
 prompt changes nothing but the time: the enriched rows are the same with or without this
 (``tests/test_signals_fast_paths.py``). Files are written under a temporary name and renamed
