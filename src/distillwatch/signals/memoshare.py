@@ -12,12 +12,12 @@ next chunk reads the files the other workers wrote since and adds them to its me
 worker keeps only its latest :data:`KEEP_FILES` files (a file not read in time is only
 values computed again). The others' values fill a memo only as far as it has room: they
 never empty it (``PromptMemo.merge``), so on a log whose prompts overflow the memo a worker
-still holds its own recent ones. Values
-are a pure function of the prompt (the memo's own contract), so which worker computed a
-prompt changes nothing but the time: the enriched rows are the same with or without this
-(``tests/test_signals_fast_paths.py``). Files are written under a temporary name and renamed
-into place, so a reader never sees half of one; they go with the directory when the stream
-ends. Any failure to write or read a file only means computing again, as without it.
+still holds its own recent ones. Values are a pure function of the prompt (the memo's own
+contract), so which worker computed a prompt changes nothing but the time: the rows are the
+same with or without this (``tests/test_signals_memoshare.py``, and two workers against one
+process in ``tests/test_signals_fast_paths.py``). Files are written under a temporary name
+and renamed into place, so a reader never sees half of one; they go with the directory when
+the stream ends. Any failure to write or read a file only means computing again.
 """
 
 from __future__ import annotations
