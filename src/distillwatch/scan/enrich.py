@@ -7,7 +7,8 @@ Memory stays bounded by the batch size, whatever the size of the logs.
 Both stages run in the ingest worker processes (``RequestStream(derive=...)``), so every
 core parses *and* computes signals while this process only reads, writes and counts; each
 worker keeps a memo of per-prompt signal values (:func:`signals.compute_remembering`), since
-traffic repeats prompts across the whole log.
+traffic repeats prompts across the whole log, and hands the values it computed to the other
+workers (:mod:`signals.memoshare`).
 """
 
 from __future__ import annotations
