@@ -103,3 +103,15 @@ def hydra(prefix: str, accounts: int, each: int) -> list[dict[str, Any]]:
                 )
             )
     return out
+
+
+def rules_engine_after(records: list[dict[str, Any]]) -> Any:
+    """A rules-only online engine that has observed ``records`` (enriched; none rejected)."""
+    from distillwatch.online.engine import OnlineEngine, enrich_records
+
+    engine = OnlineEngine(learned=False)
+    rows, problems = enrich_records(records)
+    assert problems == []
+    for row in rows:
+        engine.observe(row)
+    return engine

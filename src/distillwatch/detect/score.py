@@ -38,6 +38,7 @@ from distillwatch.detect.evidence import Finding, any_distinctive, noisy_or, str
 from distillwatch.detect.identity import with_identity
 from distillwatch.detect.link import Links
 from distillwatch.detect.membership import bystander
+from distillwatch.detect.voters import voting_members
 
 #: Default operating point, chosen for a low false-positive rate (see benchmarks/).
 DEFAULT_THRESHOLD = 0.5
@@ -87,7 +88,8 @@ def run_checks(
 
 
 def component_facts(accounts: pl.DataFrame, links: Links) -> pl.DataFrame:
-    """Per component of two or more accounts: size, volume, freshness, organisations."""
+    """Per component of two or more accounts: size, volume, freshness, organisations -- of
+    the members it is judged on (:mod:`.voters`: not its old, settled ones)."""
     domain = pl.col("email_domain").str.to_lowercase()
     frame = (
         with_identity(accounts)
@@ -104,13 +106,7 @@ def component_facts(accounts: pl.DataFrame, links: Links) -> pl.DataFrame:
             "disposable_email",
             pl.col("asns").cast(pl.Float64).alias("asns"),
         )
-        .join(
-            pl.DataFrame(
-                {"account_id": links.accounts, "component": links.component},
-                schema={"account_id": pl.String, "component": pl.Int64},
-            ),
-            on="account_id",
-        )
+        .join(voting_members(accounts, links), on="account_id")
     )
     return (
         frame.group_by("component")

@@ -28,6 +28,7 @@ from distillwatch.detect.membership import bystander
 from distillwatch.detect.newcomers import KIND as NEWCOMER
 from distillwatch.detect.newcomers import NEWCOMER_DAYS, newcomer_agent
 from distillwatch.detect.score import FRESH_DAYS, pooled_findings, run_checks
+from distillwatch.detect.voters import MIN_VOTERS, votes_one
 from distillwatch.enforce.assessment import Assessment
 from distillwatch.online.account import ProfileState, member_recurrence
 from distillwatch.online.cluster import STRONG_KEYS, Cluster, Clusters
@@ -271,6 +272,10 @@ class OnlineEngine:
         if cluster.state.requests < judgement.next_at:
             return judgement
         members = [self.accounts[a] for a in cluster.members]
+        # judged on its voters, as in scan (detect/voters.py); the pooled state below still
+        # holds every member's requests: a running state cannot take one out again
+        voting = [m for m in members if votes_one(_member_facts(m))]
+        members = voting if len(voting) >= MIN_VOTERS else members
         pooled = cluster.state.features()
         pooled["prefix_recurrence"] = member_recurrence(
             (m.state for m in members), cluster.state.last_ts

@@ -27,6 +27,7 @@ from distillwatch.detect.score import (
     score,
     with_component_size,
 )
+from distillwatch.detect.voters import voting_members
 from distillwatch.features import group_features, prepare_events
 from distillwatch.features.keys import link_key_ids
 from distillwatch.features.sql import WINDOWS
@@ -138,11 +139,18 @@ def sql_memory_lent(con: object, limit: str = IDLE_SQL_MEMORY) -> Iterator[None]
             con.execute(f"SET memory_limit = '{before}'")
 
 
-def cluster_features(con: duckdb.DuckDBPyConnection, links: Links) -> pl.DataFrame:
-    """The pooled features of every linked component of two or more accounts."""
-    membership = pl.DataFrame(
-        {"account_id": links.accounts, "component": links.component.astype("int64")},
-        schema={"account_id": pl.String, "component": pl.Int64},
+def cluster_features(
+    con: duckdb.DuckDBPyConnection, links: Links, accounts: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The pooled features of every linked component of two or more accounts: of the members
+    it is judged on, when ``accounts`` (their features) is given (:mod:`detect.voters`)."""
+    membership = (
+        pl.DataFrame(
+            {"account_id": links.accounts, "component": links.component.astype("int64")},
+            schema={"account_id": pl.String, "component": pl.Int64},
+        )
+        if accounts is None
+        else voting_members(accounts, links)
     )
     con.register("membership", membership.to_arrow())
     for table, view in (("events", "events_c"), (WINDOWS, f"{WINDOWS}_c")):
@@ -205,7 +213,7 @@ def detect_with(
         links = link_accounts(accounts["account_id"].to_list(), keys, config)
     del keys
     accounts = with_component_size(accounts, links)
-    pooled = cluster_features(con, links)
+    pooled = cluster_features(con, links, accounts)
     with sql_memory_lent(con):
         verdicts, campaigns = score(accounts, links, pooled, threshold, learned=learned)
     del pooled
