@@ -91,15 +91,19 @@ def score_matrix(features: pl.DataFrame, kinds_per_row: Sequence[Iterable[str]])
             for name in EXTRA_FEATURES
         ]
     )
-    kinds = finding_kinds()
-    col = {k: i for i, k in enumerate(kinds)}
-    has = np.zeros((features.height, len(kinds)))
+    return np.hstack([base, extra, _indicators(kinds_per_row)])
+
+
+def _indicators(kinds_per_row: Sequence[Iterable[str]]) -> np.ndarray:
+    """One row per entry: 1.0 in the column of each finding kind it holds."""
+    col = {k: i for i, k in enumerate(finding_kinds())}
+    has = np.zeros((len(kinds_per_row), len(col)))
     for i, found in enumerate(kinds_per_row):
         for kind in found:
             j = col.get(kind)
             if j is not None:
                 has[i, j] = 1.0
-    return np.hstack([base, extra, has])
+    return has
 
 
 @dataclass(frozen=True)
@@ -170,16 +174,19 @@ def calibrated_scores(
     if len(explained):
         part = booster.predict(x[explained], pred_contrib=True, num_threads=1)
         contrib[explained] = part[:, : x.shape[1]]
-    names = feature_names()
-    notes: list[list[ModelScore]] = []
-    for p, c in zip(prob, contrib, strict=True):
-        if not p >= EXPLAIN_FROM:
-            notes.append([])
-            continue
-        top = np.argsort(-c)[:3]
-        drivers = tuple(_label(names[j]) for j in top if c[j] > 0)
-        notes.append([ModelScore(probability=round(float(p), 3), drivers=drivers)])
+    notes: list[list[ModelScore]] = [
+        [_note(float(p), c)] if p >= EXPLAIN_FROM else []
+        for p, c in zip(prob, contrib, strict=True)
+    ]
     return np.nan_to_num(prob, nan=0.0), notes
+
+
+def _note(probability: float, contrib: np.ndarray) -> ModelScore:
+    """The explanation of one score: the (up to) three features that raised it most."""
+    names = feature_names()
+    top = np.argsort(-contrib)[:3]
+    drivers = tuple(_label(names[j]) for j in top if contrib[j] > 0)
+    return ModelScore(probability=round(probability, 3), drivers=drivers)
 
 
 def calibrated_one(
@@ -192,20 +199,13 @@ def calibrated_one(
     if loaded is None:
         return None
     booster, calibration = loaded
-    col = {k: i for i, k in enumerate(finding_kinds())}
-    has = np.zeros(len(col))
-    for kind in kinds:
-        if kind in col:
-            has[col[kind]] = 1.0
     extra = [_number(features.get(name)) for name in EXTRA_FEATURES]
-    x = np.hstack([model_row(features, component_accounts)[0], extra, has])[None, :]
+    row = model_row(features, component_accounts)[0]
+    x = np.hstack([row, extra, _indicators([list(kinds)])[0]])[None, :]
     p = float(np.nan_to_num(calibration(booster.predict(x, num_threads=1)), nan=0.0)[0])
     if p < EXPLAIN_FROM:
         return p, None
-    c = booster.predict(x, pred_contrib=True, num_threads=1)[0, : x.shape[1]]
-    names = feature_names()
-    drivers = tuple(_label(names[j]) for j in np.argsort(-c)[:3] if c[j] > 0)
-    return p, ModelScore(probability=round(p, 3), drivers=drivers)
+    return p, _note(p, booster.predict(x, pred_contrib=True, num_threads=1)[0, : x.shape[1]])
 
 
 def _number(value: Any) -> float:
