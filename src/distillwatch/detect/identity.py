@@ -25,7 +25,10 @@ def is_disposable(domain: str | None) -> bool:
 
 
 def with_identity(accounts: pl.DataFrame) -> pl.DataFrame:
-    """``accounts`` plus ``disposable_email`` (bool) from its ``email_domain`` column."""
+    """``accounts`` plus ``disposable_email`` (bool) from its ``email_domain`` column (as it
+    is, when it has one already: the column is derived, and a Python call per account)."""
+    if "disposable_email" in accounts.columns:
+        return accounts
     if "email_domain" not in accounts.columns:
         return accounts.with_columns(pl.lit(False).alias("disposable_email"))
     return accounts.with_columns(

@@ -70,9 +70,8 @@ def voting_members(accounts: pl.DataFrame, links: Links) -> pl.DataFrame:
         {"account_id": links.accounts, "component": np.asarray(links.component, np.int64)},
         schema={"account_id": pl.String, "component": pl.Int64},
     )
-    known = "disposable_email" in accounts.columns
     frame = (
-        (accounts if known else with_identity(accounts))
+        with_identity(accounts)
         .select("account_id", votes().alias("votes"))
         .join(membership, on="account_id")
     )
