@@ -34,22 +34,15 @@ from typing import Any
 
 import numpy as np
 
+from distillwatch.simulate import scenario_defaults as defaults
 from distillwatch.simulate.scenario import Scenario, ScenarioError, resolve_scenario
-from distillwatch.simulate.scenario_defaults import (
-    CHOICES,
-    MODELS_DEFAULTS,
-    POPULATION_DEFAULTS,
-    SIMULATION_DEFAULTS,
-    TACTIC_DEFAULTS,
-    TRAFFIC_DEFAULTS,
-)
 
 _TABLES = ("family", "simulation", "models", "traffic", "populations", "campaigns")
 _FAMILY_DEFAULTS: dict[str, Any] = {"name": "", "description": "", "release_at": 0.5}
 _PLAIN = {
-    "simulation": SIMULATION_DEFAULTS,
-    "models": MODELS_DEFAULTS,
-    "traffic": TRAFFIC_DEFAULTS,
+    "simulation": defaults.SIMULATION_DEFAULTS,
+    "models": defaults.MODELS_DEFAULTS,
+    "traffic": defaults.TRAFFIC_DEFAULTS,
 }
 
 
@@ -116,8 +109,8 @@ def _check_table(path: Path, where: str, table: Any, known: Mapping[str, Any]) -
             if key == "present" and not 0 <= value <= 1:
                 raise _Bad(f"must be a probability in 0..1, got {value!r}")
             opts = value["choice"] if isinstance(value, dict) else [value]
-            if key in CHOICES and any(o not in CHOICES[key] for o in opts):
-                raise _Bad(f"must be one of {', '.join(CHOICES[key])}, got {value!r}")
+            if key in defaults.CHOICES and any(o not in defaults.CHOICES[key] for o in opts):
+                raise _Bad(f"must be one of {', '.join(defaults.CHOICES[key])}, got {value!r}")
         except _Bad as exc:
             raise ScenarioError(f"{path}: [{where}] key {key!r}: {exc}") from None
 
@@ -125,15 +118,20 @@ def _check_table(path: Path, where: str, table: Any, known: Mapping[str, Any]) -
 def _campaign_keys(path: Path, i: int, camp: Any) -> tuple[str, dict[str, Any]]:
     """(stream key, known keys) of campaign ``i``."""
     tactic = camp.get("tactic") if isinstance(camp, dict) else None
-    if tactic not in TACTIC_DEFAULTS:
+    if tactic not in defaults.TACTIC_DEFAULTS:
         raise ScenarioError(
             f"{path}: [[campaigns]] #{i + 1}: key 'tactic' must be one of "
-            f"{', '.join(TACTIC_DEFAULTS)}, got {tactic!r}"
+            f"{', '.join(defaults.TACTIC_DEFAULTS)}, got {tactic!r}"
         )
     cid = camp.get("id")
     if cid is not None and not isinstance(cid, str):
         raise ScenarioError(f"{path}: [[campaigns]] #{i + 1}: key 'id' must be a string")
-    return cid or f"#{i + 1}", {**TACTIC_DEFAULTS[tactic], "tactic": "", "id": "", "present": 1.0}
+    return cid or f"#{i + 1}", {
+        **defaults.TACTIC_DEFAULTS[tactic],
+        "tactic": "",
+        "id": "",
+        "present": 1.0,
+    }
 
 
 def load_family(path: str | Path) -> dict[str, Any]:
@@ -164,12 +162,12 @@ def load_family(path: str | Path) -> dict[str, Any]:
     if not isinstance(pops, dict):
         raise ScenarioError(f"{path}: [populations] must be a table of populations")
     for name, table in pops.items():
-        if name not in POPULATION_DEFAULTS:
+        if name not in defaults.POPULATION_DEFAULTS:
             raise ScenarioError(
                 f"{path}: unknown population [populations.{name}]; "
-                f"known: {', '.join(POPULATION_DEFAULTS)}"
+                f"known: {', '.join(defaults.POPULATION_DEFAULTS)}"
             )
-        known = {**POPULATION_DEFAULTS[name], "present": 1.0}
+        known = {**defaults.POPULATION_DEFAULTS[name], "present": 1.0}
         _check_table(path, f"populations.{name}", table, known)
     camps = fam.get("campaigns", [])
     if not isinstance(camps, list):
@@ -240,7 +238,7 @@ def draw_raw(fam: Mapping[str, Any], name: str, draw: int) -> dict[str, Any]:
     pops: dict[str, Any] = {}
     for pop, table in fam.get("populations", {}).items():
         where = f"populations.{pop}"
-        values = _resolve_table(table, POPULATION_DEFAULTS[pop], name, draw, where)
+        values = _resolve_table(table, defaults.POPULATION_DEFAULTS[pop], name, draw, where)
         if not _present(table, name, draw, where):
             values["share"] = 0.0
         pops[pop] = values
@@ -251,7 +249,7 @@ def draw_raw(fam: Mapping[str, Any], name: str, draw: int) -> dict[str, Any]:
             key = camp.get("id") or f"#{i + 1}"
             where = f"campaigns.{key}"
             if _present(camp, name, draw, where):
-                known = {**TACTIC_DEFAULTS[camp["tactic"]], "tactic": "", "id": ""}
+                known = {**defaults.TACTIC_DEFAULTS[camp["tactic"]], "tactic": "", "id": ""}
                 camps.append(_resolve_table(camp, known, name, draw, where))
         raw["campaigns"] = camps
     return raw
@@ -273,7 +271,9 @@ def draw_scenario(family_path: str | Path, draw: int, **overrides: Any) -> Scena
     release = fam.get("family", {}).get("release_at")
     if release is not None:
         frac = _value(release, 0.5, _rng(name, draw, "family.release_at"))
-        days = overrides.get("days") or raw["simulation"].get("days", SIMULATION_DEFAULTS["days"])
+        days = overrides.get("days") or raw["simulation"].get(
+            "days", defaults.SIMULATION_DEFAULTS["days"]
+        )
         raw["models"]["release_hour"] = round(frac * float(days) * 24.0, 2)
     origin = (
         f"scenario family {name!r} ({path}), draw {draw}\n"
