@@ -93,7 +93,7 @@ def test_sql_memory_lent_spills_and_restores(tmp_path: Path) -> None:
     setting = "SELECT current_setting('memory_limit')"
     held = "SELECT sum(memory_usage_bytes) FROM duckdb_memory()"
     before, used = con.execute(setting).fetchone(), con.execute(held).fetchone()[0]
-    with sql_memory_lent(con, "16MB"):
+    with sql_memory_lent(con, "16MB", least=0):
         assert con.execute(setting).fetchone()[0].startswith("15")  # 16 MB = 15.2 MiB
         assert con.execute(held).fetchone()[0] <= 16e6 < used
         assert any((tmp_path / "spill").iterdir())
@@ -102,3 +102,19 @@ def test_sql_memory_lent_spills_and_restores(tmp_path: Path) -> None:
     assert con.execute("SELECT count(*), count(DISTINCT s) FROM t").fetchone() == (2000000,) * 2
     with sql_memory_lent(object()):  # another engine's connection: left alone
         pass
+
+
+def test_sql_memory_not_lent_for_little(tmp_path: Path) -> None:
+    """A lend that would free less than ``least`` bytes is not made: DuckDB keeps its limit
+    and its blocks (nothing written to the spill directory), and lends once it holds more."""
+    con = connect("512MB", spill_dir=tmp_path / "spill")
+    con.execute("CREATE TEMP TABLE t AS SELECT range AS x FROM range(3000000)")
+    setting = "SELECT current_setting('memory_limit')"
+    held = con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
+    before = con.execute(setting).fetchone()
+    assert held > 16e6
+    with sql_memory_lent(con, "16MB", least=int(held)):  # would free held - 16 MB < held
+        assert con.execute(setting).fetchone() == before
+        assert not (tmp_path / "spill").exists() or not any((tmp_path / "spill").iterdir())
+    with sql_memory_lent(con, "16MB", least=int(held) - 16 * 10**6 - (1 << 20)):
+        assert con.execute(setting).fetchone()[0].startswith("15")

@@ -60,6 +60,13 @@ class ScanResult:
 SQL_MEMORY = "1GB"
 #: What DuckDB keeps while linking and scoring run in Python (:func:`sql_memory_lent`).
 IDLE_SQL_MEMORY = "128MB"
+#: Memory is lent only when that gives Python at least this much (bytes): what DuckDB holds
+#: beyond the lent limit. Lending writes the blocks above the limit to the spill directory
+#: and the next SQL stage reads them back (0.13-0.17 CPU s per lend plus ~0.25 read back, on
+#: make demo's log, whose events table is 270 MB): for a gain of a few hundred MB beside a
+#: scan whose enrich peaks near 1 GB anyway, that is CPU spent for nothing. A large scan's
+#: DuckDB holds its whole 1 GB share, and lends it as before.
+LEND_MIN_BYTES = 256 << 20
 #: DuckDB's share while the outputs are written: their queries read only the campaigns'
 #: events and group by campaign, so they need little of the cache, while Python holds every
 #: account's features and verdicts and the link graph beside them (the stage was the scan's
@@ -117,14 +124,38 @@ def run_scan(
     return ScanResult(out_dir, summary, verdicts, campaigns, time.perf_counter() - started)
 
 
+#: DuckDB's size units (``SET memory_limit``): powers of 1000, and of 1024 with an ``i``.
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_UNITS |= {"KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}
+
+
+def _size_bytes(size: str) -> int:
+    """``"128MB"`` (a DuckDB memory size) in bytes; 0 for what is not one (then all that
+    DuckDB holds counts as freed by the lend)."""
+    text = size.strip().upper().replace(" ", "")
+    unit = text.lstrip("0123456789.")
+    number = text[: len(text) - len(unit)]
+    try:
+        return int(float(number) * _UNITS[unit or "B"])
+    except (KeyError, ValueError):
+        return 0
+
+
 @contextmanager
-def sql_memory_lent(con: object, limit: str = IDLE_SQL_MEMORY) -> Iterator[None]:
+def sql_memory_lent(
+    con: object, limit: str = IDLE_SQL_MEMORY, least: int = LEND_MIN_BYTES
+) -> Iterator[None]:
     """DuckDB's memory lent to Python for a stage that runs no SQL, or only light queries (the
     outputs): the engine's cached blocks (mostly the events table) are written to its spill
     directory until the stage is over, so the stage's own memory adds to ``limit`` rather
-    than to the whole SQL budget. Any other
-    connection (the Spark back end's) is left as it is, as is a DuckDB that cannot let go."""
+    than to the whole SQL budget -- when that frees ``least`` bytes or more (DuckDB holding
+    less, it keeps what it holds: :data:`LEND_MIN_BYTES`). Any other connection (the Spark
+    back end's) is left as it is, as is a DuckDB that cannot let go."""
     if not isinstance(con, duckdb.DuckDBPyConnection):
+        yield
+        return
+    ((held,),) = con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()
+    if (held or 0) - _size_bytes(limit) < least:
         yield
         return
     (before,) = con.execute("SELECT current_setting('memory_limit')").fetchone() or ("",)
