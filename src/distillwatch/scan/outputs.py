@@ -200,7 +200,12 @@ def sample_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     The requests are picked from the ``events`` table and only their prompts are read from
     the enriched requests: picking them there read every prompt of every campaign account
     (0.5 CPU s on make demo's log, a quarter of it now). Requests of one account under one
-    request id (a broken or hostile log) show the least of their prompts."""
+    request id (a broken or hostile log) show the least of their prompts.
+
+    The prompts are read where ``ts`` is one of the chosen requests' too: a row of another
+    time could not join them, and the Parquet reader then skips the row groups whose time
+    range holds none of them (request ids are random: their statistics skip nothing). Every
+    prompt of the file was decompressed for 16 rows before, 0.3 CPU s on make demo's log."""
     rows = con.sql(
         "WITH chosen AS (SELECT * FROM ("
         "  SELECT r.*, m.campaign_id, row_number() OVER ("
@@ -213,6 +218,7 @@ def sample_rows(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         f"  WHERE k <= {SAMPLES_PER_CAMPAIGN}), "
         "prompts AS (SELECT account_id, request_id, ts, min(left(last_user, 300)) AS prompt "
         "  FROM enriched WHERE request_id IN (SELECT request_id FROM chosen) "
+        "  AND ts IN (SELECT ts FROM chosen) "
         "  GROUP BY account_id, request_id, ts) "
         "SELECT c.campaign_id, c.account_id, c.ts, c.capability, c.cot_elicit, "
         "c.grading_request, c.language, p.prompt FROM chosen c LEFT JOIN prompts p "
