@@ -275,3 +275,38 @@ def test_frame_sql_equals_its_definition_on_adversarial_texts() -> None:
         "FROM (SELECT '  Answer in Italian: What is a loop?' AS last_user)"
     ).fetchone()
     assert frame == (True,)
+
+
+def test_replay_share_equals_its_count_distinct_definition() -> None:
+    """The replayed share counts a sketch's models by a finer GROUP BY: equal to the
+    ``count(DISTINCT model)`` definition, with null models, null sketches and repeats."""
+    import random
+
+    import pyarrow as pa
+
+    from distillwatch.features.sql import replay_query
+
+    rnd = random.Random(5)
+    rows = [
+        (rnd.choice("abcd"), rnd.choice([None, *range(300)]), rnd.choice([None, "m1", "m2", "m3"]))
+        for _ in range(3000)
+    ]
+    con = connect()
+    con.register(
+        "ev",
+        pa.table(
+            {
+                "account_id": [r[0] for r in rows],
+                "lsh_0": pa.array([r[1] for r in rows], pa.uint64()),
+                "model": [r[2] for r in rows],
+            }
+        ),
+    )
+    definition = (
+        "WITH p AS (SELECT account_id, lsh_0, count(*) AS n, count(DISTINCT model) AS models "
+        "FROM ev GROUP BY account_id, lsh_0) SELECT account_id, "
+        "sum(CASE WHEN models >= 2 THEN n ELSE 0 END) * 1.0 / sum(n) FROM p GROUP BY account_id"
+    )
+    got = sorted(con.sql(replay_query(source="ev")).fetchall())
+    assert got == sorted(con.sql(definition).fetchall())
+    assert 0 < min(share for _, share in got) < 1  # some sketches replayed, not all

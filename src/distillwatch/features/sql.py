@@ -87,10 +87,17 @@ def frames_query(group: str = "account_id", source: str = "events") -> str:
 
 def replay_query(group: str = "account_id", source: str = "events") -> str:
     """Per group: the share of requests whose prompt (LSH sketch) the account also sent to
-    another model -- evaluations replay the same items against several models."""
+    another model -- evaluations replay the same items against several models.
+
+    The models per sketch are counted as the groups of a finer ``GROUP BY`` (``count(model)``
+    of the ``(sketch, model)`` groups is ``count(DISTINCT model)``: a null model is no group
+    it counts), not with ``count(DISTINCT ...)``, whose hash table per group cost twice the
+    query (0.27 -> 0.15 CPU s on make demo's log); the counts are the same integers."""
     return (
-        f"WITH p AS (SELECT {group}, lsh_0, count(*) AS n, count(DISTINCT model) AS models "
-        f"FROM {source} GROUP BY {group}, lsh_0) "
+        f"WITH q AS (SELECT {group}, lsh_0, model, count(*) AS n FROM {source} "
+        f"GROUP BY {group}, lsh_0, model), "
+        f"p AS (SELECT {group}, lsh_0, CAST(sum(n) AS BIGINT) AS n, count(model) AS models "
+        f"FROM q GROUP BY {group}, lsh_0) "
         f"SELECT {group}, sum(CASE WHEN models >= 2 THEN n ELSE 0 END) * 1.0 / sum(n) "
         f"AS replayed_share FROM p GROUP BY {group}"
     )
