@@ -310,3 +310,26 @@ def test_replay_share_equals_its_count_distinct_definition() -> None:
     got = sorted(con.sql(replay_query(source="ev")).fetchall())
     assert got == sorted(con.sql(definition).fetchall())
     assert 0 < min(share for _, share in got) < 1  # some sketches replayed, not all
+
+
+def test_gaps_are_those_of_requests_in_time_then_id_order(tmp_path) -> None:
+    """``gap_s`` orders by time alone: with requests at the same time (ties in every account,
+    ids in no particular order) each account's gaps are those of the order broken by
+    ``request_id``."""
+    records = [
+        record(f"a{i % 2}", (i * 37) % 101, f"task {i}", float((i // 3) * 5 + (i % 5 == 0)))
+        for i in range(90)
+    ]
+    con = _events(tmp_path, records)
+    definition = (
+        "SELECT account_id, epoch(ts) - lag(epoch(ts)) "
+        "OVER (PARTITION BY account_id ORDER BY ts, request_id) AS gap_s FROM events"
+    )
+    differ = con.execute(
+        f"SELECT count(*) FROM ((SELECT account_id, gap_s FROM event_windows EXCEPT ALL "
+        f"{definition}) UNION ALL ({definition} EXCEPT ALL "
+        "SELECT account_id, gap_s FROM event_windows))"
+    ).fetchone()
+    assert differ == (0,)
+    ties = con.execute("SELECT count(*) FROM event_windows WHERE gap_s = 0").fetchone()
+    assert ties is not None and ties[0] > 10
