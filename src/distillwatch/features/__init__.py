@@ -15,7 +15,10 @@ import polars as pl
 from distillwatch.features.aggregates import AGGREGATES, FRAME_WORDS, PROFILES, Aggregate
 from distillwatch.features.keys import keys_query
 from distillwatch.features.sql import (
+    ACCOUNT_NO,
+    ACCOUNT_NUMBERS,
     WINDOWS,
+    account_numbers_query,
     accounts_query,
     events_query,
     frames_query,
@@ -76,10 +79,17 @@ _EVENT_INPUTS = (
 
 
 def prepare_events(con: duckdb.DuckDBPyConnection, source: str = "enriched") -> None:
-    """Materialise the ``events`` table (one row per request, derived columns added) and
-    the narrow ``event_windows`` table beside it (the columns that read other events)."""
+    """Materialise the ``events`` table (one row per request, derived columns added), the
+    narrow ``event_windows`` table beside it (the columns that read other events) and the
+    accounts' numbers (``account_numbers``; each event carries its account's)."""
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW events_in AS SELECT {_EVENT_INPUTS} FROM {source}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ACCOUNT_NUMBERS} AS {account_numbers_query(source)}"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW events_in AS SELECT {_EVENT_INPUTS}, n.{ACCOUNT_NO} "
+        f"FROM {source} LEFT JOIN {ACCOUNT_NUMBERS} n USING (account_id)"
+    )
     con.execute(f"CREATE OR REPLACE TEMP TABLE events AS {events_query('events_in')}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {WINDOWS} AS {windows_query('events')}")
 
@@ -103,22 +113,26 @@ def group_features(
 ) -> pl.DataFrame:
     """Every feature, one row per ``group`` value, sorted by it. ``windows``: the
     ``event_windows`` rows of the same events (a view carrying ``group`` when it is not
-    ``account_id``)."""
-    frame = con.sql(accounts_query(group, source)).pl()
-    windowed = con.sql(accounts_query(group, windows, windowed=True)).pl()
+    ``account_id``). Accounts are grouped by their numbers (``account_no``), named after."""
+    key = ACCOUNT_NO if group == "account_id" else group
+    frame = con.sql(accounts_query(key, source)).pl()
+    windowed = con.sql(accounts_query(key, windows, windowed=True)).pl()
     # the aggregates in their declared order, as one query once gave them
-    frame = frame.join(windowed, on=group, how="left").select(group, *(a.name for a in AGGREGATES))
-    frame = frame.join(con.sql(peak_rate_query(group, source)).pl(), on=group, how="left")
-    frame = frame.join(con.sql(frames_query(group, source)).pl(), on=group, how="left")
-    frame = frame.join(con.sql(replay_query(group, source)).pl(), on=group, how="left")
+    frame = frame.join(windowed, on=key, how="left").select(key, *(a.name for a in AGGREGATES))
+    frame = frame.join(con.sql(peak_rate_query(key, source)).pl(), on=key, how="left")
+    frame = frame.join(con.sql(frames_query(key, source)).pl(), on=key, how="left")
+    frame = frame.join(con.sql(replay_query(key, source)).pl(), on=key, how="left")
     # a group's prefixes come back to the same account, or not at all (``recurrence_query``)
-    recurrence = recurrence_query(group, source, member="account_id", day="day")
-    frame = frame.join(con.sql(recurrence).pl(), on=group, how="left")
+    recurrence = recurrence_query(key, source, member=ACCOUNT_NO, day="day")
+    frame = frame.join(con.sql(recurrence).pl(), on=key, how="left")
     frame = frame.with_columns(
         pl.col("wrapper_frames", "wrapper_requests", "replayed_share").fill_null(0)
     )
     for dimension in PROFILES:
-        frame = frame.join(_profile(con, dimension, group, source), on=group, how="left")
+        frame = frame.join(_profile(con, dimension, key, source), on=key, how="left")
+    if key != group:
+        names = con.sql(f"SELECT {ACCOUNT_NO}, account_id FROM {ACCOUNT_NUMBERS}").pl()
+        frame = frame.join(names, on=key, how="left").select(group, pl.exclude(group, key))
     return frame.sort(group)
 
 

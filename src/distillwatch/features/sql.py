@@ -19,6 +19,21 @@ from distillwatch.features.aggregates import (
 SOURCE = "enriched"
 #: The narrow table of the columns that need other events (``prepare_events`` makes it).
 WINDOWS = "event_windows"
+#: Every account's number: its position among the accounts in ``account_id`` order (the
+#: order :mod:`.keys` numbers them in too), in the table :data:`ACCOUNT_NUMBERS`, and as the
+#: column :data:`ACCOUNT_NO` of every event. The per-account queries group by it: hashing a
+#: 4-byte integer per event instead of an id string took a third off them (make demo's log).
+ACCOUNT_NUMBERS = "account_numbers"
+ACCOUNT_NO = "account_no"
+
+
+def account_numbers_query(source: str = SOURCE) -> str:
+    """``(account_id, account_no)`` of every account of ``source``, numbered from 0 in
+    ``account_id`` order."""
+    return (
+        f"SELECT account_id, CAST(row_number() OVER (ORDER BY account_id) - 1 AS INTEGER) "
+        f"AS {ACCOUNT_NO} FROM (SELECT DISTINCT account_id FROM {source})"
+    )
 
 
 def events_query(source: str = SOURCE) -> str:
@@ -31,7 +46,7 @@ def windows_query(source: str = "events") -> str:
     """The ``event_windows`` rows: per event, its account, time and :data:`WINDOW_COLUMNS`
     (only these few columns go through the windows' sorts)."""
     derived = ",\n  ".join(f"{expr} AS {name}" for name, expr in WINDOW_COLUMNS.items())
-    return f"SELECT account_id, epoch_s,\n  {derived}\nFROM {source}"
+    return f"SELECT account_id, {ACCOUNT_NO}, epoch_s,\n  {derived}\nFROM {source}"
 
 
 def accounts_query(
