@@ -185,6 +185,7 @@ def test_keys_numbered_by_the_sql_engine_link_as_the_strings_do() -> None:
     import duckdb
 
     from distillwatch.features.keys import keys_query, link_key_ids
+    from distillwatch.features.sql import account_numbers_query
 
     rng = random.Random(5)
     rows = []
@@ -216,7 +217,13 @@ def test_keys_numbered_by_the_sql_engine_link_as_the_strings_do() -> None:
         },
     )
     con = duckdb.connect()
-    con.register("events", events.to_arrow())
+    con.register("events_in", events.to_arrow())
+    # the accounts numbered as prepare_events numbers them, each event with its number
+    con.execute(f"CREATE TEMP TABLE account_numbers AS {account_numbers_query('events_in')}")
+    con.execute(
+        "CREATE VIEW events AS SELECT e.*, n.account_no FROM events_in e "
+        "JOIN account_numbers n USING (account_id)"
+    )
     accounts = ["zz-no-traffic", *sorted(set(events["account_id"]))[::-1]]  # any order
     numbered = link_key_ids(con)
     assert numbered.rows.dtypes == [pl.Int32, pl.Int32, pl.Int32]

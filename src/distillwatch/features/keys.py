@@ -17,6 +17,8 @@ from typing import Any
 
 import polars as pl
 
+from distillwatch.features.sql import ACCOUNT_NO, ACCOUNT_NUMBERS
+
 #: kind -> the column of the ``events`` table that holds its values (read as strings).
 KEY_COLUMNS: dict[str, str] = {
     "payment_fingerprint": "payment_fingerprint",
@@ -31,13 +33,14 @@ KEY_COLUMNS: dict[str, str] = {
 KEY_KINDS: tuple[str, ...] = tuple(KEY_COLUMNS)
 
 
-def _union(kind_column: Any) -> str:
-    """Each kind's distinct ``(account_id, kind, value)`` rows, the value as a string: made
+def _union(kind_column: Any, account: str = "account_id") -> str:
+    """Each kind's distinct ``(account, kind, value)`` rows, the value as a string: made
     distinct first and cast after (the template and sketch ids are numbers: casting every
-    event's and grouping the strings cost a quarter of the query)."""
+    event's and grouping the strings cost a quarter of the query). ``account``: the column
+    naming the account (its id, or its number)."""
     return "\nUNION ALL\n".join(
-        f"SELECT account_id, {kind_column(i, kind)} AS kind, CAST({column} AS VARCHAR) AS value "
-        f"FROM (SELECT DISTINCT account_id, {column} FROM events WHERE {column} IS NOT NULL)"
+        f"SELECT {account}, {kind_column(i, kind)} AS kind, CAST({column} AS VARCHAR) AS value "
+        f"FROM (SELECT DISTINCT {account}, {column} FROM events WHERE {column} IS NOT NULL)"
         for i, (kind, column) in enumerate(KEY_COLUMNS.items())
     )
 
@@ -57,24 +60,26 @@ def keys_query(max_accounts_per_value: int | None = None) -> str:
 def key_ids_query() -> str:
     """:func:`keys_query`'s rows as ``(kind, account, value)`` integers: the kind's position in
     :data:`KEY_KINDS`, the account's in :func:`key_accounts_query`'s order, the value's among
-    the shared values of its kind in sorted order."""
-    union = _union(lambda i, _: str(i))
+    the shared values of its kind in sorted order.
+
+    The accounts are numbered by :func:`distillwatch.features.prepare_events` (every event
+    carries its account's number, ``account_no``): the distinct rows per kind are made of
+    the numbers, not the id strings, and no join names them (0.39 -> 0.27 CPU s on make
+    demo's log)."""
+    union = _union(lambda i, _: str(i), ACCOUNT_NO)
     return (
         f"WITH k AS ({union}),\n"
         "v AS (SELECT kind, value, row_number() OVER (PARTITION BY kind ORDER BY value) - 1 "
-        "AS value_id FROM k GROUP BY kind, value HAVING count(*) >= 2),\n"
-        "a AS (SELECT account_id, row_number() OVER (ORDER BY account_id) - 1 AS account_no "
-        "FROM (SELECT DISTINCT account_id FROM events))\n"
-        "SELECT CAST(k.kind AS INTEGER) AS kind, CAST(a.account_no AS INTEGER) AS account, "
+        "AS value_id FROM k GROUP BY kind, value HAVING count(*) >= 2)\n"
+        f"SELECT CAST(k.kind AS INTEGER) AS kind, CAST(k.{ACCOUNT_NO} AS INTEGER) AS account, "
         "CAST(v.value_id AS INTEGER) AS value FROM k "
-        "JOIN v ON k.kind = v.kind AND k.value = v.value "
-        "JOIN a ON k.account_id = a.account_id"
+        "JOIN v ON k.kind = v.kind AND k.value = v.value"
     )
 
 
 def key_accounts_query() -> str:
     """Every account of ``events`` in the order :func:`key_ids_query` numbers them."""
-    return "SELECT DISTINCT account_id FROM events ORDER BY account_id"
+    return f"SELECT account_id FROM {ACCOUNT_NUMBERS} ORDER BY {ACCOUNT_NO}"
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class KeyIds:
 
 def link_key_ids(con: Any) -> KeyIds:
     """The link keys of ``con``'s ``events`` as :class:`KeyIds` (``con``: a DuckDB connection
-    or anything answering ``sql(query).pl()`` the same way)."""
+    or anything answering ``sql(query).pl()`` the same way, after
+    :func:`distillwatch.features.prepare_events`: the accounts' numbers are its)."""
     accounts = con.sql(key_accounts_query()).pl()["account_id"].to_list()
     return KeyIds(accounts, KEY_KINDS, con.sql(key_ids_query()).pl())
