@@ -43,7 +43,8 @@ RESULTS = HERE / "results" / "detection.md"
 RELIABILITY = HERE / "results" / "reliability.md"
 LOOKALIKES = (
     "judge", "tutoring", "wrapper_app", "classifier", "sampler", "localisation", "tool_eval",
-    "synthetic_data", "cohort", "shared_card", "mobile", "byok_app", "cloud_egress", "release_eval",
+    "synthetic_data", "cohort", "shared_card", "mobile", "byok_app", "proxied_app", "cloud_egress",
+    "release_eval",
 )  # fmt: skip
 TACTICS = (
     "bulk", "hydra", "reseller_mix", "cot", "grading", "tool_trace", "multilingual", "logprob",

@@ -9,7 +9,6 @@ provider and the app's prompt were called a hydra (10 of 120) before these rules
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,7 @@ from distillwatch.detect.checks.proxy_rotation import (
 from distillwatch.detect.cluster import HydraCluster
 from distillwatch.detect.score import pooled_findings
 from distillwatch.scan import run_scan
-from distillwatch.simulate import load_scenario, simulate
-from distillwatch.simulate.scenario import PopulationSpec
-from distillwatch.simulate.scenario_defaults import POPULATION_DEFAULTS
+from sim_kit import simulate_only
 
 POOL = RotatingExits(asns=11, prefixes=28, countries=5)  # as the per-account check finds it
 CLUSTER = HydraCluster(accounts=9, requests=900, median_requests=100.0, fresh_share=1.0)
@@ -58,22 +55,20 @@ def test_two_accounts_that_hop_are_not_a_pool() -> None:
 @pytest.fixture(scope="module")
 def shortcut_scan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Only shortcut users (three apps), new, in many countries, over five days."""
-    spec = {
-        **POPULATION_DEFAULTS["byok_app"],
-        "share": 1.0,
-        "users_per_app": 40.0,
-        "shortcut_share": 1.0,
-        "shortcut_questions": 8.0,
-        "home_market_share": 0.3,
-        "vpn_share": 0.5,
-        "new_share": 1.0,
-    }
-    base = load_scenario(accounts=120, days=5, seed=21, format="jsonl")
-    sc = dataclasses.replace(
-        base, populations=(PopulationSpec("byok_app", 1.0, spec),), campaigns=()
-    )
     out = tmp_path_factory.mktemp("shortcut")
-    simulate(sc, out / "sim")
+    simulate_only(
+        "byok_app",
+        out / "sim",
+        120,
+        5,
+        21,
+        users_per_app=40.0,
+        shortcut_share=1.0,
+        shortcut_questions=8.0,
+        home_market_share=0.3,
+        vpn_share=0.5,
+        new_share=1.0,
+    )
     run_scan([out / "sim"], out / "scan")
     return out / "sim", out / "scan"
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from distillwatch.detect.checks.base import num
+from distillwatch.detect.checks.capability_sweep import CapabilitySweepCheck
 from distillwatch.detect.checks.proxy_rotation import ProxyRotationCheck
 from distillwatch.detect.evidence import Basis, Finding, Severity
 
@@ -116,10 +117,25 @@ def institution(component: Component) -> bool:
 MEMBER_NETWORKS = 4.0
 
 
+#: Share of a group's requests that must be single prompts for its members' hopping to read
+#: as a proxy pool: a sweep is single-shot (as :class:`CapabilitySweepCheck` reads it).
+POOL_SINGLE_SHOT = CapabilitySweepCheck.single_turn
+
+
 def members_hop(component: Component, member_networks: float = MEMBER_NETWORKS) -> bool:
-    """Whether a group's typical member reaches more networks on its own than a phone does:
-    only then do the group's pooled networks say "proxy pool" rather than "many people"."""
-    return num(component, "member_asns") >= member_networks
+    """Whether a group's typical member reaches more networks on its own than a phone does,
+    and the group sends single prompts: only then do the group's pooled networks say "proxy
+    pool" rather than "many people".
+
+    People hop too: the users of one phone app in a region the provider does not serve reach
+    it through a proxy service's residential exits, a new one every few hours -- new accounts
+    on one client, each through many networks by exits that never come back
+    (``simulate/lookalikes_byok.py``, ``proxied_app``). What they do is chat: a harvest
+    sends its sweep one prompt at a time. (Their "ask anything" shortcuts send single
+    questions too, and are not told from a pool: ``detection.md`` says so.) Unknown
+    (no ``multi_turn_share`` in the facts) counts as single prompts."""
+    single = 1.0 - num(component, "multi_turn_share", 0.0)
+    return num(component, "member_asns") >= member_networks and single >= POOL_SINGLE_SHOT
 
 
 def evasive(

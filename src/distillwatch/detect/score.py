@@ -239,6 +239,7 @@ def _component_findings(
             "links": links.kinds.get(comp, {}),
             "asns": pooled_row.get("asns"),
             "prefix_recurrence": pooled_row.get("prefix_recurrence"),
+            "multi_turn_share": pooled_row.get("multi_turn_share"),
         }
         found = [f for check in CLUSTER_CHECKS for f in check.score_one(fact)]
         if comp in pooled_rows and int(fact["organisations"]) != 1:

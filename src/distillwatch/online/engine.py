@@ -290,6 +290,7 @@ class OnlineEngine:
             "asns": pooled["asns"],
             "member_asns": statistics.median(m.state.asns.count() for m in members),
             "prefix_recurrence": pooled.get("prefix_recurrence"),
+            "multi_turn_share": pooled.get("multi_turn_share"),
             **self._domain_facts(members),
         }
         found = [f for check in CLUSTER_CHECKS for f in check.score_one(facts)]

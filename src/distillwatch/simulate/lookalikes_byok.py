@@ -12,6 +12,12 @@ Some of these apps are *shortcuts* (``shortcut_share`` of the apps): a phone's "
 button that sends one question and shows one answer -- no conversation, any topic, several
 times a day. Their users' traffic is single questions over many capability areas: the
 harvest shape, from honest people, on the surface a newcomer link reads.
+
+``proxied_app``: the same kind of app in a region the provider does not serve. Its users reach
+the API through a proxy service in one to four served countries, a new exit every few hours:
+a list of VPN nodes that all its users share and come back to, or a residential pool whose
+exits never come back -- new accounts on one client, each hopping through many networks: the
+surface of a residential proxy pool, from people chatting (or asking single questions).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from distillwatch.simulate.plan import (
     active_span,
     identity,
     lognormal_rate,
+    proxy_ips,
 )
 from distillwatch.simulate.populations import Behaviour, Params, chat_plan
 
@@ -143,4 +150,64 @@ def shortcut_plan(ctx: Ctx, acct: Account, p: Params, rng: np.random.Generator) 
     return with_leases(plan, acct, p, rng)
 
 
-BYOK_LOOKALIKES: dict[str, Behaviour] = {"byok_app": Behaviour(byok_accounts, byok_plan)}
+def proxied_accounts(
+    ctx: Ctx, group: str, p: Params, n: int, rng: np.random.Generator, cid: str | None
+) -> list[Account]:
+    """A bring-your-own-key app's users (:func:`byok_accounts`) behind one proxy service per
+    app (per client string): a residential pool that rotates (``rotating_share`` of the
+    services) or a list of a few dozen VPN nodes that every user of the service switches
+    between, in up to ``exit_countries`` countries."""
+    out = byok_accounts(ctx, group, p, n, rng, cid)
+    services: dict[str, dict[str, Any]] = {}
+    for acct in out:
+        ua = acct.user_agents[0]
+        if ua not in services:
+            k = int(rng.integers(1, int(p["exit_countries"]) + 1))
+            where = [str(c) for c in rng.choice(infra.COUNTRY_CODES, k, replace=False)]
+            rotating = bool(rng.random() < p["rotating_share"])
+            nodes = [] if rotating else _vpn_nodes(ctx, rng, where, int(rng.integers(5, 40)))
+            services[ua] = {"where": where, "nodes": nodes}
+        service = services[ua]
+        acct.shared["exit_countries"] = service["where"]
+        acct.shared["nodes"] = service["nodes"]
+    return out
+
+
+def _vpn_nodes(
+    ctx: Ctx, rng: np.random.Generator, where: list[str], n: int
+) -> list[tuple[str, infra.Asn]]:
+    """A VPN service's node addresses in ``where``: the same list for all its users."""
+    vpns = [a for a in ctx.net.of_kind("vpn") if a.country in where] or ctx.net.of_kind("vpn")
+    picked = [vpns[int(i)] for i in rng.integers(0, len(vpns), n)]
+    return [(infra.ip_in(rng, asn, 1)[0], asn) for asn in picked]
+
+
+def proxied_plan(ctx: Ctx, acct: Account, p: Params, rng: np.random.Generator) -> Plan:
+    """The app's chat (:func:`byok_plan`), every request through the proxy service's current
+    exit: a new one every ``exit_hours`` (minutes to a day, per user) -- a fresh residential
+    address, or one of the service's VPN nodes again."""
+    plan = byok_plan(ctx, acct, p, rng)
+    ts = plan.ts
+    if not len(ts):
+        return plan
+    per = max(rng.lognormal(np.log(p["exit_hours"] * timing.HOUR), 0.8), 60.0)
+    periods = ((ts - ts.min()) // per).astype(np.int64)
+    first = len(acct.ips)
+    nodes = acct.shared["nodes"]
+    if nodes:
+        for ip, asn in nodes:
+            acct.ips.append(ip)
+            acct.asns.append(asn.number)
+            acct.ip_countries.append(asn.country)
+        chosen = rng.integers(0, len(nodes), int(periods.max()) + 1)
+        plan.ip_idx = first + chosen[periods]
+    else:
+        proxy_ips(ctx, acct, rng, int(periods.max()) + 1, acct.shared["exit_countries"])
+        plan.ip_idx = first + periods
+    return plan
+
+
+BYOK_LOOKALIKES: dict[str, Behaviour] = {
+    "byok_app": Behaviour(byok_accounts, byok_plan),
+    "proxied_app": Behaviour(proxied_accounts, proxied_plan),
+}

@@ -9,6 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
+#: A bring-your-own-key phone app's users (lookalikes_byok.py); off unless a scenario sets a
+#: share (the scenario families were drawn before it existed)
+_BYOK_APP: dict[str, Any] = {
+    "share": 0.0,
+    "users_per_app": 25.0,
+    "new_share": 0.8,
+    "home_market_share": 0.6,
+    "ips_per_week": 30.0,
+    "vpn_share": 0.2,
+    "power_share": 0.2,
+    "lease_hours": 1.5,
+    "sessions_per_day": 1.5,
+    "turns_mean": 3.0,
+    "think_median_s": 45.0,
+    "adopt_new_model": 0.3,
+    "shortcut_share": 0.3,
+    "shortcut_questions": 3.0,
+}
+
 #: Benign populations: key -> default. ``share`` is the population's share of benign accounts.
 POPULATION_DEFAULTS: dict[str, dict[str, Any]] = {
     "casual": {
@@ -76,23 +95,16 @@ POPULATION_DEFAULTS: dict[str, dict[str, Any]] = {
         "think_median_s": 55.0,
         "adopt_new_model": 0.3,
     },
-    # a bring-your-own-key phone app's users (lookalikes_byok.py); off unless a scenario sets
-    # a share (the scenario families were drawn before it existed)
-    "byok_app": {
-        "share": 0.0,
-        "users_per_app": 25.0,
-        "new_share": 0.8,
-        "home_market_share": 0.6,
-        "ips_per_week": 30.0,
-        "vpn_share": 0.2,
-        "power_share": 0.2,
-        "lease_hours": 1.5,
-        "sessions_per_day": 1.5,
-        "turns_mean": 3.0,
-        "think_median_s": 45.0,
-        "adopt_new_model": 0.3,
-        "shortcut_share": 0.3,
-        "shortcut_questions": 3.0,
+    "byok_app": _BYOK_APP,
+    # the same apps' users in a region the provider does not serve, through a proxy service's
+    # rotating residential exits (lookalikes_byok.py); off unless a scenario sets a share
+    "proxied_app": {
+        **_BYOK_APP,
+        "home_market_share": 0.8,
+        "vpn_share": 0.0,
+        "exit_hours": 3.0,
+        "exit_countries": 2,
+        "rotating_share": 0.5,
     },
     "mobile": {
         "share": 0.03,
