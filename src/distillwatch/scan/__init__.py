@@ -30,7 +30,7 @@ from distillwatch.detect.score import (
 from distillwatch.detect.voters import voting_members
 from distillwatch.features import group_features, prepare_events
 from distillwatch.features.keys import link_key_ids
-from distillwatch.features.sql import WINDOWS
+from distillwatch.features.sql import ACCOUNT_NO, ACCOUNT_NUMBERS, WINDOWS
 from distillwatch.ingest import Dialect, IngestSummary
 from distillwatch.ingest.stream import ProgressCallback
 from distillwatch.scan.enrich import enrich_into
@@ -184,11 +184,17 @@ def cluster_features(
         else voting_members(accounts, links)
     )
     con.register("membership", membership.to_arrow())
+    # the members of groups of two or more, by their numbers: each query below joins every
+    # event to them, on a 4-byte number rather than an id string
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE members AS SELECT n.{ACCOUNT_NO}, m.component "
+        f"FROM membership m JOIN {ACCOUNT_NUMBERS} n USING (account_id) WHERE m.component IN "
+        "(SELECT component FROM membership GROUP BY component HAVING count(*) >= 2)"
+    )
     for table, view in (("events", "events_c"), (WINDOWS, f"{WINDOWS}_c")):
         con.execute(
             f"CREATE TEMP VIEW {view} AS SELECT e.*, m.component FROM {table} e "
-            "JOIN membership m USING (account_id) WHERE m.component IN "
-            "(SELECT component FROM membership GROUP BY component HAVING count(*) >= 2)"
+            f"JOIN members m ON e.{ACCOUNT_NO} = m.{ACCOUNT_NO}"
         )
     return group_features(con, group="component", source="events_c", windows=f"{WINDOWS}_c")
 
