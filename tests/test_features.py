@@ -322,13 +322,13 @@ def test_gaps_are_those_of_requests_in_time_then_id_order(tmp_path) -> None:
     ]
     con = _events(tmp_path, records)
     definition = (
-        "SELECT account_id, epoch(ts) - lag(epoch(ts)) "
+        "SELECT account_no, epoch(ts) - lag(epoch(ts)) "
         "OVER (PARTITION BY account_id ORDER BY ts, request_id) AS gap_s FROM events"
     )
     differ = con.execute(
-        f"SELECT count(*) FROM ((SELECT account_id, gap_s FROM event_windows EXCEPT ALL "
+        f"SELECT count(*) FROM ((SELECT account_no, gap_s FROM event_windows EXCEPT ALL "
         f"{definition}) UNION ALL ({definition} EXCEPT ALL "
-        "SELECT account_id, gap_s FROM event_windows))"
+        "SELECT account_no, gap_s FROM event_windows))"
     ).fetchone()
     assert differ == (0,)
     ties = con.execute("SELECT count(*) FROM event_windows WHERE gap_s = 0").fetchone()

@@ -46,7 +46,7 @@ EVENT_COLUMNS: dict[str, str] = {
 }
 
 #: Derived per-event columns that read other events (windows). They sit in a table of their
-#: own, ``event_windows`` (``account_id``, ``epoch_s`` and these, one row per event; see
+#: own, ``event_windows`` (``account_no``, ``epoch_s`` and these, one row per event; see
 #: ``sql.windows_query``), read by the ``windowed`` aggregates: a window sorts and moves every
 #: column of its input, and over the whole ``events`` table the two took 1.1 of
 #: ``prepare_events``' 2.3 CPU s on make demo's log, over these four columns a fraction.

@@ -46,7 +46,7 @@ def windows_query(source: str = "events") -> str:
     """The ``event_windows`` rows: per event, its account, time and :data:`WINDOW_COLUMNS`
     (only these few columns go through the windows' sorts)."""
     derived = ",\n  ".join(f"{expr} AS {name}" for name, expr in WINDOW_COLUMNS.items())
-    return f"SELECT account_id, {ACCOUNT_NO}, epoch_s,\n  {derived}\nFROM {source}"
+    return f"SELECT {ACCOUNT_NO}, epoch_s,\n  {derived}\nFROM {source}"
 
 
 def accounts_query(
