@@ -209,7 +209,7 @@ def _detect(stages: Stages, enriched: Path, out_dir: Path, log: str) -> list[Any
     accounts = with_component_size(accounts, links)
 
     pooled_features = stages.run(
-        "group features, clusters (DuckDB)", lambda: cluster_features(con, links)
+        "group features, clusters (DuckDB)", lambda: cluster_features(con, links, accounts)
     )
     verdicts, campaigns = stages.run(
         "scoring (checks + learned scorer)",
