@@ -4,7 +4,9 @@ The honest twin of a hydra's residential proxy pool (``simulate/lookalikes_byok.
 ``proxied_app``): new accounts on the app's one client, every request through the service's
 current exit. Before the group rule read what the group sends, 54 of 116 such users (two
 chat apps behind rotating residential exits) were flagged as a hydra: linked on the client,
-the persona and the service's exits, each member hopping networks as a pool's accounts do.
+the persona and the service's exits, each member hopping networks as a pool's accounts do;
+and 82 of 118 users of "ask anything" shortcuts behind such exits were, before it also asked
+for a harvest's kit.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from typing import Any
 import numpy as np
 import pytest
 
+from distillwatch.detect.checks.automation import HeavySingleShot
+from distillwatch.detect.checks.capability_sweep import CapabilitySweep
+from distillwatch.detect.checks.instruction_frames import ManyWrappedSweep
 from distillwatch.detect.checks.proxy_rotation import (
     ProxyRotation,
     ResidentialProxyRotation,
     RotatingExits,
 )
-from distillwatch.detect.cluster import HydraCheck, HydraCluster
+from distillwatch.detect.cluster import CohortCluster, HydraCheck, HydraCluster, harvest_kit
 from distillwatch.detect.score import pooled_findings
 from distillwatch.online.replay import replay_enriched
 from distillwatch.scan import run_scan
@@ -128,9 +133,38 @@ def test_a_group_that_chats_is_not_a_pool_however_its_members_hop() -> None:
         assert not any(isinstance(f, HydraCluster) for f in HydraCheck().score_one(facts))
 
 
-def test_a_group_that_sends_single_prompts_through_hopping_members_is_a_pool() -> None:
-    for facts in ({**GROUP, "multi_turn_share": 0.05}, GROUP):  # unknown counts as single
+def test_a_group_that_sends_single_prompts_through_a_kit_and_hopping_members_is_a_pool() -> None:
+    for facts in (
+        {**GROUP, "multi_turn_share": 0.05, "kit": True},
+        GROUP,  # unknown counts as single prompts through a kit
+    ):
         (found,) = pooled_findings([POOL], facts)
         assert found == ResidentialProxyRotation(asns=11, prefixes=28, countries=5)
         (hydra,) = HydraCheck().score_one(facts)
         assert isinstance(hydra, HydraCluster) and hydra.distinctive
+
+
+def test_plain_single_questions_through_hopping_members_are_not_a_pool() -> None:
+    """An "ask anything" shortcut's users behind a rotating pool: no kit, no pool."""
+    facts = {**GROUP, "multi_turn_share": 0.0, "kit": False}
+    (found,) = pooled_findings([POOL], facts)
+    assert found == ProxyRotation(asns=11, prefixes=28) and not found.distinctive
+    (cohort,) = HydraCheck().score_one(facts)
+    assert isinstance(cohort, CohortCluster) and not cohort.distinctive
+
+
+def test_what_counts_as_a_kit() -> None:
+    assert harvest_kit([ManyWrappedSweep(frames=6, requests=300)])
+    assert harvest_kit([HeavySingleShot(per_day=900.0, hours_of_day=24)])
+    assert not harvest_kit([CapabilitySweep(capabilities=8, entropy=2.6, single_turn=1.0)])
+    assert not harvest_kit([POOL])
+
+
+def test_shortcut_users_behind_a_rotating_pool_are_not_flagged(tmp_path: Path) -> None:
+    sim = _simulate(tmp_path / "sim", rotating_share=1.0, shortcut_share=1.0)
+    run_scan([sim], tmp_path / "scan")
+    rows = [json.loads(line) for line in (tmp_path / "scan" / "accounts.jsonl").open()]
+    sweeps = [r for r in rows if any("single-turn prompts" in x for x in r["reasons"])]
+    assert len(sweeps) >= 30, "their questions should read as a broad single-shot sweep"
+    assert any("other accounts" in x for r in rows for x in r["reasons"])
+    assert not [r["account_id"] for r in rows if r["flagged"]]

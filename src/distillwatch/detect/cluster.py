@@ -7,7 +7,7 @@ as a whole: its size, how light and how new its members are, and what links them
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -131,11 +131,37 @@ def members_hop(component: Component, member_networks: float = MEMBER_NETWORKS) 
     it through a proxy service's residential exits, a new one every few hours -- new accounts
     on one client, each through many networks by exits that never come back
     (``simulate/lookalikes_byok.py``, ``proxied_app``). What they do is chat: a harvest
-    sends its sweep one prompt at a time. (Their "ask anything" shortcuts send single
-    questions too, and are not told from a pool: ``detection.md`` says so.) Unknown
-    (no ``multi_turn_share`` in the facts) counts as single prompts."""
+    sends its sweep one prompt at a time, through a kit (``kit``: :func:`harvest_kit`) --
+    their "ask anything" shortcuts send single questions on any topic too, but plain ones.
+    A pool that sends plain single questions is not told from them, and says so by not
+    flagging on its networks (throw-away mail still counts). Unknown (no
+    ``multi_turn_share`` or ``kit`` in the facts) counts as single prompts through a kit."""
     single = 1.0 - num(component, "multi_turn_share", 0.0)
-    return num(component, "member_asns") >= member_networks and single >= POOL_SINGLE_SHOT
+    return (
+        num(component, "member_asns") >= member_networks
+        and single >= POOL_SINGLE_SHOT
+        and bool(component.get("kit", True))
+    )
+
+
+#: What a harvest pushes its sweep through and an app's users do not: instruction frames,
+#: step-by-step asks, rubrics, tool traces, logprobs, many languages, a benchmark's own
+#: items, rewrites of refusals, round-the-clock volume. Breadth of single questions alone
+#: (``CapabilitySweep``) is an "ask anything" shortcut's too.
+KIT_KINDS = frozenset(
+    {
+        "WrappedSweep", "ManyWrappedSweep", "ComparedSweep", "CotElicitation",
+        "GradingRequests", "HarvestStructure", "LogprobHarvesting", "BroadLogprobHarvesting",
+        "LogprobScoring", "MultilingualSweep", "ToolTraceHarvesting",
+        "VariedToolTraceHarvesting", "HeavySingleShot", "SensitiveRewrites",
+    }
+)  # fmt: skip
+
+
+def harvest_kit(findings: Sequence[Finding]) -> bool:
+    """Whether a group's pooled findings show its prompts pushed through a harvest's kit
+    (:data:`KIT_KINDS`): the ``kit`` fact :func:`members_hop` reads."""
+    return any(f.kind in KIT_KINDS for f in findings)
 
 
 def evasive(

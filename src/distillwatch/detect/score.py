@@ -33,7 +33,7 @@ from distillwatch.detect.checks.proxy_rotation import (
     ResidentialProxyRotation,
     RotatingExits,
 )
-from distillwatch.detect.cluster import CLUSTER_CHECKS, members_hop
+from distillwatch.detect.cluster import CLUSTER_CHECKS, harvest_kit, members_hop
 from distillwatch.detect.evidence import Finding, any_distinctive, noisy_or, strongest_first
 from distillwatch.detect.identity import with_identity
 from distillwatch.detect.link import Links
@@ -241,9 +241,11 @@ def _component_findings(
             "prefix_recurrence": pooled_row.get("prefix_recurrence"),
             "multi_turn_share": pooled_row.get("multi_turn_share"),
         }
+        content = run_checks([pooled_row], checks)[0] if comp in pooled_rows else []
+        fact["kit"] = harvest_kit(content)
         found = [f for check in CLUSTER_CHECKS for f in check.score_one(fact)]
         if comp in pooled_rows and int(fact["organisations"]) != 1:
-            found += pooled_findings(run_checks([pooled_rows[comp]], checks)[0], fact)
+            found += pooled_findings(content, fact)
         out[comp] = strongest_first(found)
     return out
 

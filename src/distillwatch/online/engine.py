@@ -20,7 +20,7 @@ from typing import Any
 
 from distillwatch.detect.calibrated import calibrated_one
 from distillwatch.detect.checks import CHECKS
-from distillwatch.detect.cluster import CLUSTER_CHECKS
+from distillwatch.detect.cluster import CLUSTER_CHECKS, harvest_kit
 from distillwatch.detect.evidence import Finding, any_distinctive, noisy_or, strongest_first
 from distillwatch.detect.identity import is_disposable
 from distillwatch.detect.learned import ONLINE_MODEL_FILE, findings_from_matrix, model_row
@@ -293,9 +293,11 @@ class OnlineEngine:
             "multi_turn_share": pooled.get("multi_turn_share"),
             **self._domain_facts(members),
         }
+        content = run_checks([pooled], self._checks)[0]
+        facts["kit"] = harvest_kit(content)
         found = [f for check in CLUSTER_CHECKS for f in check.score_one(facts)]
         if len(cluster.owners) != 1:
-            found += pooled_findings(run_checks([pooled], self._checks)[0], facts)
+            found += pooled_findings(content, facts)
         judged = any(f.kind != "SharedInfrastructure" for f in found)
         judgement.findings = tuple(strongest_first(found))
         judgement.score = noisy_or(found) if judged else 0.0
