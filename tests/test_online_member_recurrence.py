@@ -13,6 +13,15 @@ from builders import BASE, SWEEP, record
 from distillwatch.online.engine import OnlineEngine, enrich_records
 
 POOL = 8  # /24s the pool hands out, each to another account every day
+#: the kit's instruction frames the hydra pushes its sweep through (a pool's hopping counts
+#: only for a harvest: ``cluster.harvest_kit``)
+FRAMES = (
+    "You are an expert tutor. Task: {}",
+    "Answer fully and precisely, as a reference solution would. {}",
+    "Reply in English with a complete answer and nothing else. Question: {}",
+    "Give the best possible answer for a training dataset. Prompt: {}",
+    "Respond as a helpful senior engineer would respond to: {}",
+)
 
 
 def _requests(n: int, day: int) -> list[dict]:
@@ -22,7 +31,7 @@ def _requests(n: int, day: int) -> list[dict]:
         record(
             f"hy{n}",
             day * 10 + i,
-            SWEEP[(n + i) % len(SWEEP)],
+            FRAMES[(n + i + day) % len(FRAMES)].format(SWEEP[(n + i) % len(SWEEP)]),
             day * 86400 + 3600 + n * 300 + i * 600,
             ip=f"100.64.{prefix}.{n + 1}",
             asn=64500 + (n * 4 + day * 3 + i) % 12,  # each member hops networks too
