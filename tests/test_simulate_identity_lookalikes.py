@@ -189,8 +189,8 @@ def test_release_eval_moves_to_the_new_model_within_hours(run: Any) -> None:
 def test_group_sizes_add_up_and_respect_the_least(n: int, mean: float, least: int) -> None:
     """Small populations split into groups: every size at least ``least``, summing to ``n``
     (a remainder once raised IndexError, or joined the wrong group, in most seeds)."""
-    from distillwatch.simulate.lookalikes_identity import _sizes
+    from distillwatch.simulate.lookalike_accounts import group_sizes
 
     for seed in range(200):
-        sizes = _sizes(np.random.default_rng(seed), n, mean, least)
+        sizes = group_sizes(np.random.default_rng(seed), n, mean, least)
         assert sum(sizes) == n and min(sizes) >= least, (seed, sizes)

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from distillwatch.simulate import infra, timing
-from distillwatch.simulate.lookalikes_identity import mobile_plan, phone_pools, with_leases
+from distillwatch.simulate.lookalikes_networks import mobile_plan
+from distillwatch.simulate.phone_networks import phone_pools, with_leases
 from distillwatch.simulate.plan import (
     DAY,
     Account,

@@ -2,7 +2,8 @@
 
 A course or hackathon hands every student the same notebook, so a cohort's accounts share a
 few templates (like a hydra cluster's); an app behind cloud egress sends one product prompt
-with its end users' text. Original text, used by ``lookalikes_identity.py``.
+with its end users' text. Original text, used by ``lookalikes_groups.py`` and
+``lookalikes_networks.py``.
 """
 
 from __future__ import annotations
