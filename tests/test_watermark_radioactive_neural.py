@@ -45,6 +45,12 @@ def bench() -> ModuleType:
     return module
 
 
+@pytest.fixture(scope="module")
+def reading(bench: ModuleType) -> ModuleType:
+    """The benchmark's open-setting reader (importable once the benchmark has set its path)."""
+    return importlib.import_module("radioactivity_reading")
+
+
 def key_for(name: str) -> WatermarkKey:
     return MasterKey(name, name.encode().ljust(32, b"#"), KGW1, "2026-01-01").derive()
 
@@ -64,7 +70,7 @@ def student(bench: ModuleType, texts: list[np.ndarray], seed: int) -> object:
 
 
 def test_neural_student_is_radioactive_in_both_settings_and_its_clean_twin_is_not(
-    bench: ModuleType,
+    bench: ModuleType, reading: ModuleType
 ) -> None:
     torch.set_num_threads(1)
     key = key_for("teacher")
@@ -73,13 +79,13 @@ def test_neural_student_is_radioactive_in_both_settings_and_its_clean_twin_is_no
     results = {}
     for name, data in (("guilty", marked), ("twin", clean)):
         model = student(bench, data, seed=5)
-        rows, mass = bench.read(model, marked, 1, V)
-        opened = radioactivity(bench.tuple_corpus(rows), [key]).detection.scores[0]
+        rows, mass = reading.read(model, marked, 1, V)
+        opened = radioactivity(reading.tuple_corpus(rows), [key]).detection.scores[0]
         sampled = TokenCorpus.of(bench.lm.generate(model, prompts, 64, None, 11, 100))
         closed = radioactivity(
             sampled, [key], watermarked=TokenCorpus.of(marked), prompts=TokenCorpus.of(prompts)
         ).detection.scores[0]
-        results[name] = (opened.p_value, closed.p_value, bench.green_mass(mass, key)[1])
+        results[name] = (opened.p_value, closed.p_value, reading.green_mass(mass, key)[1])
     assert results["guilty"][0] < 1e-6  # open, top-1
     assert results["guilty"][1] < 1e-6  # closed, filtered
     assert results["guilty"][2] > 6.0  # green mass z
@@ -109,7 +115,7 @@ class Copier(torch.nn.Module):
 
 
 def test_open_reading_stays_valid_for_a_model_that_copies_its_context(
-    bench: ModuleType,
+    reading: ModuleType,
 ) -> None:
     """Each key marks its own answers, read by the copier under that key: p-values must be
     uniform when only new windows are scored, and are not when every position is."""
@@ -119,8 +125,8 @@ def test_open_reading_stays_valid_for_a_model_that_copies_its_context(
         key = key_for(f"k{i}")
         texts = answers(key, 4, 40, seed=100 + i)
         for first_only, out in ((True, valid), (False, every)):
-            rows, _ = bench.read(copier, texts, 1, V, first_only=first_only)
-            s = radioactivity(bench.tuple_corpus(rows), [key]).detection.scores[0]
+            rows, _ = reading.read(copier, texts, 1, V, first_only=first_only)
+            s = radioactivity(reading.tuple_corpus(rows), [key]).detection.scores[0]
             out.append(binomial_randomized(int(s.statistic), s.scored, KGW1.gamma, rng.random()))
     assert stats.kstest(valid, "uniform").pvalue > 1e-3
     assert stats.kstest(every, "uniform").pvalue < 1e-6
