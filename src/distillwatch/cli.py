@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 
 import typer
 
@@ -61,7 +62,18 @@ def _main(
     """Detect, stop, attribute and share adversarial distillation of model APIs."""
 
 
-_register()
+def _in_worker_start() -> bool:
+    """Whether this import is a worker process's re-run of the program's script: with
+    ``forkserver`` (a scan's ingest workers) and ``spawn``, multiprocessing runs the
+    ``distillwatch`` script again as ``__mp_main__`` in every worker before its task, the
+    flag below set (the one ``multiprocessing.spawn`` itself checks). A worker runs no
+    command, and importing them all cost each worker of a scan 1.0 CPU s (SciPy's
+    statistics, DuckDB, Typer's commands)."""
+    return bool(getattr(multiprocessing.current_process(), "_inheriting", False))
+
+
+if not _in_worker_start():
+    _register()
 
 if __name__ == "__main__":
     app()
