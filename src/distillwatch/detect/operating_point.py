@@ -23,8 +23,6 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from scipy.stats import beta
-
 #: Two-sided confidence of every interval reported here.
 CONFIDENCE = 0.95
 #: Thresholds are chosen on this grid: scores are written with four decimals.
@@ -90,6 +88,10 @@ def clopper_pearson(hits: int, total: int, confidence: float = CONFIDENCE) -> tu
     normal approximation claims an FPR of exactly zero."""
     if total <= 0 or not 0 <= hits <= total:
         raise ValueError(f"need 0 <= hits <= total and total > 0, got {hits} of {total}")
+    # imported here: scipy.stats costs every `distillwatch` command 0.6 CPU s at start-up, and
+    # only a calibration computes an interval
+    from scipy.stats import beta
+
     alpha = 1.0 - confidence
     low = 0.0 if hits == 0 else float(beta.ppf(alpha / 2, hits, total - hits + 1))
     high = 1.0 if hits == total else float(beta.ppf(1 - alpha / 2, hits + 1, total - hits))
