@@ -50,7 +50,7 @@ console: install
 # Detection quality on heldout scenario draws never trained or tuned on, with leave-one-out
 # rows (about an hour on 2 cores): writes benchmarks/results/detection.md and reliability.md
 detection-bench: install
-	$(BIN)/python benchmarks/bench_detection.py --heldout 100-105 --loo --write
+	$(BIN)/python benchmarks/bench_detection.py --heldout 106-111 --loo --write
 
 # Refit the scan's calibrated scorer on train draws, calibrate it on tune draws (about 20 min)
 train-scorer: install

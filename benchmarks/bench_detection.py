@@ -195,7 +195,7 @@ def reliability(heldout: pl.DataFrame, scores: np.ndarray) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--heldout", default="100-105", help="heldout-family draws")
+    parser.add_argument("--heldout", default="106-111", help="heldout-family draws")
     parser.add_argument("--train", default="0-9", help="train draws (for --loo)")
     parser.add_argument("--tune", default="0-4", help="tune draws (for --loo)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/distillwatch-draws"))
