@@ -5,8 +5,8 @@ The honest twin of a hydra's residential proxy pool (``simulate/lookalikes_byok.
 current exit. Before the group rule read what the group sends, 54 of 116 such users (two
 chat apps behind rotating residential exits) were flagged as a hydra: linked on the client,
 the persona and the service's exits, each member hopping networks as a pool's accounts do;
-and 82 of 118 users of "ask anything" shortcuts behind such exits were, before it also asked
-for a harvest's kit.
+and 82 of 118 users of "ask anything" shortcuts behind such exits were, before it asked for a
+harvest's kit.
 """
 
 from __future__ import annotations
@@ -125,18 +125,12 @@ def test_chat_users_behind_a_rotating_pool_are_not_refused_online(chat_scan: Any
     assert sum(r["refused"] for r in rows) == 0
 
 
-def test_a_group_that_chats_is_not_a_pool_however_its_members_hop() -> None:
-    for multi in (0.15, 0.5):
-        facts = {**GROUP, "multi_turn_share": multi}
-        (found,) = pooled_findings([POOL], facts)
-        assert found == ProxyRotation(asns=11, prefixes=28) and not found.distinctive
-        assert not any(isinstance(f, HydraCluster) for f in HydraCheck().score_one(facts))
-
-
-def test_a_group_that_sends_single_prompts_through_a_kit_and_hopping_members_is_a_pool() -> None:
+def test_a_group_that_sends_a_kit_through_hopping_members_is_a_pool() -> None:
     for facts in (
-        {**GROUP, "multi_turn_share": 0.05, "kit": True},
-        GROUP,  # unknown counts as single prompts through a kit
+        {**GROUP, "kit": True},
+        # a fake earlier turn on every request does not hide a harvest
+        {**GROUP, "kit": True, "multi_turn_share": 1.0},
+        GROUP,  # unknown counts as a kit
     ):
         (found,) = pooled_findings([POOL], facts)
         assert found == ResidentialProxyRotation(asns=11, prefixes=28, countries=5)
@@ -144,13 +138,15 @@ def test_a_group_that_sends_single_prompts_through_a_kit_and_hopping_members_is_
         assert isinstance(hydra, HydraCluster) and hydra.distinctive
 
 
-def test_plain_single_questions_through_hopping_members_are_not_a_pool() -> None:
-    """An "ask anything" shortcut's users behind a rotating pool: no kit, no pool."""
-    facts = {**GROUP, "multi_turn_share": 0.0, "kit": False}
-    (found,) = pooled_findings([POOL], facts)
-    assert found == ProxyRotation(asns=11, prefixes=28) and not found.distinctive
-    (cohort,) = HydraCheck().score_one(facts)
-    assert isinstance(cohort, CohortCluster) and not cohort.distinctive
+def test_plain_prompts_through_hopping_members_are_not_a_pool() -> None:
+    """An app's users behind a rotating pool, chatting or asking single questions: no kit,
+    no pool."""
+    for multi in (0.0, 0.6):
+        facts = {**GROUP, "multi_turn_share": multi, "kit": False}
+        (found,) = pooled_findings([POOL], facts)
+        assert found == ProxyRotation(asns=11, prefixes=28) and not found.distinctive
+        (cohort,) = HydraCheck().score_one(facts)
+        assert isinstance(cohort, CohortCluster) and not cohort.distinctive
 
 
 def test_what_counts_as_a_kit() -> None:

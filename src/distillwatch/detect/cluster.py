@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from distillwatch.detect.checks.base import num
-from distillwatch.detect.checks.capability_sweep import CapabilitySweepCheck
 from distillwatch.detect.checks.proxy_rotation import ProxyRotationCheck
 from distillwatch.detect.evidence import Basis, Finding, Severity
 
@@ -117,31 +116,22 @@ def institution(component: Component) -> bool:
 MEMBER_NETWORKS = 4.0
 
 
-#: Share of a group's requests that must be single prompts for its members' hopping to read
-#: as a proxy pool: a sweep is single-shot (as :class:`CapabilitySweepCheck` reads it).
-POOL_SINGLE_SHOT = CapabilitySweepCheck.single_turn
-
-
 def members_hop(component: Component, member_networks: float = MEMBER_NETWORKS) -> bool:
     """Whether a group's typical member reaches more networks on its own than a phone does,
-    and the group sends single prompts: only then do the group's pooled networks say "proxy
-    pool" rather than "many people".
+    and the group's prompts go through a harvest's kit: only then do the group's pooled
+    networks say "proxy pool" rather than "many people".
 
     People hop too: the users of one phone app in a region the provider does not serve reach
     it through a proxy service's residential exits, a new one every few hours -- new accounts
     on one client, each through many networks by exits that never come back
-    (``simulate/lookalikes_byok.py``, ``proxied_app``). What they do is chat: a harvest
-    sends its sweep one prompt at a time, through a kit (``kit``: :func:`harvest_kit`) --
-    their "ask anything" shortcuts send single questions on any topic too, but plain ones.
-    A pool that sends plain single questions is not told from them, and says so by not
-    flagging on its networks (throw-away mail still counts). Unknown (no
-    ``multi_turn_share`` or ``kit`` in the facts) counts as single prompts through a kit."""
-    single = 1.0 - num(component, "multi_turn_share", 0.0)
-    return (
-        num(component, "member_asns") >= member_networks
-        and single >= POOL_SINGLE_SHOT
-        and bool(component.get("kit", True))
-    )
+    (``simulate/lookalikes_byok.py``, ``proxied_app``). They chat, or ask an "ask anything"
+    shortcut single questions on any topic; a harvest pushes its sweep through a kit
+    (``kit``: :func:`harvest_kit`). Whether the prompts carry a conversation is not asked:
+    a client writes its history itself, and a fake earlier turn on every request would
+    switch the evidence off. A pool that sends plain questions is not told from the app's
+    users, and says so by not flagging on its networks (throw-away mail still counts).
+    Unknown (no ``kit`` in the facts) counts as a kit."""
+    return num(component, "member_asns") >= member_networks and bool(component.get("kit", True))
 
 
 #: What a harvest pushes its sweep through and an app's users do not: instruction frames,

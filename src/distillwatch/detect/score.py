@@ -239,7 +239,6 @@ def _component_findings(
             "links": links.kinds.get(comp, {}),
             "asns": pooled_row.get("asns"),
             "prefix_recurrence": pooled_row.get("prefix_recurrence"),
-            "multi_turn_share": pooled_row.get("multi_turn_share"),
         }
         content = run_checks([pooled_row], checks)[0] if comp in pooled_rows else []
         fact["kit"] = harvest_kit(content)

@@ -290,7 +290,6 @@ class OnlineEngine:
             "asns": pooled["asns"],
             "member_asns": statistics.median(m.state.asns.count() for m in members),
             "prefix_recurrence": pooled.get("prefix_recurrence"),
-            "multi_turn_share": pooled.get("multi_turn_share"),
             **self._domain_facts(members),
         }
         content = run_checks([pooled], self._checks)[0]
