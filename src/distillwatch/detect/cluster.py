@@ -11,8 +11,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from distillwatch.detect.checks.automation import HeavySingleShot
 from distillwatch.detect.checks.base import num
+from distillwatch.detect.checks.capability_sweep import ComparedSweep
+from distillwatch.detect.checks.cot_harvest import CotElicitation
+from distillwatch.detect.checks.grading_harvest import GradingRequests
+from distillwatch.detect.checks.harvest_structure import HarvestStructure
+from distillwatch.detect.checks.instruction_frames import WrappedSweep
+from distillwatch.detect.checks.logprob_harvest import LogprobHarvesting
+from distillwatch.detect.checks.multilingual_sweep import MultilingualSweep
 from distillwatch.detect.checks.proxy_rotation import ProxyRotationCheck
+from distillwatch.detect.checks.sensitive_rewrite import SensitiveRewrites
+from distillwatch.detect.checks.tool_trace import ToolTraceHarvesting
 from distillwatch.detect.evidence import Basis, Finding, Severity
 
 #: Per-component facts the checks read (built by :func:`distillwatch.detect.score.score`).
@@ -138,20 +148,24 @@ def members_hop(component: Component, member_networks: float = MEMBER_NETWORKS) 
 #: step-by-step asks, rubrics, tool traces, logprobs, many languages, a benchmark's own
 #: items, rewrites of refusals, round-the-clock volume. Breadth of single questions alone
 #: (``CapabilitySweep``) is an "ask anything" shortcut's too.
-KIT_KINDS = frozenset(
-    {
-        "WrappedSweep", "ManyWrappedSweep", "ComparedSweep", "CotElicitation",
-        "GradingRequests", "HarvestStructure", "LogprobHarvesting", "BroadLogprobHarvesting",
-        "LogprobScoring", "MultilingualSweep", "ToolTraceHarvesting",
-        "VariedToolTraceHarvesting", "HeavySingleShot", "SensitiveRewrites",
-    }
-)  # fmt: skip
+KIT: tuple[type[Finding], ...] = (
+    WrappedSweep,  # and ManyWrappedSweep
+    ComparedSweep,
+    CotElicitation,
+    GradingRequests,
+    HarvestStructure,
+    LogprobHarvesting,  # and its broad and scoring kinds
+    MultilingualSweep,
+    ToolTraceHarvesting,  # and the varied kind
+    HeavySingleShot,
+    SensitiveRewrites,
+)
 
 
 def harvest_kit(findings: Sequence[Finding]) -> bool:
     """Whether a group's pooled findings show its prompts pushed through a harvest's kit
-    (:data:`KIT_KINDS`): the ``kit`` fact :func:`members_hop` reads."""
-    return any(f.kind in KIT_KINDS for f in findings)
+    (:data:`KIT`): the ``kit`` fact :func:`members_hop` reads."""
+    return any(isinstance(f, KIT) for f in findings)
 
 
 def evasive(
